@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cvm_memslot.c - guest memory registration: ranges of the owner's address
+ * space placed at a guest-physical base, as KVM memslots.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "cvm_internal.h"
+
+/* Is [uaddr, uaddr + size) covered by writable mappings, without holes? */
+static bool cvm_range_mapped(struct mm_struct *mm, unsigned long uaddr,
+			     unsigned long size)
+{
+	unsigned long addr = uaddr, end = uaddr + size;
+	struct vm_area_struct *vma;
+	bool ok = true;
+
+	mmap_read_lock(mm);
+	while (addr < end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !(vma->vm_flags & VM_WRITE) ||
+		    vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+			ok = false;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ok;
+}
+
+static struct cvm_memslot *cvm_memslot_find_id(struct cvm_vm *vm, u32 id)
+{
+	struct cvm_memslot *slot;
+
+	list_for_each_entry(slot, &vm->slots, node)
+		if (slot->id == id)
+			return slot;
+	return NULL;
+}
+
+/**
+ * cvm_memslot_find_gfn() - the memslot holding a GFN
+ * @vm: the VM, locked
+ * @gfn: guest frame number
+ *
+ * Return: the slot, or NULL when no memslot covers @gfn.
+ */
+struct cvm_memslot *cvm_memslot_find_gfn(struct cvm_vm *vm, u64 gfn)
+{
+	struct cvm_memslot *slot;
+
+	list_for_each_entry(slot, &vm->slots, node)
+		if (gfn >= slot->base_gfn && gfn - slot->base_gfn < slot->npages)
+			return slot;
+	return NULL;
+}
+
+/**
+ * cvm_memslot_check_range() - is every GFN of a range in some memslot?
+ * @vm: the VM, locked
+ * @gfn: first GFN
+ * @npages: number of GFNs, at least 1
+ *
+ * Return: 0, or -ERANGE when any GFN is outside every memslot.
+ */
+int cvm_memslot_check_range(struct cvm_vm *vm, u64 gfn, u64 npages)
+{
+	struct cvm_memslot *slot;
+	u64 end;
+
+	if (check_add_overflow(gfn, npages, &end))
+		return -ERANGE;
+	while (gfn < end) {
+		slot = cvm_memslot_find_gfn(vm, gfn);
+		if (!slot)
+			return -ERANGE;
+		gfn = slot->base_gfn + slot->npages;
+	}
+	return 0;
+}
+
+static bool cvm_memslot_overlaps(struct cvm_vm *vm, u64 gfn, u64 npages)
+{
+	struct cvm_memslot *slot;
+
+	list_for_each_entry(slot, &vm->slots, node)
+		if (gfn < slot->base_gfn + slot->npages &&
+		    slot->base_gfn < gfn + npages)
+			return true;
+	return false;
+}
+
+/**
+ * cvm_memslot_add() - register a memslot (CVM_SET_MEMSLOT)
+ * @vm: the VM, locked
+ * @arg: the caller's description, flags and reserved fields checked
+ *
+ * Pins nothing in demand mode; pins and charges the whole slot in upfront
+ * mode, failing with nothing pinned when that does not fit.
+ *
+ * Return: 0; -EINVAL for unaligned, empty or wrapping ranges; -EEXIST for
+ * a slot id in use or overlapping GPAs; -EFAULT when the range is not
+ * mapped writable; -EBADFD unless the VM is normal; -ENOMEM.
+ */
+int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
+{
+	struct cvm_memslot *slot;
+	u64 end;
+	int ret;
+
+	if (!arg->size || !PAGE_ALIGNED(arg->size) ||
+	    !PAGE_ALIGNED(arg->gpa) || !PAGE_ALIGNED(arg->uaddr) ||
+	    check_add_overflow(arg->gpa, arg->size, &end) ||
+	    check_add_overflow(arg->uaddr, arg->size, &end) ||
+	    end > TASK_SIZE_MAX || arg->uaddr != (unsigned long)arg->uaddr)
+		return -EINVAL;
+	/* A secure VM's GFNs are shared or secure: no new normal memory. */
+	if (vm->state != CVM_VM_NORMAL)
+		return -EBADFD;
+	if (cvm_memslot_find_id(vm, arg->slot) ||
+	    cvm_memslot_overlaps(vm, arg->gpa >> PAGE_SHIFT,
+				 arg->size >> PAGE_SHIFT))
+		return -EEXIST;
+	if (!cvm_range_mapped(vm->mm, arg->uaddr, arg->size))
+		return -EFAULT;
+
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (!slot)
+		return -ENOMEM;
+	slot->id = arg->slot;
+	slot->flags = arg->flags;
+	slot->base_gfn = arg->gpa >> PAGE_SHIFT;
+	slot->npages = arg->size >> PAGE_SHIFT;
+	slot->uaddr = arg->uaddr;
+	xa_init(&slot->pages);
+
+	if (slot->flags & CVM_MEMSLOT_UPFRONT) {
+		ret = cvm_pin_slot_upfront(vm, slot);
+		if (ret) {
+			xa_destroy(&slot->pages);
+			kfree(slot);
+			return ret;
+		}
+	}
+	list_add_tail(&slot->node, &vm->slots);
+	vm->nr_slots++;
+	vm->nr_pages += slot->npages;
+	return 0;
+}
+
+static void cvm_memslot_free(struct cvm_vm *vm, struct cvm_memslot *slot)
+{
+	cvm_unpin_slot(vm, slot);
+	cvm_gfn_forget_range(vm, slot->base_gfn, slot->npages);
+	list_del(&slot->node);
+	vm->nr_slots--;
+	vm->nr_pages -= slot->npages;
+	xa_destroy(&slot->pages);
+	kfree(slot);
+}
+
+/**
+ * cvm_memslot_delete() - unpin, uncharge and forget a memslot
+ * @vm: the VM, locked
+ * @id: the slot id
+ *
+ * Return: 0, or -ENOENT when no slot has that id.
+ */
+int cvm_memslot_delete(struct cvm_vm *vm, u32 id)
+{
+	struct cvm_memslot *slot = cvm_memslot_find_id(vm, id);
+
+	if (!slot)
+		return -ENOENT;
+	cvm_memslot_free(vm, slot);
+	return 0;
+}
+
+void cvm_memslot_delete_all(struct cvm_vm *vm)
+{
+	struct cvm_memslot *slot, *next;
+
+	list_for_each_entry_safe(slot, next, &vm->slots, node)
+		cvm_memslot_free(vm, slot);
+}

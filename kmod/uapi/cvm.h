@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * cvm.h - userspace API of the cvm confidential-VM module (/dev/cvm).
+ *
+ * Shared by the module, the daemon's backends and the tests. Every struct
+ * uses fixed-size fields only, explicit padding, and reserved fields that
+ * must be zero; a zero value means "unset". The full contract, with the
+ * errors of each ioctl, is docs/uapi.md.
+ */
+#ifndef _UAPI_CVM_H
+#define _UAPI_CVM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define CVM_API_VERSION 1
+#define CVM_DEVICE_NAME "cvm"
+
+/* Extensions, queried with CVM_CHECK_EXTENSION. */
+#define CVM_CAP_DEMAND_PIN	1	/* memslots pin on first use */
+#define CVM_CAP_UPFRONT_PIN	2	/* CVM_MEMSLOT_UPFRONT */
+#define CVM_CAP_VM_PIN_LIMIT	3	/* cvm_create_vm.pin_limit_bytes */
+#define CVM_CAP_PAGE_STATE	4	/* page-in/out, share/unshare (state) */
+
+/* VM lifecycle states (DESIGN §2), as reported in cvm_vm_stats.state. */
+#define CVM_STATE_NORMAL	0
+#define CVM_STATE_TRANSIENT	1
+#define CVM_STATE_SECURE	2
+
+/**
+ * struct cvm_create_vm - argument of CVM_CREATE_VM
+ * @pin_limit_bytes: per-VM cap on pinned guest memory, on top of the
+ *	owner's RLIMIT_MEMLOCK; 0 means no per-VM cap. Rounded down to pages.
+ * @flags: must be 0.
+ * @pad: must be 0.
+ * @reserved: must be 0.
+ */
+struct cvm_create_vm {
+	__u64 pin_limit_bytes;
+	__u32 flags;
+	__u32 pad;
+	__u64 reserved[4];
+};
+
+/* cvm_memslot.flags */
+#define CVM_MEMSLOT_UPFRONT	(1U << 0)	/* pin the whole slot now */
+#define CVM_MEMSLOT_FLAGS	CVM_MEMSLOT_UPFRONT
+
+/**
+ * struct cvm_user_memslot - argument of CVM_SET_MEMSLOT and CVM_DELETE_MEMSLOT
+ * @slot: caller-chosen slot id, unique within the VM.
+ * @flags: CVM_MEMSLOT_*; 0 is demand pinning.
+ * @gpa: guest-physical base, page aligned.
+ * @size: bytes, page aligned, non-zero.
+ * @uaddr: base of the range in the caller's own address space, page
+ *	aligned, mapped read-write for the whole size.
+ * @reserved: must be 0.
+ *
+ * CVM_DELETE_MEMSLOT reads only @slot; every other field must be 0.
+ */
+struct cvm_user_memslot {
+	__u32 slot;
+	__u32 flags;
+	__u64 gpa;
+	__u64 size;
+	__u64 uaddr;
+	__u64 reserved[2];
+};
+
+/* cvm_guest_access.flags */
+#define CVM_ACCESS_WRITE	(1U << 0)
+#define CVM_ACCESS_FLAGS	CVM_ACCESS_WRITE
+
+/* Largest single emulated guest access, in bytes. */
+#define CVM_ACCESS_MAX		(1U << 20)
+
+/**
+ * struct cvm_guest_access - argument of CVM_GUEST_ACCESS
+ * @gpa: first guest-physical byte; any alignment.
+ * @uaddr: caller buffer the bytes are read from (write) or into (read).
+ * @len: bytes, 1..CVM_ACCESS_MAX; the range may cross pages and memslots
+ *	but must lie in memslots entirely.
+ * @flags: CVM_ACCESS_WRITE for a guest write, 0 for a guest read.
+ * @reserved: must be 0.
+ */
+struct cvm_guest_access {
+	__u64 gpa;
+	__u64 uaddr;
+	__u32 len;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+/* cvm_page_op.flags */
+#define CVM_PAGE_SHARED		(1U << 0)	/* CVM_PAGE_IN: share instead */
+#define CVM_PAGE_FLAGS		CVM_PAGE_SHARED
+
+/**
+ * struct cvm_page_op - argument of the page operations
+ * @gpa: first page, page aligned.
+ * @nr_pages: pages in the range; 0 means 1. CVM_PAGE_IN and CVM_PAGE_OUT
+ *	take exactly one page.
+ * @flags: CVM_PAGE_SHARED (CVM_PAGE_IN only), else 0.
+ * @page_shift: log2 of the page size the caller means; 0 means the
+ *	kernel's PAGE_SHIFT, anything else but PAGE_SHIFT is refused.
+ * @reserved: must be 0.
+ */
+struct cvm_page_op {
+	__u64 gpa;
+	__u64 nr_pages;
+	__u32 flags;
+	__u32 page_shift;
+	__u64 reserved[2];
+};
+
+/**
+ * struct cvm_vm_stats - result of CVM_GET_STATS
+ * @state: CVM_STATE_*.
+ * @pad: 0.
+ * @nr_pages: guest pages in all memslots.
+ * @normal_pages: GFNs in the normal state.
+ * @shared_pages: GFNs in the shared state.
+ * @secure_pages: GFNs in the secure state (resident or paged out).
+ * @secure_paged_out: of @secure_pages, those paged out.
+ * @pinned_pages: host pages this VM holds pinned now.
+ * @charged_bytes: locked memory this VM charges to its owner's mm now.
+ * @pin_limit_bytes: the per-VM cap (0: none).
+ * @memlock_limit_bytes: the owner's RLIMIT_MEMLOCK when last read, or
+ *	~0 when CAP_IPC_LOCK, captured at creation, bypasses it.
+ * @nr_memslots: registered memslots.
+ * @pad2: 0.
+ * @reserved: 0.
+ */
+struct cvm_vm_stats {
+	__u32 state;
+	__u32 pad;
+	__u64 nr_pages;
+	__u64 normal_pages;
+	__u64 shared_pages;
+	__u64 secure_pages;
+	__u64 secure_paged_out;
+	__u64 pinned_pages;
+	__u64 charged_bytes;
+	__u64 pin_limit_bytes;
+	__u64 memlock_limit_bytes;
+	__u32 nr_memslots;
+	__u32 pad2;
+	__u64 reserved[8];
+};
+
+/**
+ * struct cvm_info - result of CVM_GET_INFO (module-wide counters)
+ * @api_version: CVM_API_VERSION.
+ * @nr_vms: VMs alive (VM fds not yet released).
+ * @pinned_pages: host pages pinned by all VMs.
+ * @charged_bytes: locked memory charged by all VMs.
+ * @reserved: 0.
+ */
+struct cvm_info {
+	__u32 api_version;
+	__u32 nr_vms;
+	__u64 pinned_pages;
+	__u64 charged_bytes;
+	__u64 reserved[8];
+};
+
+#define CVMIO 0xC7
+
+/* On /dev/cvm */
+
+/**
+ * CVM_GET_API_VERSION - returns CVM_API_VERSION as the ioctl's value.
+ */
+#define CVM_GET_API_VERSION	_IO(CVMIO, 0x00)
+/**
+ * CVM_CHECK_EXTENSION - the argument is a CVM_CAP_*; returns 1 when
+ * supported, 0 when not.
+ */
+#define CVM_CHECK_EXTENSION	_IO(CVMIO, 0x01)
+/**
+ * CVM_CREATE_VM - creates a VM owned by the calling process and returns
+ * a new VM file descriptor (O_CLOEXEC) as the ioctl's value.
+ */
+#define CVM_CREATE_VM		_IOWR(CVMIO, 0x02, struct cvm_create_vm)
+/**
+ * CVM_GET_INFO - fills struct cvm_info.
+ */
+#define CVM_GET_INFO		_IOWR(CVMIO, 0x03, struct cvm_info)
+
+/* On a VM fd, only from the process that created the VM */
+
+/**
+ * CVM_SET_MEMSLOT - registers guest memory; pins nothing unless
+ * CVM_MEMSLOT_UPFRONT.
+ */
+#define CVM_SET_MEMSLOT		_IOWR(CVMIO, 0x10, struct cvm_user_memslot)
+/**
+ * CVM_DELETE_MEMSLOT - unpins and uncharges a memslot's pages, forgets it.
+ */
+#define CVM_DELETE_MEMSLOT	_IOWR(CVMIO, 0x11, struct cvm_user_memslot)
+/** CVM_INIT_START - normal -> transient. */
+#define CVM_INIT_START		_IO(CVMIO, 0x20)
+/** CVM_INIT_DONE - transient -> secure; normal GFNs become secure. */
+#define CVM_INIT_DONE		_IO(CVMIO, 0x21)
+/** CVM_INIT_ABORT - transient -> normal; every GFN becomes normal. */
+#define CVM_INIT_ABORT		_IO(CVMIO, 0x22)
+/** CVM_TERMINATE - any state -> normal; every GFN becomes normal. */
+#define CVM_TERMINATE		_IO(CVMIO, 0x23)
+/**
+ * CVM_GUEST_ACCESS - emulated guest read or write of bytes at a GPA;
+ * pins each host page it touches on first use.
+ */
+#define CVM_GUEST_ACCESS	_IOWR(CVMIO, 0x30, struct cvm_guest_access)
+/** CVM_GET_STATS - fills struct cvm_vm_stats. */
+#define CVM_GET_STATS		_IOWR(CVMIO, 0x31, struct cvm_vm_stats)
+/** CVM_PAGE_IN - one GFN to secure (or shared with CVM_PAGE_SHARED). */
+#define CVM_PAGE_IN		_IOWR(CVMIO, 0x40, struct cvm_page_op)
+/** CVM_PAGE_OUT - one secure resident GFN to secure paged out. */
+#define CVM_PAGE_OUT		_IOWR(CVMIO, 0x41, struct cvm_page_op)
+/** CVM_SHARE - a range of GFNs to shared. */
+#define CVM_SHARE		_IOWR(CVMIO, 0x42, struct cvm_page_op)
+/** CVM_UNSHARE - a range of GFNs to secure. */
+#define CVM_UNSHARE		_IOWR(CVMIO, 0x43, struct cvm_page_op)
+
+#endif /* _UAPI_CVM_H */

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install the Debian packages that building and testing cvm need, and only
+# those that are missing. Idempotent and silent when nothing is missing.
+#
+#   packaging/install-deps.sh [build] [vm] ...
+#
+# build: compiler, libraries and test framework for userspace;
+# vm:    the Debian kernel, its headers and QEMU, for tests in a booted kernel.
+set -euo pipefail
+
+declare -A groups=(
+	[build]="gcc make pkg-config libc6-dev linux-libc-dev libcmocka-dev"
+	[vm]="linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static cpio kmod"
+)
+
+wanted=()
+for group in "${@:-build}"; do
+	[[ -v "groups[$group]" ]] || { echo "install-deps: unknown group '$group'" >&2; exit 2; }
+	read -ra pkgs <<<"${groups[$group]}"
+	wanted+=("${pkgs[@]}")
+done
+
+missing=()
+for pkg in "${wanted[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+((${#missing[@]})) || exit 0
+
+if ((EUID != 0)); then
+	echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

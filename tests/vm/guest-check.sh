@@ -1,0 +1,41 @@
+#!/bin/sh
+# Runs inside the QEMU guest (see run-in-guest.sh): load cvm.ko, run the
+# module's test suite, unload it, and scan the kernel log. Prints cmocka
+# output plus TAP-style "ok -" / "not ok -" lines that tests/run-suite.sh
+# counts.
+#
+#   guest-check.sh BUILD_DIR
+build=${1:?usage: guest-check.sh BUILD_DIR}
+status=0
+
+check() { # check DESCRIPTION COMMAND...
+	what=$1
+	shift
+	if "$@"; then
+		echo "ok - $what"
+	else
+		echo "not ok - $what"
+		status=1
+	fi
+}
+
+dmesg -C
+check "insmod cvm.ko" insmod "$build/kmod/cvm.ko"
+check "/dev/cvm is a character device" test -c /dev/cvm
+if [ -c /dev/cvm ]; then
+	"$build/tests/vm/cvm-ktest" /dev/cvm || status=1
+fi
+check "rmmod cvm" rmmod cvm
+check "/dev/cvm gone after rmmod" test ! -e /dev/cvm
+
+# Any kernel warning, oops, lockup or stall fails the run, whatever the
+# tests said.
+bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|soft lockup|hard LOCKUP|rcu.*stall|Call Trace' || true)
+if [ -n "$bad" ]; then
+	echo "not ok - kernel log clean"
+	dmesg
+	status=1
+else
+	echo "ok - kernel log clean"
+fi
+exit $status

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktest-main.c - cvm-ktest: the module's test suite. Run as root in a
+ * kernel with cvm.ko loaded (tests/vm/guest-check.sh does that under QEMU).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ktest.h"
+
+int main(int argc, char **argv)
+{
+	const char *dev = argc > 1 ? argv[1] : CVM_DEV_PATH;
+	int ret, failed = 0;
+
+	ret = cvm_dev_open(dev, &kt_dev_fd);
+	if (ret) {
+		fprintf(stderr, "cvm-ktest: open %s: %s\n", dev, strerror(-ret));
+		return 2;
+	}
+	failed += kt_run_input();
+	failed += kt_run_lifecycle();
+	failed += kt_run_pin();
+	failed += kt_run_threads();
+	close(kt_dev_fd);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,165 @@
+#!/bin/bash
+# Boot the newest installed Debian kernel under QEMU (TCG) with the host's
+# root filesystem visible read-only in the guest (tmpfs overlay on top), run
+# one command there and exit with its status. See tests/vm/README.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+repo=$(cd "$here/../.." && pwd -P)
+me=run-in-guest
+
+usage() {
+	cat <<EOF
+usage: $0 [--mem MB] [--smp N] [--timeout SECONDS] [--log FILE]
+          [--env NAME=VALUE]... -- COMMAND [ARGS...]
+
+Runs COMMAND as root in a QEMU guest booted from the installed Debian kernel,
+in the host's current directory, with the host root mounted read-only (writes
+go to a tmpfs overlay and are lost). The guest console goes to stdout (and to
+FILE with --log). Exit status: COMMAND's, 124 on timeout, 125 if the guest
+did not report one (panic, crash, rig failure).
+Defaults: --mem 1024 --smp 2 --timeout 600. Build dir: \$CVM_BUILD_DIR or
+<repo>/build; the initramfs is cached in its vm/ subdirectory.
+EOF
+}
+
+die() { echo "$me: $*" >&2; exit 2; }
+
+mem=1024 smp=2 timeout=600 log=
+envs=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mem | --smp | --timeout | --log | --env)
+		[ $# -ge 2 ] || die "$1 needs an argument"
+		opt=$1 val=$2
+		shift 2
+		;;
+	--mem=* | --smp=* | --timeout=* | --log=* | --env=*)
+		opt=${1%%=*} val=${1#*=}
+		shift
+		;;
+	--) shift; break ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; die "unknown argument: $1 (the command goes after --)" ;;
+	esac
+	case $opt in
+	--mem) mem=$val ;;
+	--smp) smp=$val ;;
+	--timeout) timeout=$val ;;
+	--log) log=$val ;;
+	--env)
+		[[ $val =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env wants NAME=VALUE, got: $val"
+		envs+=("$val")
+		;;
+	esac
+done
+[ $# -gt 0 ] || { usage >&2; die "no command given"; }
+for n in "$mem" "$smp" "$timeout"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive integer: $n"
+done
+
+kver=$("$here/kver.sh")
+kernel=/boot/vmlinuz-$kver
+[ -r "$kernel" ] || die "$kernel is not readable"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (install qemu-system-x86)"
+
+build=${CVM_BUILD_DIR:-$repo/build}
+mkdir -p "$build/vm"
+vmdir=$(cd "$build/vm" && pwd -P)
+
+# Rebuild the cached initramfs when the rig or the kernel changed.
+initrd=$vmdir/initramfs.gz
+stale=
+[ -s "$initrd" ] || stale=1
+for f in "$here/kver.sh" "$here/mkinitramfs.sh" "$here/run-in-guest.sh" \
+	"$kernel" "/lib/modules/$kver/modules.dep"; do
+	[ ! "$f" -nt "$initrd" ] || stale=1
+done
+if [ -n "$stale" ]; then
+	echo "$me: building $initrd for $kver" >&2
+	CVM_KVER=$kver "$here/mkinitramfs.sh" "$initrd"
+fi
+
+tmp=$(mktemp -d "$vmdir/run.XXXXXX")
+qemu_live=
+kill_qemu() {
+	if [ -s "$tmp/qemu.pid" ]; then
+		kill "$(cat "$tmp/qemu.pid")" 2>/dev/null || true
+	fi
+}
+cleanup() {
+	[ -z "$qemu_live" ] || kill_qemu
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# The job: a bash script the guest runs in the chroot (with the host's bash,
+# so printf %q quoting is safe). Passed by path: the host root is visible.
+{
+	echo "# written by run-in-guest.sh"
+	# Start from an empty environment, then add only what is asked for.
+	echo 'for _v in $(compgen -e); do unset "$_v"; done'
+	echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root'
+	for e in "${envs[@]}"; do
+		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
+	done
+	printf '_d=%q\n' "$PWD"
+	# /tmp, /run, /proc, /sys, /dev are fresh in the guest: the host's cwd
+	# may not exist there. Say so and run from / rather than not at all.
+	echo 'cd -- "$_d" || { echo "run-in-guest: cannot cd to $_d in the guest, using /" >&2; cd /; }'
+	printf 'exec'
+	printf ' %q' "$@"
+	printf ' </dev/null\n'
+} >"$tmp/job"
+
+# Base64: the path may hold characters the kernel command line cannot.
+jobarg=$(printf '%s' "$tmp/job" | base64 -w0)
+# Not "cvm.": the kernel would hand cvm.* parameters to the cvm module.
+append="console=ttyS0 quiet panic=-1 cvmrig.job=$jobarg"
+
+qemu=(
+	qemu-system-x86_64
+	-accel tcg -cpu max -smp "$smp" -m "$mem"
+	-nodefaults -display none -no-reboot
+	-serial stdio -monitor none
+	-kernel "$kernel" -initrd "$initrd" -append "$append"
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+	-pidfile "$tmp/qemu.pid"
+)
+
+outs=("$tmp/console")
+[ -z "$log" ] || outs+=("$log")
+
+# Run in the background and wait: bash runs traps during "wait" but not
+# while a foreground pipeline runs, and Ctrl-C must not leave qemu behind.
+interrupted=
+trap 'interrupted=130; kill_qemu' INT
+trap 'interrupted=143; kill_qemu' TERM
+trap 'interrupted=129; kill_qemu' HUP
+qemu_live=1
+{
+	rc=0
+	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 || rc=$?
+	echo "$rc" >"$tmp/rc"
+} | sed -u 's/\r$//' | tee "${outs[@]}" &
+pipe=$!
+wait "$pipe" || true
+# A trapped signal ends "wait" early: let the pipeline drain after the kill.
+[ -z "$interrupted" ] || wait "$pipe" 2>/dev/null || true
+qemu_live=
+if [ -n "$interrupted" ]; then
+	echo "$me: interrupted, qemu killed" >&2
+	exit "$interrupted"
+fi
+
+status=$(grep -aoE 'CVM-GUEST-EXIT: [0-9]+' "$tmp/console" | tail -n1 | cut -d' ' -f2) || true
+qrc=$(cat "$tmp/rc" 2>/dev/null) || qrc=
+if [ -n "$status" ]; then
+	exit "$status"
+elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "$me: timed out after ${timeout}s, qemu killed" >&2
+	exit 124
+else
+	echo "$me: no CVM-GUEST-EXIT marker from the guest (kernel panic, crash or rig failure; qemu exit ${qrc:-unknown}); see the console output above" >&2
+	exit 125
+fi
