@@ -80,6 +80,27 @@ if [ -n "$stale" ]; then
 	CVM_KVER=$kver "$here/mkinitramfs.sh" "$initrd"
 fi
 
+# Boot the uncompressed vmlinux through its PVH entry point when the kernel
+# has one: under TCG, decompressing the bzImage alone takes ~4.5 s.
+# CVM_VM_NO_PVH=1 boots the bzImage as is.
+boot=$kernel
+if [ -z "${CVM_VM_NO_PVH:-}" ] && grep -qx 'CONFIG_PVH=y' "/boot/config-$kver" 2>/dev/null; then
+	vmlinux=$vmdir/vmlinux-$kver
+	if [ ! -s "$vmlinux" ] || [ "$kernel" -nt "$vmlinux" ]; then
+		# The payload is the first compressed stream in the bzImage.
+		off=$(LC_ALL=C grep -aboP -m1 '\xFD7zXZ\x00' "$kernel" | head -n1 | cut -d: -f1) || off=
+		t=$(mktemp "$vmdir/.vmlinux.XXXXXX")
+		if [ -n "$off" ] && tail -c +"$((off + 1))" "$kernel" | xz -dc --single-stream >"$t" 2>/dev/null &&
+			[ "$(head -c 4 "$t")" = $'\x7fELF' ]; then
+			mv -f "$t" "$vmlinux"
+		else
+			rm -f "$t"
+			echo "$me: cannot extract vmlinux from $kernel; booting the bzImage (slower)" >&2
+		fi
+	fi
+	[ ! -s "$vmlinux" ] || boot=$vmlinux
+fi
+
 tmp=$(mktemp -d "$vmdir/run.XXXXXX")
 qemu_live=
 kill_qemu() {
@@ -122,7 +143,7 @@ qemu=(
 	-accel tcg -cpu max -smp "$smp" -m "$mem"
 	-nodefaults -display none -no-reboot
 	-serial stdio -monitor none
-	-kernel "$kernel" -initrd "$initrd" -append "$append"
+	-kernel "$boot" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-pidfile "$tmp/qemu.pid"
 )
