@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cvm_access.c - emulated guest access: what the guest reads or writes at
- * a guest-physical address. Each host page it touches is pinned on first
- * use (demand pinning).
+ * a guest-physical address. A normal or shared GFN is the host page,
+ * pinned on first use (demand pinning); a secure GFN is its pool page,
+ * paged in first when paged out.
  */
+#include <linux/bitmap.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -11,19 +13,49 @@
 
 #include "cvm_internal.h"
 
-/* Copy between the bounce buffer and the guest pages, page by page. */
-static void cvm_access_copy(struct cvm_vm *vm, u64 gpa, char *buf, u32 len,
-			    bool write)
+/* The page the guest sees at a GFN. */
+static int cvm_access_page(struct cvm_vm *vm, u64 gfn, struct page **ret)
 {
-	struct cvm_memslot *slot;
+	if (cvm_gfn_is_secure(cvm_gfn_state(vm, gfn)))
+		return cvm_secure_guest_page(vm, gfn, ret);
+	*ret = cvm_host_page(vm, gfn);
+	return *ret ? 0 : -EFAULT;
+}
+
+/*
+ * Pin the host pages of the range's normal and shared GFNs, all or
+ * nothing, so a limit is hit before any byte moves.
+ */
+static int cvm_access_pin(struct cvm_vm *vm, u64 first, u64 npages)
+{
+	unsigned long *need;
+	u64 i;
+	int ret;
+
+	need = bitmap_zalloc(npages, GFP_KERNEL);
+	if (!need)
+		return -ENOMEM;
+	for (i = 0; i < npages; i++)
+		if (!cvm_gfn_is_secure(cvm_gfn_state(vm, first + i)))
+			__set_bit(i, need);
+	ret = cvm_pin_gfns(vm, first, npages, need);
+	bitmap_free(need);
+	return ret;
+}
+
+static int cvm_access_copy(struct cvm_vm *vm, u64 gpa, char *buf, u32 len,
+			   bool write)
+{
 	struct page *page;
 	u32 off, chunk;
+	int ret;
 
 	while (len) {
 		off = offset_in_page(gpa);
 		chunk = min_t(u32, len, PAGE_SIZE - off);
-		slot = cvm_memslot_find_gfn(vm, gpa >> PAGE_SHIFT);
-		page = cvm_pinned_page(slot, gpa >> PAGE_SHIFT);
+		ret = cvm_access_page(vm, gpa >> PAGE_SHIFT, &page);
+		if (ret)
+			return ret;
 		if (write)
 			memcpy_to_page(page, off, buf, chunk);
 		else
@@ -32,6 +64,7 @@ static void cvm_access_copy(struct cvm_vm *vm, u64 gpa, char *buf, u32 len,
 		buf += chunk;
 		len -= chunk;
 	}
+	return 0;
 }
 
 /**
@@ -40,10 +73,13 @@ static void cvm_access_copy(struct cvm_vm *vm, u64 gpa, char *buf, u32 len,
  * @arg: flags, length and reserved fields checked
  *
  * The caller's bytes are copied in before the VM is touched, so a bad
- * buffer changes nothing; the pages are pinned all or nothing.
+ * buffer changes nothing; host pages are pinned all or nothing. A secure
+ * page that can't be made resident (pool exhausted with nothing to evict,
+ * or paged-out contents that fail authentication) stops the access there.
  *
  * Return: 0; -ERANGE when the range leaves the memslots; -EFAULT for a
- * bad buffer or an unpinnable host page; -ENOMEM over a pin limit.
+ * bad buffer or an unpinnable host page; -ENOMEM over a pin limit or with
+ * the pool exhausted; -EBADMSG when paged-out contents were tampered with.
  */
 int cvm_guest_access(struct cvm_vm *vm, const struct cvm_guest_access *arg)
 {
@@ -66,12 +102,12 @@ int cvm_guest_access(struct cvm_vm *vm, const struct cvm_guest_access *arg)
 		goto out_free;
 	}
 
-	mutex_lock(&vm->lock);
+	cvm_vm_lock(vm);
 	ret = cvm_memslot_check_range(vm, first, npages);
 	if (!ret)
-		ret = cvm_pin_gfns(vm, first, npages);
+		ret = cvm_access_pin(vm, first, npages);
 	if (!ret)
-		cvm_access_copy(vm, arg->gpa, buf, arg->len, write);
+		ret = cvm_access_copy(vm, arg->gpa, buf, arg->len, write);
 	mutex_unlock(&vm->lock);
 
 	if (!ret && !write && copy_to_user(ubuf, buf, arg->len))

@@ -10,12 +10,71 @@
 
 #include "cvm_internal.h"
 
-static atomic_t cvm_nr_vms = ATOMIC_INIT(0);
-static atomic64_t cvm_nr_pinned = ATOMIC64_INIT(0);
+static unsigned int pool_mb = 64;
+module_param(pool_mb, uint, 0444);
+MODULE_PARM_DESC(pool_mb, "Size of the secure pool in MiB (default 64)");
 
-void cvm_stat_vms(int delta)
+static atomic64_t cvm_nr_pinned = ATOMIC64_INIT(0);
+static atomic64_t cvm_nr_evictions = ATOMIC64_INIT(0);
+
+/* Every live VM, for eviction across VMs when the pool runs dry. */
+static DEFINE_SPINLOCK(cvm_vms_lock);
+static LIST_HEAD(cvm_vms);
+static unsigned int cvm_nr_vms;
+
+void cvm_vm_list_add(struct cvm_vm *vm)
 {
-	atomic_add(delta, &cvm_nr_vms);
+	spin_lock(&cvm_vms_lock);
+	list_add_tail(&vm->node, &cvm_vms);
+	cvm_nr_vms++;
+	spin_unlock(&cvm_vms_lock);
+}
+
+void cvm_vm_list_del(struct cvm_vm *vm)
+{
+	spin_lock(&cvm_vms_lock);
+	list_del(&vm->node);
+	cvm_nr_vms--;
+	spin_unlock(&cvm_vms_lock);
+}
+
+/**
+ * cvm_evict_other() - page out a cold resident page of another VM
+ * @self: the VM asking, locked
+ *
+ * Other VMs' locks are only trylock'ed, so two VMs evicting from each
+ * other can't deadlock; a VM being freed leaves the list before it takes
+ * its own lock, so a VM locked here stays alive until unlocked.
+ *
+ * Return: 0 when a pool page was freed, -ENOMEM when no VM had one to give.
+ */
+int cvm_evict_other(struct cvm_vm *self)
+{
+	struct cvm_vm *vm, *victim = NULL;
+	int ret = -ENOMEM;
+
+	spin_lock(&cvm_vms_lock);
+	list_for_each_entry(vm, &cvm_vms, node) {
+		if (vm == self || !vm->nr_resident)
+			continue;
+		if (mutex_trylock(&vm->lock)) {
+			victim = vm;
+			/* Round robin: the next search starts after it. */
+			list_move_tail(&vm->node, &cvm_vms);
+			break;
+		}
+	}
+	spin_unlock(&cvm_vms_lock);
+	if (victim) {
+		ret = cvm_secure_evict_one(victim) ? -ENOMEM : 0;
+		mutex_unlock(&victim->lock);
+	}
+	return ret;
+}
+
+void cvm_stat_eviction(void)
+{
+	atomic64_inc(&cvm_nr_evictions);
 }
 
 void cvm_stat_pinned(long delta)
@@ -30,6 +89,10 @@ static long cvm_check_extension(unsigned long cap)
 	case CVM_CAP_UPFRONT_PIN:
 	case CVM_CAP_VM_PIN_LIMIT:
 	case CVM_CAP_PAGE_STATE:
+	case CVM_CAP_SECURE_MEMORY:
+	case CVM_CAP_DMA_SHARE:
+	case CVM_CAP_SNAPSHOT:
+	case CVM_CAP_MEASUREMENT:
 		return 1;
 	}
 	return 0;
@@ -51,10 +114,12 @@ static long cvm_dev_get_info(void __user *uarg)
 {
 	struct cvm_info info = {
 		.api_version = CVM_API_VERSION,
-		.nr_vms = atomic_read(&cvm_nr_vms),
+		.nr_vms = READ_ONCE(cvm_nr_vms),
 		.pinned_pages = atomic64_read(&cvm_nr_pinned),
+		.evictions = atomic64_read(&cvm_nr_evictions),
 	};
 
+	cvm_pool_counts(&info.pool_total_pages, &info.pool_free_pages);
 	/* Every pinned page is charged exactly once, to its VM's owner. */
 	info.charged_bytes = info.pinned_pages << PAGE_SHIFT;
 	if (copy_to_user(uarg, &info, sizeof(info)))
@@ -94,15 +159,32 @@ static struct miscdevice cvm_misc = {
 
 static int __init cvm_init(void)
 {
-	return misc_register(&cvm_misc);
+	int ret;
+
+	ret = cvm_crypt_check();
+	if (ret) {
+		pr_err("cvm: gcm(aes) unavailable (%d): load the gcm module\n",
+		       ret);
+		return ret;
+	}
+	ret = cvm_pool_init((unsigned long)pool_mb << (20 - PAGE_SHIFT));
+	if (ret) {
+		pr_err("cvm: can't allocate a %u MiB secure pool\n", pool_mb);
+		return ret;
+	}
+	ret = misc_register(&cvm_misc);
+	if (ret)
+		cvm_pool_exit();
+	return ret;
 }
 
 static void __exit cvm_exit(void)
 {
 	misc_deregister(&cvm_misc);
 	/* Every VM fd holds a module reference: none can be left here. */
-	WARN_ON_ONCE(atomic_read(&cvm_nr_vms));
+	WARN_ON_ONCE(cvm_nr_vms);
 	WARN_ON_ONCE(atomic64_read(&cvm_nr_pinned));
+	cvm_pool_exit();
 }
 
 module_init(cvm_init);
@@ -110,3 +192,4 @@ module_exit(cvm_exit);
 
 MODULE_DESCRIPTION("Software-protected confidential VM memory");
 MODULE_LICENSE("GPL");
+MODULE_SOFTDEP("pre: gcm");

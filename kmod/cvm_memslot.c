@@ -81,6 +81,79 @@ int cvm_memslot_check_range(struct cvm_vm *vm, u64 gfn, u64 npages)
 	return 0;
 }
 
+/*
+ * The owner unmapped, replaced or otherwise invalidated part of the slot.
+ * Called with mmap_lock possibly held and possibly from reclaim: only
+ * record the range; the next operation on the VM (cvm_vm_lock()) drops the
+ * pins of shared and normal pages there, so their next use pins whatever
+ * is mapped now. Secure pages keep their pins and contents.
+ */
+static bool cvm_memslot_invalidate(struct mmu_interval_notifier *mni,
+				   const struct mmu_notifier_range *range,
+				   unsigned long cur_seq)
+{
+	struct cvm_memslot *slot = container_of(mni, struct cvm_memslot,
+						notifier);
+	unsigned long start, end;
+	u64 first, last;
+
+	mmu_interval_set_seq(mni, cur_seq);
+	/* Permission changes (mprotect, fork's COW) leave the pages mapped. */
+	switch (range->event) {
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return true;
+	default:
+		break;
+	}
+	start = max(range->start, slot->uaddr);
+	end = min(range->end, slot->uaddr + (slot->npages << PAGE_SHIFT));
+	if (start >= end)
+		return true;
+	first = (start - slot->uaddr) >> PAGE_SHIFT;
+	last = (end - 1 - slot->uaddr) >> PAGE_SHIFT;
+
+	spin_lock(&slot->zap_lock);
+	if (!slot->zap_pending) {
+		slot->zap_first = first;
+		slot->zap_last = last;
+		slot->zap_pending = true;
+	} else {
+		slot->zap_first = min(slot->zap_first, first);
+		slot->zap_last = max(slot->zap_last, last);
+	}
+	spin_unlock(&slot->zap_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops cvm_memslot_notifier_ops = {
+	.invalidate = cvm_memslot_invalidate,
+};
+
+/**
+ * cvm_memslot_zap_drain() - apply the host-side invalidations recorded
+ * since the last call: unpin the shared and normal pages of those ranges
+ * @vm: the VM, locked
+ */
+void cvm_memslot_zap_drain(struct cvm_vm *vm)
+{
+	struct cvm_memslot *slot;
+	bool pending;
+	u64 first, last;
+
+	list_for_each_entry(slot, &vm->slots, node) {
+		spin_lock(&slot->zap_lock);
+		pending = slot->zap_pending;
+		first = slot->zap_first;
+		last = slot->zap_last;
+		slot->zap_pending = false;
+		spin_unlock(&slot->zap_lock);
+		if (pending)
+			cvm_unpin_slot_range(vm, slot, first, last);
+	}
+}
+
 static bool cvm_memslot_overlaps(struct cvm_vm *vm, u64 gfn, u64 npages)
 {
 	struct cvm_memslot *slot;
@@ -106,7 +179,7 @@ static bool cvm_memslot_overlaps(struct cvm_vm *vm, u64 gfn, u64 npages)
  */
 int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
 {
-	struct cvm_memslot *slot;
+	struct cvm_memslot *slot, *pos;
 	u64 end;
 	int ret;
 
@@ -134,24 +207,42 @@ int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
 	slot->base_gfn = arg->gpa >> PAGE_SHIFT;
 	slot->npages = arg->size >> PAGE_SHIFT;
 	slot->uaddr = arg->uaddr;
+	slot->vm = vm;
 	xa_init(&slot->pages);
+	spin_lock_init(&slot->zap_lock);
 
+	ret = mmu_interval_notifier_insert(&slot->notifier, vm->mm, slot->uaddr,
+					   arg->size, &cvm_memslot_notifier_ops);
+	if (ret)
+		goto err_free;
 	if (slot->flags & CVM_MEMSLOT_UPFRONT) {
 		ret = cvm_pin_slot_upfront(vm, slot);
-		if (ret) {
-			xa_destroy(&slot->pages);
-			kfree(slot);
-			return ret;
-		}
+		if (ret)
+			goto err_notifier;
 	}
-	list_add_tail(&slot->node, &vm->slots);
+	/* Kept in GFN order, which snapshots follow. */
+	list_for_each_entry(pos, &vm->slots, node)
+		if (pos->base_gfn > slot->base_gfn)
+			break;
+	list_add_tail(&slot->node, &pos->node);
 	vm->nr_slots++;
 	vm->nr_pages += slot->npages;
 	return 0;
+
+err_notifier:
+	mmu_interval_notifier_remove(&slot->notifier);
+err_free:
+	xa_destroy(&slot->pages);
+	kfree(slot);
+	return ret;
 }
 
+/* Memslot deletion zaps both scopes: secure contents and shared pages. */
 static void cvm_memslot_free(struct cvm_vm *vm, struct cvm_memslot *slot)
 {
+	mmu_interval_notifier_remove(&slot->notifier);
+	cvm_secure_discard_range(vm, slot->base_gfn, slot->npages);
+	cvm_dma_forget_range(vm, slot->base_gfn, slot->npages);
 	cvm_unpin_slot(vm, slot);
 	cvm_gfn_forget_range(vm, slot->base_gfn, slot->npages);
 	list_del(&slot->node);

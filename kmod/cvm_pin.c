@@ -5,7 +5,9 @@
  * pin limit. Every pinned page is charged exactly once; every unpin gives
  * exactly that charge back.
  */
+#include <linux/bitmap.h>
 #include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 
@@ -90,9 +92,12 @@ static long cvm_pin_user(unsigned long uaddr, unsigned long npages,
 	return pinned;
 }
 
-struct page *cvm_pinned_page(struct cvm_memslot *slot, u64 gfn)
+/* The pinned host page of a GFN inside a memslot, or NULL. */
+struct page *cvm_host_page(struct cvm_vm *vm, u64 gfn)
 {
-	return xa_load(&slot->pages, gfn - slot->base_gfn);
+	struct cvm_memslot *slot = cvm_memslot_find_gfn(vm, gfn);
+
+	return slot ? xa_load(&slot->pages, gfn - slot->base_gfn) : NULL;
 }
 
 /* Undo the pins this call made, given which GFNs it pinned. */
@@ -115,41 +120,44 @@ static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
 }
 
 /**
- * cvm_pin_gfns() - make sure every GFN of a range has its host page pinned
+ * cvm_pin_gfns() - make sure GFNs of a range have their host page pinned
  * @vm: the VM, locked; the caller is the owner (current->mm == vm->mm)
  * @gfn: first GFN, the whole range inside memslots
- * @npages: at most CVM_ACCESS_MAX / PAGE_SIZE + 1 pages
+ * @npages: GFNs in the range
+ * @need: bitmap of the GFNs (relative to @gfn) to pin, or NULL for all
  *
  * The missing pages are charged together first, so a request that does not
  * fit fails before anything is pinned; a later pin failure unpins and
- * uncharges what this call did. Either all of the range is pinned or
+ * uncharges what this call did. Either every page asked for is pinned or
  * nothing changed.
  *
  * Return: 0, -ENOMEM over a limit, -EFAULT when a host page can't be pinned.
  */
-int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages)
+int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages,
+		 const unsigned long *need)
 {
-	DECLARE_BITMAP(newly, CVM_ACCESS_MAX / PAGE_SIZE + 1);
 	struct cvm_memslot *slot;
-	struct page *page;
+	unsigned long *newly;
 	unsigned long i, missing = 0;
-	int ret;
+	struct page *page;
+	int ret = 0;
 
-	if (WARN_ON_ONCE(npages > CVM_ACCESS_MAX / PAGE_SIZE + 1))
-		return -EINVAL;
-	bitmap_zero(newly, npages);
+	newly = bitmap_zalloc(npages, GFP_KERNEL);
+	if (!newly)
+		return -ENOMEM;
 	for (i = 0; i < npages; i++) {
-		slot = cvm_memslot_find_gfn(vm, gfn + i);
-		if (!cvm_pinned_page(slot, gfn + i)) {
+		if (need && !test_bit(i, need))
+			continue;
+		if (!cvm_host_page(vm, gfn + i)) {
 			__set_bit(i, newly);
 			missing++;
 		}
 	}
 	if (!missing)
-		return 0;
+		goto out_free;
 	ret = cvm_pin_charge(vm, missing);
 	if (ret)
-		return ret;
+		goto out_free;
 
 	for_each_set_bit(i, newly, npages) {
 		slot = cvm_memslot_find_gfn(vm, gfn + i);
@@ -163,13 +171,17 @@ int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages)
 			goto err_unpin;
 		}
 		missing--;
+		if (!(missing % CVM_PIN_BATCH))
+			cond_resched();
 	}
-	return 0;
+	goto out_free;
 
 err_unpin:
 	/* The pages not reached yet were charged but never pinned. */
 	cvm_pin_uncharge(vm, missing);
 	cvm_unpin_new(vm, gfn, newly, npages);
+out_free:
+	bitmap_free(newly);
 	return ret;
 }
 
@@ -225,10 +237,39 @@ out_free:
 }
 
 /**
+ * cvm_unpin_slot_range() - unpin the pinned pages of part of a memslot
+ * that hold no secure contents and no DMA share, give the charge back
+ * @vm: the VM, locked
+ * @slot: the memslot
+ * @first: first slot index
+ * @last: last slot index (inclusive)
+ *
+ * Used for host-side invalidations (zap scope "shared only"): the next use
+ * pins whatever page the owner maps there now.
+ */
+void cvm_unpin_slot_range(struct cvm_vm *vm, struct cvm_memslot *slot,
+			  u64 first, u64 last)
+{
+	unsigned long idx, n = 0;
+	struct page *page;
+	u64 gfn;
+
+	xa_for_each_range(&slot->pages, idx, page, first, last) {
+		gfn = slot->base_gfn + idx;
+		if (cvm_spage(vm, gfn) || cvm_dma_refs(vm, gfn))
+			continue;
+		unpin_user_pages_dirty_lock(&page, 1, true);
+		xa_erase(&slot->pages, idx);
+		n++;
+	}
+	cvm_pin_uncharge(vm, n);
+}
+
+/**
  * cvm_unpin_slot() - unpin every pinned page of a memslot, give the charge
  * back
  * @vm: the VM, locked
- * @slot: the memslot
+ * @slot: the memslot; its secure contents were discarded already
  */
 void cvm_unpin_slot(struct cvm_vm *vm, struct cvm_memslot *slot)
 {

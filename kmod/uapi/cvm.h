@@ -20,12 +20,21 @@
 #define CVM_CAP_DEMAND_PIN	1	/* memslots pin on first use */
 #define CVM_CAP_UPFRONT_PIN	2	/* CVM_MEMSLOT_UPFRONT */
 #define CVM_CAP_VM_PIN_LIMIT	3	/* cvm_create_vm.pin_limit_bytes */
-#define CVM_CAP_PAGE_STATE	4	/* page-in/out, share/unshare (state) */
+#define CVM_CAP_PAGE_STATE	4	/* page-in/out, share/unshare */
+#define CVM_CAP_SECURE_MEMORY	5	/* secure pool, AES-GCM page-out */
+#define CVM_CAP_DMA_SHARE	6	/* CVM_DMA_SHARE / CVM_DMA_UNSHARE */
+#define CVM_CAP_SNAPSHOT	7	/* CVM_SNAPSHOT */
+#define CVM_CAP_MEASUREMENT	8	/* CVM_GET_MEASUREMENT */
 
 /* VM lifecycle states (DESIGN §2), as reported in cvm_vm_stats.state. */
 #define CVM_STATE_NORMAL	0
 #define CVM_STATE_TRANSIENT	1
 #define CVM_STATE_SECURE	2
+
+/* GFN states (DESIGN §3), as reported in struct cvm_gfn_info.state. */
+#define CVM_GFN_STATE_NORMAL	0
+#define CVM_GFN_STATE_SHARED	1
+#define CVM_GFN_STATE_SECURE	2
 
 /**
  * struct cvm_create_vm - argument of CVM_CREATE_VM
@@ -129,6 +138,11 @@ struct cvm_page_op {
  *	~0 when CAP_IPC_LOCK, captured at creation, bypasses it.
  * @nr_memslots: registered memslots.
  * @pad2: 0.
+ * @pool_pages: secure-pool pages holding this VM's resident secure GFNs.
+ * @evictions: resident secure pages of this VM paged out to make room in
+ *	the pool.
+ * @dma_shared_pages: GFNs with a DMA-share refcount above zero.
+ * @measured_pages: pages extended into the launch measurement.
  * @reserved: 0.
  */
 struct cvm_vm_stats {
@@ -145,7 +159,11 @@ struct cvm_vm_stats {
 	__u64 memlock_limit_bytes;
 	__u32 nr_memslots;
 	__u32 pad2;
-	__u64 reserved[8];
+	__u64 pool_pages;
+	__u64 evictions;
+	__u64 dma_shared_pages;
+	__u64 measured_pages;
+	__u64 reserved[4];
 };
 
 /**
@@ -154,6 +172,9 @@ struct cvm_vm_stats {
  * @nr_vms: VMs alive (VM fds not yet released).
  * @pinned_pages: host pages pinned by all VMs.
  * @charged_bytes: locked memory charged by all VMs.
+ * @pool_total_pages: pages in the secure pool (module parameter pool_mb).
+ * @pool_free_pages: of those, not holding any VM's secure page.
+ * @evictions: resident secure pages paged out to make room, all VMs.
  * @reserved: 0.
  */
 struct cvm_info {
@@ -161,7 +182,70 @@ struct cvm_info {
 	__u32 nr_vms;
 	__u64 pinned_pages;
 	__u64 charged_bytes;
-	__u64 reserved[8];
+	__u64 pool_total_pages;
+	__u64 pool_free_pages;
+	__u64 evictions;
+	__u64 reserved[5];
+};
+
+/* struct cvm_gfn_info.flags */
+#define CVM_GFN_PAGED_OUT	(1U << 0)	/* secure, encrypted in host page */
+#define CVM_GFN_RESIDENT	(1U << 1)	/* secure, contents in the pool */
+#define CVM_GFN_PINNED		(1U << 2)	/* host page pinned */
+
+/**
+ * struct cvm_gfn_info - one GFN in a snapshot
+ * @gfn: guest frame number (GPA >> page shift).
+ * @state: CVM_GFN_STATE_*.
+ * @flags: CVM_GFN_* flags.
+ * @pad: 0.
+ * @dma_refs: DMA-share refcount.
+ *
+ * A secure GFN that is neither resident nor paged out has never been
+ * touched since it became secure: it reads as zeros.
+ */
+struct cvm_gfn_info {
+	__u64 gfn;
+	__u8 state;
+	__u8 flags;
+	__u16 pad;
+	__u32 dma_refs;
+};
+
+/**
+ * struct cvm_snapshot - argument of CVM_SNAPSHOT
+ * @uaddr: caller buffer of @capacity struct cvm_gfn_info.
+ * @capacity: entries the buffer holds.
+ * @nr_entries: out: entries written, one per GFN of every memslot in GFN
+ *	order; on -ENOSPC, the entries needed.
+ * @reserved: must be 0.
+ */
+struct cvm_snapshot {
+	__u64 uaddr;
+	__u32 capacity;
+	__u32 nr_entries;
+	__u64 reserved[2];
+};
+
+#define CVM_DIGEST_SIZE		32	/* SHA-256 */
+#define CVM_MEASUREMENT_SEALED	(1U << 0)
+
+/**
+ * struct cvm_measurement - result of CVM_GET_MEASUREMENT
+ * @flags: CVM_MEASUREMENT_SEALED once INIT_DONE has completed.
+ * @pad: 0.
+ * @nr_pages: pages extended into the digest.
+ * @digest: SHA-256 over (GPA as le64, page contents) of every page that
+ *	entered secure memory from the host while the VM was transient, in
+ *	order; all zeros until sealed.
+ * @reserved: 0.
+ */
+struct cvm_measurement {
+	__u32 flags;
+	__u32 pad;
+	__u64 nr_pages;
+	__u8 digest[CVM_DIGEST_SIZE];
+	__u64 reserved[2];
 };
 
 #define CVMIO 0xC7
@@ -221,5 +305,13 @@ struct cvm_info {
 #define CVM_SHARE		_IOWR(CVMIO, 0x42, struct cvm_page_op)
 /** CVM_UNSHARE - a range of GFNs to secure. */
 #define CVM_UNSHARE		_IOWR(CVMIO, 0x43, struct cvm_page_op)
+/** CVM_DMA_SHARE - take a DMA share on each GFN of a range. */
+#define CVM_DMA_SHARE		_IOWR(CVMIO, 0x44, struct cvm_page_op)
+/** CVM_DMA_UNSHARE - drop a DMA share on each GFN of a range. */
+#define CVM_DMA_UNSHARE		_IOWR(CVMIO, 0x45, struct cvm_page_op)
+/** CVM_SNAPSHOT - copy every GFN's state out, consistent at one instant. */
+#define CVM_SNAPSHOT		_IOWR(CVMIO, 0x50, struct cvm_snapshot)
+/** CVM_GET_MEASUREMENT - the launch measurement. */
+#define CVM_GET_MEASUREMENT	_IOWR(CVMIO, 0x51, struct cvm_measurement)
 
 #endif /* _UAPI_CVM_H */

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cvm_convert.c - the page operations (page-in, page-out, share, unshare)
+ * over a range, all or nothing, and INIT_DONE's move of touched pages into
+ * secure memory.
+ */
+#include <linux/bitmap.h>
+#include <linux/slab.h>
+
+#include "cvm_internal.h"
+
+static bool cvm_becomes_secure(enum cvm_gfn_state from, enum cvm_gfn_state to)
+{
+	return !cvm_gfn_is_secure(from) && cvm_gfn_is_secure(to);
+}
+
+/* Apply one GFN's transition whose checks and resources are in place. */
+static int cvm_convert_one(struct cvm_vm *vm, u64 gfn, enum cvm_gfn_op op,
+			   enum cvm_gfn_state from, enum cvm_gfn_state to)
+{
+	if (from == to)
+		return 0;
+	if (cvm_becomes_secure(from, to))
+		return cvm_secure_take(vm, gfn);
+	if (from == CVM_GFN_SECURE_PAGED_OUT && to == CVM_GFN_SECURE)
+		return cvm_secure_page_in(vm, gfn);
+	if (op == CVM_GFN_OP_PAGE_OUT)
+		return cvm_secure_page_out(vm, gfn);
+	/* secure -> shared discards; normal -> shared changes no bytes */
+	cvm_secure_discard(vm, gfn);
+	cvm_gfn_set(vm, gfn, to);
+	return 0;
+}
+
+/**
+ * cvm_convert_range() - apply a GFN-table operation to a range
+ * @vm: the VM, locked and started
+ * @gfn: first GFN, the range inside memslots
+ * @npages: GFNs
+ * @op: SHARE, UNSHARE, PAGE_IN or PAGE_OUT (the last two: one page)
+ *
+ * 1. Check every GFN against the table and for DMA shares, reserve state
+ *    entries: a refusal here changes nothing.
+ * 2. Pin the host pages whose contents move into secure memory (all or
+ *    nothing).
+ * 3. Apply; only moving contents in can fail (pool exhausted with nothing
+ *    left to evict), and then the GFNs moved by this call get their
+ *    contents and state back, and the measurement its earlier value.
+ *
+ * Return: 0; -EBADFD (GFN state), -EBUSY (DMA-shared page would become
+ * secure), -EBADMSG (paged-out contents failed authentication), -ENOMEM,
+ * -EFAULT.
+ */
+int cvm_convert_range(struct cvm_vm *vm, u64 gfn, u64 npages,
+		      enum cvm_gfn_op op)
+{
+	unsigned long *take = NULL, *was_shared = NULL;
+	enum cvm_gfn_state from, to;
+	u64 i, done;
+	int ret;
+
+	take = bitmap_zalloc(npages, GFP_KERNEL);
+	was_shared = bitmap_zalloc(npages, GFP_KERNEL);
+	if (!take || !was_shared) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < npages; i++) {
+		from = cvm_gfn_state(vm, gfn + i);
+		ret = cvm_gfn_transition(from, op, &to);
+		if (ret)
+			goto out_free;
+		if (cvm_becomes_secure(from, to)) {
+			if (cvm_dma_refs(vm, gfn + i)) {
+				ret = -EBUSY;
+				goto out_free;
+			}
+			__set_bit(i, take);
+			if (from == CVM_GFN_SHARED)
+				__set_bit(i, was_shared);
+		}
+		ret = cvm_gfn_reserve(vm, gfn + i, to);
+		if (ret)
+			goto out_free;
+		cond_resched();
+	}
+	ret = cvm_pin_gfns(vm, gfn, npages, take);
+	if (!ret)
+		ret = cvm_measure_save(vm->measure);
+	if (ret)
+		goto out_free;
+
+	for (done = 0; done < npages; done++) {
+		from = cvm_gfn_state(vm, gfn + done);
+		cvm_gfn_transition(from, op, &to);
+		ret = cvm_convert_one(vm, gfn + done, op, from, to);
+		if (ret)
+			goto err_rollback;
+	}
+	goto out_free;
+
+err_rollback:
+	for_each_set_bit(i, take, done) {
+		cvm_secure_give_back(vm, gfn + i);
+		cvm_gfn_set(vm, gfn + i, test_bit(i, was_shared) ?
+			    CVM_GFN_SHARED : CVM_GFN_NORMAL);
+	}
+	cvm_measure_restore(vm->measure);
+out_free:
+	bitmap_free(take);
+	bitmap_free(was_shared);
+	return ret;
+}
+
+/**
+ * cvm_convert_init_done() - move every touched normal GFN into secure
+ * memory, then make the untouched ones secure by state
+ * @vm: the VM, locked, transient
+ *
+ * Walks the pinned pages (the touched ones), never the whole memory. A
+ * failure half way leaves the VM transient with the GFNs moved so far
+ * secure; INIT_DONE may be retried.
+ *
+ * Return: 0; -EBUSY when a normal GFN holds a DMA share; -ENOMEM.
+ */
+int cvm_convert_init_done(struct cvm_vm *vm)
+{
+	struct cvm_memslot *slot;
+	unsigned long idx;
+	struct page *page;
+	void *entry;
+	u64 gfn;
+	int ret;
+
+	xa_for_each(&vm->dma_refs, idx, entry)
+		if (cvm_gfn_state(vm, idx) == CVM_GFN_NORMAL)
+			return -EBUSY;
+	list_for_each_entry(slot, &vm->slots, node) {
+		xa_for_each(&slot->pages, idx, page) {
+			gfn = slot->base_gfn + idx;
+			if (cvm_gfn_state(vm, gfn) != CVM_GFN_NORMAL)
+				continue;
+			ret = cvm_secure_take(vm, gfn);
+			if (ret)
+				return ret;
+			cond_resched();
+		}
+	}
+	ret = cvm_measure_seal(vm->measure);
+	if (ret)
+		return ret;
+	cvm_gfn_flip_untouched(vm);
+	return 0;
+}

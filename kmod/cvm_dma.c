@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cvm_dma.c - DMA shares: a refcount per GFN. A page with a DMA share
+ * stays pinned and can't become secure (-EBUSY) until every share is
+ * released. Range calls are all or nothing.
+ */
+#include "cvm_internal.h"
+
+u32 cvm_dma_refs(struct cvm_vm *vm, u64 gfn)
+{
+	void *entry = xa_load(&vm->dma_refs, gfn);
+
+	return entry ? xa_to_value(entry) : 0;
+}
+
+static void cvm_dma_set(struct cvm_vm *vm, u64 gfn, u32 refs)
+{
+	u32 old = cvm_dma_refs(vm, gfn);
+
+	if (refs)
+		WARN_ON_ONCE(xa_is_err(xa_store(&vm->dma_refs, gfn,
+						xa_mk_value(refs), GFP_NOWAIT)));
+	else
+		xa_erase(&vm->dma_refs, gfn);
+	vm->nr_dma_shared += (refs > 0) - (old > 0);
+}
+
+/**
+ * cvm_dma_share() - take one DMA share on each GFN of a range
+ * @vm: the VM, locked; the caller is its owner
+ * @gfn: first GFN, the range inside memslots
+ * @npages: GFNs
+ *
+ * Return: 0; -EBADFD when a GFN is secure (share it first); -EOVERFLOW;
+ * -ENOMEM or -EFAULT from pinning. Nothing changes on error.
+ */
+int cvm_dma_share(struct cvm_vm *vm, u64 gfn, u64 npages)
+{
+	u64 i;
+	int ret = 0;
+
+	for (i = 0; i < npages && !ret; i++) {
+		if (cvm_gfn_is_secure(cvm_gfn_state(vm, gfn + i)))
+			ret = -EBADFD;
+		else if (cvm_dma_refs(vm, gfn + i) == U32_MAX)
+			ret = -EOVERFLOW;
+		else if (!cvm_dma_refs(vm, gfn + i))
+			ret = xa_reserve(&vm->dma_refs, gfn + i,
+					 GFP_KERNEL_ACCOUNT);
+	}
+	if (!ret)
+		ret = cvm_pin_gfns(vm, gfn, npages, NULL);
+	if (ret) {
+		while (i--)
+			xa_release(&vm->dma_refs, gfn + i);
+		return ret;
+	}
+	for (i = 0; i < npages; i++)
+		cvm_dma_set(vm, gfn + i, cvm_dma_refs(vm, gfn + i) + 1);
+	return 0;
+}
+
+/**
+ * cvm_dma_unshare() - drop one DMA share on each GFN of a range
+ * @vm: the VM, locked
+ * @gfn: first GFN, the range inside memslots
+ * @npages: GFNs
+ *
+ * Return: 0, or -EBADFD when a GFN holds no DMA share (nothing changes).
+ */
+int cvm_dma_unshare(struct cvm_vm *vm, u64 gfn, u64 npages)
+{
+	u64 i;
+
+	for (i = 0; i < npages; i++)
+		if (!cvm_dma_refs(vm, gfn + i))
+			return -EBADFD;
+	for (i = 0; i < npages; i++)
+		cvm_dma_set(vm, gfn + i, cvm_dma_refs(vm, gfn + i) - 1);
+	return 0;
+}
+
+/* A memslot goes away: its DMA shares with it. */
+void cvm_dma_forget_range(struct cvm_vm *vm, u64 gfn, u64 npages)
+{
+	unsigned long idx;
+	void *entry;
+
+	xa_for_each_range(&vm->dma_refs, idx, entry, gfn, gfn + npages - 1)
+		cvm_dma_set(vm, idx, 0);
+}
