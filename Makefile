@@ -48,7 +48,7 @@ $(BUILD)/tests/unit/test-fsm: tests/unit/test-fsm.c kmod/cvm_fsm.c kmod/cvm_fsm.
 # The in-kernel suite runs inside the guest, on the host's libraries.
 $(BUILD)/tests/vm/cvm-ktest: $(KTEST_SRC) $(KTEST_HDR) $(LIBCVM_SRC) $(LIBCVM_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) -Itests/vm -o $@ $(KTEST_SRC) $(LIBCVM_SRC) -lcmocka -lpthread
+	$(CC) $(CVM_CFLAGS) -Itests/vm -o $@ $(KTEST_SRC) $(LIBCVM_SRC) -lcmocka -lpthread -lcrypto
 
 $(BUILD)/tests/vm/cvm-demo: tests/vm/demo.c $(LIBCVM_SRC) $(LIBCVM_HDR)
 	@mkdir -p $(@D)

@@ -119,7 +119,7 @@ void cvm_stat_pinned(long delta);
 void cvm_stat_eviction(void);
 void cvm_vm_list_add(struct cvm_vm *vm);
 void cvm_vm_list_del(struct cvm_vm *vm);
-int cvm_evict_other(struct cvm_vm *self);
+int cvm_evict_any(struct cvm_vm *self);
 
 /* cvm_vm.c */
 int cvm_vm_create(const struct cvm_create_vm *arg);

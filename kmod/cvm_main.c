@@ -39,37 +39,44 @@ void cvm_vm_list_del(struct cvm_vm *vm)
 }
 
 /**
- * cvm_evict_other() - page out a cold resident page of another VM
+ * cvm_evict_any() - page out a cold resident page to free a pool page
  * @self: the VM asking, locked
  *
- * Other VMs' locks are only trylock'ed, so two VMs evicting from each
- * other can't deadlock; a VM being freed leaves the list before it takes
- * its own lock, so a VM locked here stays alive until unlocked.
+ * The victim is the VM with the most resident pages (the largest user of
+ * the pool gives first, so a small VM can't be starved by a large one),
+ * falling back to any VM that has some. Other VMs' locks are only
+ * trylock'ed, so two VMs evicting from each other can't deadlock; a VM
+ * being freed leaves the list before it takes its own lock, so a VM
+ * locked here stays alive until unlocked.
  *
  * Return: 0 when a pool page was freed, -ENOMEM when no VM had one to give.
  */
-int cvm_evict_other(struct cvm_vm *self)
+int cvm_evict_any(struct cvm_vm *self)
 {
 	struct cvm_vm *vm, *victim = NULL;
-	int ret = -ENOMEM;
+	u64 most = self->nr_resident;
+	int ret;
 
 	spin_lock(&cvm_vms_lock);
 	list_for_each_entry(vm, &cvm_vms, node) {
-		if (vm == self || !vm->nr_resident)
+		if (vm == self || READ_ONCE(vm->nr_resident) <= most)
 			continue;
-		if (mutex_trylock(&vm->lock)) {
-			victim = vm;
-			/* Round robin: the next search starts after it. */
-			list_move_tail(&vm->node, &cvm_vms);
-			break;
-		}
+		if (!mutex_trylock(&vm->lock))
+			continue;
+		if (victim)
+			mutex_unlock(&victim->lock);
+		victim = vm;
+		most = vm->nr_resident;
 	}
 	spin_unlock(&cvm_vms_lock);
+
 	if (victim) {
-		ret = cvm_secure_evict_one(victim) ? -ENOMEM : 0;
+		ret = cvm_secure_evict_one(victim);
 		mutex_unlock(&victim->lock);
+		if (!ret)
+			return 0;
 	}
-	return ret;
+	return cvm_secure_evict_one(self) ? -ENOMEM : 0;
 }
 
 void cvm_stat_eviction(void)

@@ -27,8 +27,8 @@ struct cvm_spage *cvm_spage(struct cvm_vm *vm, u64 gfn)
 }
 
 /*
- * A pool page, evicting cold resident pages (ours first, then another
- * VM's) while the pool is empty. Eviction pages them out into their host
+ * A pool page, evicting cold resident pages while the pool is empty (see
+ * cvm_evict_any() for whose). Eviction pages them out into their host
  * pages, which every secure GFN keeps pinned.
  */
 static struct page *cvm_secure_pool_page(struct cvm_vm *vm)
@@ -40,7 +40,7 @@ static struct page *cvm_secure_pool_page(struct cvm_vm *vm)
 		page = cvm_pool_alloc();
 		if (page)
 			return page;
-		if (cvm_secure_evict_one(vm) && cvm_evict_other(vm))
+		if (cvm_evict_any(vm))
 			break;
 	}
 	return NULL;

@@ -156,3 +156,33 @@ int cvm_dev_unshare(int vm_fd, uint64_t gpa, uint64_t npages)
 {
 	return page_op(vm_fd, CVM_UNSHARE, gpa, npages, 0);
 }
+
+int cvm_dev_dma_share(int vm_fd, uint64_t gpa, uint64_t npages)
+{
+	return page_op(vm_fd, CVM_DMA_SHARE, gpa, npages, 0);
+}
+
+int cvm_dev_dma_unshare(int vm_fd, uint64_t gpa, uint64_t npages)
+{
+	return page_op(vm_fd, CVM_DMA_UNSHARE, gpa, npages, 0);
+}
+
+int cvm_dev_snapshot(int vm_fd, struct cvm_gfn_info *entries,
+		     uint32_t capacity, uint32_t *ret_nr)
+{
+	struct cvm_snapshot arg = {
+		.uaddr = (uintptr_t)entries,
+		.capacity = capacity,
+	};
+	int ret = xioctl(vm_fd, CVM_SNAPSHOT, &arg);
+
+	if (!ret || ret == -ENOSPC)
+		*ret_nr = arg.nr_entries;
+	return ret;
+}
+
+int cvm_dev_measurement(int vm_fd, struct cvm_measurement *ret_m)
+{
+	memset(ret_m, 0, sizeof(*ret_m));
+	return xioctl(vm_fd, CVM_GET_MEASUREMENT, ret_m);
+}

@@ -33,5 +33,14 @@ int cvm_dev_page_in(int vm_fd, uint64_t gpa, bool shared);
 int cvm_dev_page_out(int vm_fd, uint64_t gpa);
 int cvm_dev_share(int vm_fd, uint64_t gpa, uint64_t npages);
 int cvm_dev_unshare(int vm_fd, uint64_t gpa, uint64_t npages);
+int cvm_dev_dma_share(int vm_fd, uint64_t gpa, uint64_t npages);
+int cvm_dev_dma_unshare(int vm_fd, uint64_t gpa, uint64_t npages);
+/*
+ * Fills at most capacity entries; *ret_nr is the number written, or on
+ * -ENOSPC the number needed.
+ */
+int cvm_dev_snapshot(int vm_fd, struct cvm_gfn_info *entries,
+		     uint32_t capacity, uint32_t *ret_nr);
+int cvm_dev_measurement(int vm_fd, struct cvm_measurement *ret_m);
 
 #endif /* CVM_DEV_H */

@@ -22,6 +22,9 @@ int main(int argc, char **argv)
 	failed += kt_run_lifecycle();
 	failed += kt_run_pin();
 	failed += kt_run_threads();
+	failed += kt_run_secure();
+	failed += kt_run_dma();
+	failed += kt_run_stress();
 	close(kt_dev_fd);
 	return failed ? 1 : 0;
 }

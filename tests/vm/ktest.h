@@ -65,5 +65,8 @@ int kt_run_lifecycle(void);
 int kt_run_input(void);
 int kt_run_pin(void);
 int kt_run_threads(void);
+int kt_run_secure(void);
+int kt_run_dma(void);
+int kt_run_stress(void);
 
 #endif /* KTEST_H */

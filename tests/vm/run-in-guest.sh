@@ -90,8 +90,12 @@ if [ -z "${CVM_VM_NO_PVH:-}" ] && grep -qx 'CONFIG_PVH=y' "/boot/config-$kver" 2
 		# The payload is the first compressed stream in the bzImage.
 		off=$(LC_ALL=C grep -aboP -m1 '\xFD7zXZ\x00' "$kernel" | head -n1 | cut -d: -f1) || off=
 		t=$(mktemp "$vmdir/.vmlinux.XXXXXX")
-		if [ -n "$off" ] && tail -c +"$((off + 1))" "$kernel" | xz -dc --single-stream >"$t" 2>/dev/null &&
+		# Process substitution, not a pipe: xz stops at the end of the
+		# stream and tail's SIGPIPE must not count as a failure.
+		if [ -n "$off" ] &&
+			xz -dc --single-stream <(tail -c +"$((off + 1))" "$kernel") >"$t" 2>/dev/null &&
 			[ "$(head -c 4 "$t")" = $'\x7fELF' ]; then
+			chmod 644 "$t"
 			mv -f "$t" "$vmlinux"
 		else
 			rm -f "$t"
@@ -103,11 +107,13 @@ fi
 
 tmp=$(mktemp -d "$vmdir/run.XXXXXX")
 qemu_live=
+# shellcheck disable=SC2317 # called from traps
 kill_qemu() {
 	if [ -s "$tmp/qemu.pid" ]; then
 		kill "$(cat "$tmp/qemu.pid")" 2>/dev/null || true
 	fi
 }
+# shellcheck disable=SC2317 # called from traps
 cleanup() {
 	[ -z "$qemu_live" ] || kill_qemu
 	rm -rf "$tmp"
@@ -116,6 +122,7 @@ trap cleanup EXIT
 
 # The job: a bash script the guest runs in the chroot (with the host's bash,
 # so printf %q quoting is safe). Passed by path: the host root is visible.
+# shellcheck disable=SC2016 # the $ in single quotes are for the guest
 {
 	echo "# written by run-in-guest.sh"
 	# Start from an empty environment, then add only what is asked for.
@@ -127,7 +134,7 @@ trap cleanup EXIT
 	printf '_d=%q\n' "$PWD"
 	# /tmp, /run, /proc, /sys, /dev are fresh in the guest: the host's cwd
 	# may not exist there. Say so and run from / rather than not at all.
-	echo 'cd -- "$_d" || { echo "run-in-guest: cannot cd to $_d in the guest, using /" >&2; cd /; }'
+	echo 'cd -- "$_d" 2>/dev/null || { echo "run-in-guest: cannot cd to $_d in the guest, using /" >&2; cd /; }'
 	printf 'exec'
 	printf ' %q' "$@"
 	printf ' </dev/null\n'
@@ -162,7 +169,10 @@ qemu_live=1
 	rc=0
 	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 || rc=$?
 	echo "$rc" >"$tmp/rc"
-} | sed -u 's/\r$//' | tee "${outs[@]}" &
+} |
+	# Serial output has CRLF line ends. The marker must start a line even if
+	# the command's output did not end with a newline.
+	sed -u -e 's/\r$//' -e 's/\(.\)\(CVM-GUEST-EXIT: [0-9]*\)$/\1\n\2/' | tee "${outs[@]}" &
 pipe=$!
 wait "$pipe" || true
 # A trapped signal ends "wait" early: let the pipeline drain after the kill.
@@ -177,7 +187,8 @@ status=$(grep -aoE 'CVM-GUEST-EXIT: [0-9]+' "$tmp/console" | tail -n1 | cut -d' 
 qrc=$(cat "$tmp/rc" 2>/dev/null) || qrc=
 if [ -n "$status" ]; then
 	exit "$status"
-elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+elif [ "$qrc" = 124 ] || { [ "$qrc" = 137 ] && [ "$SECONDS" -ge "$timeout" ]; }; then
+	# 137: qemu ignored SIGTERM and timeout's -k SIGKILL ended it.
 	echo "$me: timed out after ${timeout}s, qemu killed" >&2
 	exit 124
 else
