@@ -26,7 +26,8 @@ SUITES := unit vm
 all: userspace module
 
 userspace: $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/vm/cvm-ktest \
-	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin
+	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
+	$(BUILD)/tests/bench/bench-secure
 
 deps:
 	@packaging/install-deps.sh build vm
@@ -58,6 +59,10 @@ $(BUILD)/tests/bench/bench-pin: tests/bench/bench-pin.c $(LIBCVM_SRC) $(LIBCVM_H
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -o $@ tests/bench/bench-pin.c $(LIBCVM_SRC) -lm
 
+$(BUILD)/tests/bench/bench-secure: tests/bench/bench-secure.c $(LIBCVM_SRC) $(LIBCVM_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) -o $@ tests/bench/bench-secure.c $(LIBCVM_SRC) -lcrypto
+
 # Main job (until the daemon exists): a short demo of cvm.ko in the guest.
 run: deps module $(BUILD)/tests/vm/cvm-demo
 	tests/vm/run-in-guest.sh --timeout 300 -- tests/vm/guest-demo.sh $(CVM_BUILD_DIR)
@@ -77,7 +82,7 @@ check: deps
 	@tests/summarize.sh $(SUITES)
 
 # Benchmarks print figures; they never pass or fail on time.
-bench: deps module $(BUILD)/tests/bench/bench-pin
+bench: deps module $(BUILD)/tests/bench/bench-pin $(BUILD)/tests/bench/bench-secure
 	tests/vm/run-in-guest.sh --mem 4096 --timeout 1800 -- \
 		tests/bench/guest-bench.sh $(CVM_BUILD_DIR)
 
