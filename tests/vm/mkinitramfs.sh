@@ -113,13 +113,14 @@ mount -t devtmpfs devtmpfs $r/dev
 mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $r/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $r/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs $r/tmp
+# /tmp stays the overlay's: the caller's checkout may live under the
+# host's /tmp (CI clones anywhere), and writes still land in the tmpfs upper.
 mount -t tmpfs -o mode=755 tmpfs $r/run
 # Best effort: useful to module tests, not needed by the rig.
 mount -t debugfs debugfs $r/sys/kernel/debug 2>/dev/null
 ip link set lo up 2>/dev/null
 
-# Read the job from the raw 9p mount: its path may be under /tmp, which
+# Read the job from the raw 9p mount: its path may be under /run, which
 # the guest now covers with tmpfs.
 mkdir -p $r/run/cvm
 cp "/mnt/lower$job" $r/run/cvm/job || die "cannot read job file $job"

@@ -132,7 +132,7 @@ trap cleanup EXIT
 		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
 	done
 	printf '_d=%q\n' "$PWD"
-	# /tmp, /run, /proc, /sys, /dev are fresh in the guest: the host's cwd
+	# /run, /proc, /sys, /dev are fresh in the guest: the host's cwd
 	# may not exist there. Say so and run from / rather than not at all.
 	echo 'cd -- "$_d" 2>/dev/null || { echo "run-in-guest: cannot cd to $_d in the guest, using /" >&2; cd /; }'
 	printf 'exec'
