@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * cvmd-config.c - /etc/cvm/cvmd.conf (INI, section [cvmd], parsed with
+ * inih) and command-line overrides, through one setter so both accept the
+ * same keys and values. See docs/cvmd.md.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvmd.h"
+
+static int set_str(char **dst, const char *value)
+{
+	char *s = strdup(value);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int set_uint(uint64_t *dst, const char *value, int base,
+		    uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(value, &end, base);
+	if (errno || end == value || *end || *value == '-' || v > max)
+		return -EINVAL;
+	*dst = v;
+	return 0;
+}
+
+/* Sizes take K/M/G (binary), as cvmctl's SIZE. */
+static int set_size(uint64_t *dst, const char *value)
+{
+	char num[32], *end;
+	unsigned long long v;
+	size_t len = strlen(value);
+	int shift = 0;
+
+	if (!len || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, value, len + 1);
+	switch (num[len - 1]) {
+	case 'K': shift = 10; break;
+	case 'M': shift = 20; break;
+	case 'G': shift = 30; break;
+	}
+	if (shift)
+		num[len - 1] = '\0';
+	errno = 0;
+	v = strtoull(num, &end, 10);
+	if (errno || end == num || *end || *num == '-' ||
+	    v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*dst = v << shift;
+	return 0;
+}
+
+int cvmd_config_set(struct cvmd_config *cfg, const char *key,
+		    const char *value)
+{
+	uint64_t v;
+	int ret;
+
+	if (!strcmp(key, "socket"))
+		return set_str(&cfg->socket_path, value);
+	if (!strcmp(key, "state_dir"))
+		return set_str(&cfg->state_dir, value);
+	if (!strcmp(key, "vmm"))
+		return set_str(&cfg->vmm_path, value);
+	if (!strcmp(key, "device"))
+		return set_str(&cfg->device, value);
+	if (!strcmp(key, "admin_group"))
+		return set_str(&cfg->admin_group, value);
+	if (!strcmp(key, "backend")) {
+		if (strcmp(value, "auto") && strcmp(value, "kmod") &&
+		    strcmp(value, "sim"))
+			return -EINVAL;
+		return set_str(&cfg->backend, value);
+	}
+	if (!strcmp(key, "socket_mode")) {
+		ret = set_uint(&v, value, 8, 0777);
+		cfg->socket_mode = v;
+		return ret;
+	}
+	if (!strcmp(key, "max_vms")) {
+		ret = set_uint(&v, value, 10, 1000000);
+		cfg->max_vms = v;
+		return ret ? ret : (v ? 0 : -EINVAL);
+	}
+	if (!strcmp(key, "max_requests")) {
+		ret = set_uint(&v, value, 10, 65536);
+		cfg->max_requests = v;
+		return ret ? ret : (v ? 0 : -EINVAL);
+	}
+	if (!strcmp(key, "max_watches")) {
+		ret = set_uint(&v, value, 10, 1024);
+		cfg->max_watches = v;
+		return ret;
+	}
+	if (!strcmp(key, "max_output"))
+		return set_size(&cfg->max_output, value);
+	if (!strcmp(key, "default_memlock_limit"))
+		return set_size(&cfg->default_memlock, value);
+	if (!strcmp(key, "sim_pool")) {
+		ret = set_size(&v, value);
+		cfg->sim_pool_pages = v / 4096;
+		return ret ? ret : (cfg->sim_pool_pages ? 0 : -EINVAL);
+	}
+	return -ENOENT;
+}
+
+int cvmd_config_defaults(struct cvmd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->socket_mode = 0660;
+	cfg->max_vms = 4096;
+	cfg->max_requests = 64;
+	cfg->max_watches = 16;
+	cfg->max_output = 16 << 20;
+	cfg->sim_pool_pages = 16384;
+	if (set_str(&cfg->socket_path, "/run/cvmd/cvmd.sock") ||
+	    set_str(&cfg->state_dir, "/var/lib/cvm") ||
+	    set_str(&cfg->backend, "auto") ||
+	    set_str(&cfg->vmm_path, "/usr/libexec/cvm/cvm-vmm") ||
+	    set_str(&cfg->device, "/dev/cvm") ||
+	    set_str(&cfg->admin_group, "cvm"))
+		return -ENOMEM;
+	return 0;
+}
+
+void cvmd_config_free(struct cvmd_config *cfg)
+{
+	free(cfg->socket_path);
+	free(cfg->state_dir);
+	free(cfg->backend);
+	free(cfg->vmm_path);
+	free(cfg->device);
+	free(cfg->admin_group);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+struct load_ctx {
+	struct cvmd_config *cfg;
+	const char *path;
+	int err;
+};
+
+static int on_entry(void *user, const char *section, const char *name,
+		    const char *value)
+{
+	struct load_ctx *ctx = user;
+	int ret;
+
+	if (strcmp(section, "cvmd")) {
+		fprintf(stderr, "cvmd: %s: unknown section [%s]\n", ctx->path,
+			section);
+		ctx->err = -EINVAL;
+		return 0;
+	}
+	ret = cvmd_config_set(ctx->cfg, name, value);
+	if (ret) {
+		fprintf(stderr, "cvmd: %s: %s '%s' in [cvmd]%s%s\n", ctx->path,
+			ret == -ENOENT ? "unknown key" : "bad value for", name,
+			ret == -ENOENT ? "" : ": ", ret == -ENOENT ? "" : value);
+		ctx->err = ret == -ENOENT ? -EINVAL : ret;
+		return 0;
+	}
+	return 1;
+}
+
+/* Return: 0, -ENOENT when the file does not exist, -EINVAL (reported). */
+int cvmd_config_load(struct cvmd_config *cfg, const char *path)
+{
+	struct load_ctx ctx = { .cfg = cfg, .path = path };
+	int line = ini_parse(path, on_entry, &ctx);
+
+	if (line == -1)
+		return -ENOENT;
+	if (ctx.err)
+		return ctx.err;
+	if (line) {
+		fprintf(stderr, "cvmd: %s:%d: syntax error\n", path, line);
+		return -EINVAL;
+	}
+	return 0;
+}

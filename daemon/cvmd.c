@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * cvmd - the cvm control-plane daemon (DESIGN §6):
+ *
+ *   cvmd [--backend auto|kmod|sim] [--socket PATH] [--state-dir DIR]
+ *        [--bus system|session|none] [--config FILE] [--vmm PATH]
+ *        [--set KEY=VALUE]...
+ *
+ * Command-line flags override the configuration file (default
+ * /etc/cvm/cvmd.conf; a missing default file is fine, a missing explicit
+ * one is an error). Exit status: 0 after SIGTERM/SIGINT, 1 on a start-up
+ * failure, 2 on a usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cvmd.h"
+
+#define CVMD_DEFAULT_CONFIG "/etc/cvm/cvmd.conf"
+
+static void on_stop_signal(uv_signal_t *h, int sig)
+{
+	struct cvmd *d = h->data;
+
+	cvmd_log(LOG_INFO, "signal %d: stopping (VMMs keep running)", sig);
+	d->stopping = true;
+	uv_signal_stop(&d->sigterm);
+	uv_signal_stop(&d->sigint);
+	cvmd_server_stop(d);
+	cvmd_vm_shutdown_all(d);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static const char *resolve_backend(const struct cvmd_config *cfg)
+{
+	if (!strcmp(cfg->backend, "auto"))
+		return access(cfg->device, F_OK) ? "sim" : "kmod";
+	return !strcmp(cfg->backend, "kmod") ? "kmod" : "sim";
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cvmd [--backend auto|kmod|sim] [--socket PATH] "
+		"[--state-dir DIR]\n"
+		"            [--bus system|session|none] [--config FILE] "
+		"[--vmm PATH] [--set KEY=VALUE]...\n");
+}
+
+static int parse_args(int argc, char **argv, struct cvmd_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "bus", required_argument, NULL, 'B' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "vmm", required_argument, NULL, 'v' },
+		{ "set", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *config = NULL;
+	char *overrides[64];
+	int n = 0, c, i, ret;
+	char *eq;
+
+	/* The file first, whatever the order on the command line. */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'B':
+			/* D-Bus comes with its own issue; accepted now. */
+			if (strcmp(optarg, "system") && strcmp(optarg, "session") &&
+			    strcmp(optarg, "none")) {
+				fprintf(stderr, "cvmd: --bus: want system, "
+						"session or none\n");
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case '?':
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	ret = cvmd_config_load(cfg, config ? config : CVMD_DEFAULT_CONFIG);
+	if (ret == -ENOENT && !config)
+		ret = 0;
+	else if (ret == -ENOENT)
+		fprintf(stderr, "cvmd: %s: no such file\n", config);
+	if (ret)
+		return -EINVAL;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char *key = NULL;
+
+		switch (c) {
+		case 'b': key = "backend"; break;
+		case 's': key = "socket"; break;
+		case 'd': key = "state_dir"; break;
+		case 'v': key = "vmm"; break;
+		case 'S':
+			if (n < 64)
+				overrides[n++] = optarg;
+			continue;
+		default:
+			continue;
+		}
+		if (cvmd_config_set(cfg, key, optarg)) {
+			fprintf(stderr, "cvmd: bad value for --%s: %s\n",
+				opts[c == 'b' ? 0 : c == 's' ? 1 : c == 'd' ? 2 : 5].name,
+				optarg);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		eq = strchr(overrides[i], '=');
+		if (!eq) {
+			fprintf(stderr, "cvmd: --set wants KEY=VALUE\n");
+			return -EINVAL;
+		}
+		*eq = '\0';
+		ret = cvmd_config_set(cfg, overrides[i], eq + 1);
+		if (ret) {
+			fprintf(stderr, "cvmd: --set %s: %s\n", overrides[i],
+				ret == -ENOENT ? "unknown key" : "bad value");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cvmd d = {};
+	char path[4096];
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (cvmd_config_defaults(&d.cfg))
+		return 1;
+	if (parse_args(argc, argv, &d.cfg)) {
+		cvmd_config_free(&d.cfg);
+		return 2;
+	}
+	d.loop = uv_default_loop();
+	list_init(&d.vms);
+	list_init(&d.clients);
+	list_init(&d.watches);
+	d.backend = resolve_backend(&d.cfg);
+
+	snprintf(path, sizeof(path), "%s/vmm", d.cfg.state_dir);
+	ret = mkdir_p(path, 0700);
+	if (ret) {
+		cvmd_log(LOG_ERR, "cannot create %s: %s", path, strerror(-ret));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/registry.sqlite", d.cfg.state_dir);
+	ret = cvm_registry_open(path, &d.reg);
+	if (ret) {
+		cvmd_log(LOG_ERR, "cannot open the registry %s: %s", path,
+			 ret == -EPROTO ? "written by a newer cvmd" :
+			 strerror(-ret));
+		return 1;
+	}
+	ret = cvmd_vm_restore(&d);
+	if (!ret)
+		ret = cvmd_server_start(&d);
+	if (ret) {
+		/* libuv's errors are -errno too */
+		cvmd_log(LOG_ERR, "cannot start: %s", strerror(-ret));
+		return 1;
+	}
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
+	cvmd_log(LOG_INFO, "ready: backend %s, socket %s, %u VMs",
+		 d.backend, d.cfg.socket_path, d.nr_vms);
+
+	uv_run(d.loop, UV_RUN_DEFAULT);
+
+	uv_loop_close(d.loop);
+	d.reg = cvm_registry_close(d.reg);
+	cvmd_config_free(&d.cfg);
+	return 0;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cvmd.h - the control-plane daemon's objects.
+ *
+ * One libuv loop, no threads. Each VM is a struct cvmd_vm: its registry
+ * record plus the connection to its cvm-vmm; calls to a VMM are queued and
+ * answered in order (the VMM serves one at a time), so operations on one
+ * VM stay ordered while different VMs proceed independently and the loop
+ * never waits on backend work.
+ */
+#ifndef CVMD_H
+#define CVMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "cvm-frame.h"
+#include "list.h"
+#include "registry.h"
+
+#define CVMD_VERSION "0.1.0"
+
+struct cvmd_config {
+	char *socket_path;
+	char *state_dir;
+	char *backend;		/* auto, kmod, sim */
+	char *vmm_path;
+	char *device;
+	char *admin_group;
+	unsigned int socket_mode;
+	unsigned int max_vms;
+	unsigned int max_requests;	/* per connection, in flight */
+	unsigned int max_watches;	/* per connection */
+	uint64_t max_output;		/* per connection, unsent bytes */
+	uint64_t sim_pool_pages;
+	uint64_t default_memlock;	/* 0: no per-VM limit */
+};
+
+struct cvmd {
+	uv_loop_t *loop;
+	struct cvmd_config cfg;
+	const char *backend;		/* resolved: kmod or sim */
+	struct cvm_registry *reg;
+	gid_t admin_gid;
+	bool have_admin_gid;
+	uv_pipe_t server;
+	uv_signal_t sigterm, sigint;
+	struct list_head vms;
+	unsigned int nr_vms;
+	struct list_head clients;
+	struct list_head watches;
+	bool stopping;
+};
+
+struct cvmd_client {
+	struct cvmd *d;
+	struct list_head node;
+	uv_pipe_t pipe;
+	struct cvm_frame_reader rd;
+	uid_t uid;
+	pid_t pid;
+	bool admin;
+	bool closing;
+	unsigned int refs;		/* the client and each call in flight */
+	unsigned int in_flight;
+	unsigned int nr_watches;
+};
+
+/* A VMM call: a client request forwarded to a VM's VMM, or internal. */
+struct cvmd_call;
+typedef void (*cvmd_call_done)(struct cvmd_call *call,
+			       const Cvm__Response *resp, int err);
+
+struct cvmd_call {
+	struct list_head node;
+	struct cvmd_vm *vm;
+	struct cvmd_client *client;	/* NULL for the daemon's own calls */
+	uint64_t client_id;
+	Cvm__Request__OpCase op;
+	int lifecycle_op;
+	int page_op;
+	uint64_t gpa;
+	cvmd_call_done done;
+};
+
+/* Cached counters from the VMM's last answer, so list needs no round trip. */
+struct cvmd_vm_counts {
+	uint64_t normal, shared, secure, secure_paged_out;
+	uint64_t pinned, dma_shared, pool_pages, evictions, measured;
+	uint8_t measurement[32];
+	bool sealed;
+};
+
+struct cvmd_vm {
+	struct cvmd *d;
+	struct list_head node;
+	struct cvm_record rec;
+	struct cvmd_vm_counts counts;
+	uv_pipe_t vmm;			/* connection to cvm-vmm */
+	bool vmm_open;			/* vmm handle initialised */
+	bool connected;
+	struct cvm_frame_reader rd;
+	struct list_head calls;		/* sent, awaiting answers, FIFO */
+	uv_process_t proc;		/* when this cvmd spawned the VMM */
+	bool proc_live;
+	uv_pipe_t ready;		/* the VMM's stdout until "ready" */
+	bool ready_open;
+	char ready_line[256];
+	size_t ready_len;
+	struct cvmd_client *creator;	/* waiting for create to finish */
+	uint64_t creator_id;
+	struct cvmd_client *destroyer;	/* waiting for destroy to finish */
+	uint64_t destroyer_id;
+	bool destroying;
+	bool freeing;
+	unsigned int handles;		/* open libuv handles to close */
+};
+
+/* cvmd-config.c */
+int cvmd_config_defaults(struct cvmd_config *cfg);
+int cvmd_config_load(struct cvmd_config *cfg, const char *path);
+void cvmd_config_free(struct cvmd_config *cfg);
+int cvmd_config_set(struct cvmd_config *cfg, const char *key,
+		    const char *value);
+
+/* server.c */
+int cvmd_server_start(struct cvmd *d);
+void cvmd_server_stop(struct cvmd *d);
+void cvmd_client_send(struct cvmd_client *c, const Cvm__Response *resp);
+void cvmd_client_error(struct cvmd_client *c, uint64_t id, int err,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+struct cvmd_client *cvmd_client_ref(struct cvmd_client *c);
+struct cvmd_client *cvmd_client_unref(struct cvmd_client *c);
+
+/* vm.c */
+struct cvmd_vm *cvmd_vm_find(struct cvmd *d, const char *name);
+int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
+		   struct cvmd_client *c, uint64_t id);
+void cvmd_vm_destroy(struct cvmd_vm *vm, struct cvmd_client *c, uint64_t id);
+int cvmd_vm_call(struct cvmd_vm *vm, const Cvm__Request *req,
+		 struct cvmd_call *call);
+int cvmd_vm_restore(struct cvmd *d);
+void cvmd_vm_fill_info(struct cvmd_vm *vm, Cvm__VmInfo *info,
+		       Cvm__PageCounts *pages);
+void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info);
+int cvmd_vm_set_state(struct cvmd_vm *vm, int state, const char *operation,
+		      uid_t caller);
+void cvmd_vm_shutdown_all(struct cvmd *d);
+const char *cvmd_state_name(int state);
+
+/* vm-rpc.c: the per-VM requests of the API */
+void cvmd_rpc_vm_request(struct cvmd *d, struct cvmd_client *c,
+			 const Cvm__Request *req);
+
+/* events.c */
+void cvmd_event(struct cvmd *d, const char *vm, const char *kind, int from,
+		int to, const char *operation, uid_t caller,
+		const char *message);
+int cvmd_watch_add(struct cvmd_client *c, uint64_t id, const char *vm);
+void cvmd_watch_drop_client(struct cvmd *d, struct cvmd_client *c);
+void cvmd_log(int priority, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* messages.c: words for a refusal, naming the VM's state */
+void cvmd_refusal(char *buf, size_t size, int state, const char *verb,
+		  uint64_t gpa, int err);
+
+#endif /* CVMD_H */

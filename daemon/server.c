@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * server.c - the API socket: accept, peer credentials, framing, and one
+ * static dispatch table with a privilege flag per entry (STYLE §7).
+ *
+ * Limits per connection: requests in flight (max_requests, answered LIMIT
+ * beyond), watches (max_watches), unsent output (max_output: a client
+ * that stops reading is disconnected), and the frame cap.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cvmd.h"
+
+struct cvmd_method {
+	const char *name;
+	bool mutating;
+	void (*handle)(struct cvmd *d, struct cvmd_client *c,
+		       const Cvm__Request *req);
+};
+
+static void handle_status(struct cvmd *d, struct cvmd_client *c,
+			  const Cvm__Request *req);
+static void handle_list(struct cvmd *d, struct cvmd_client *c,
+			const Cvm__Request *req);
+static void handle_create(struct cvmd *d, struct cvmd_client *c,
+			  const Cvm__Request *req);
+static void handle_destroy(struct cvmd *d, struct cvmd_client *c,
+			   const Cvm__Request *req);
+static void handle_watch(struct cvmd *d, struct cvmd_client *c,
+			 const Cvm__Request *req);
+
+/* The whole privileged surface, one line per operation. */
+static const struct cvmd_method methods[] = {
+	[CVM__REQUEST__OP_STATUS]	= { "status", false, handle_status },
+	[CVM__REQUEST__OP_LIST]		= { "list", false, handle_list },
+	[CVM__REQUEST__OP_SHOW]		= { "show", false, cvmd_rpc_vm_request },
+	[CVM__REQUEST__OP_CREATE]	= { "create", true, handle_create },
+	[CVM__REQUEST__OP_DESTROY]	= { "destroy", true, handle_destroy },
+	[CVM__REQUEST__OP_LIFECYCLE]	= { "lifecycle", true, cvmd_rpc_vm_request },
+	[CVM__REQUEST__OP_PAGE]		= { "page", true, cvmd_rpc_vm_request },
+	[CVM__REQUEST__OP_GUEST_WRITE]	= { "guest-write", true, cvmd_rpc_vm_request },
+	/* guest-read and host-read reveal VM memory: admin only */
+	[CVM__REQUEST__OP_READ]		= { "read", true, cvmd_rpc_vm_request },
+	[CVM__REQUEST__OP_SNAPSHOT]	= { "snapshot", false, cvmd_rpc_vm_request },
+	[CVM__REQUEST__OP_WATCH]	= { "watch", false, handle_watch },
+};
+
+struct cvmd_client *cvmd_client_ref(struct cvmd_client *c)
+{
+	c->refs++;
+	return c;
+}
+
+static void client_freed(uv_handle_t *h)
+{
+	struct cvmd_client *c = h->data;
+
+	cvm_frame_reader_free(&c->rd);
+	free(c);
+}
+
+struct cvmd_client *cvmd_client_unref(struct cvmd_client *c)
+{
+	if (c && !--c->refs)
+		uv_close((uv_handle_t *)&c->pipe, client_freed);
+	return NULL;
+}
+
+/* Stop serving a client; it is freed when no call refers to it. */
+static void client_close(struct cvmd_client *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	list_del(&c->node);
+	cvmd_watch_drop_client(c->d, c);
+	cvmd_client_unref(c);
+}
+
+struct write_req {
+	uv_write_t req;
+	uint8_t *buf;
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct write_req *w = container_of(req, struct write_req, req);
+
+	(void)status;
+	free(w->buf);
+	free(w);
+}
+
+void cvmd_client_send(struct cvmd_client *c, const Cvm__Response *resp)
+{
+	struct write_req *w;
+	uv_buf_t buf;
+	size_t len;
+
+	if (c->closing)
+		return;
+	/* A client that does not read does not get to pile up our memory. */
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
+	    c->d->cfg.max_output) {
+		cvmd_log(LOG_WARNING, "client pid %d uid %u stopped reading: "
+			 "disconnected", (int)c->pid, (unsigned int)c->uid);
+		client_close(c);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || cvm_frame_pack_response(resp, &w->buf, &len)) {
+		free(w);
+		client_close(c);
+		return;
+	}
+	buf = uv_buf_init((char *)w->buf, len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, on_written)) {
+		free(w->buf);
+		free(w);
+		client_close(c);
+	}
+}
+
+void cvmd_client_error(struct cvmd_client *c, uint64_t id, int err,
+		       const char *fmt, ...)
+{
+	Cvm__Response resp;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cvm__response__init(&resp);
+	resp.id = id;
+	resp.status = cvm_status_from_errno(err);
+	resp.error = err;
+	resp.message = msg;
+	cvmd_client_send(c, &resp);
+}
+
+static void handle_status(struct cvmd *d, struct cvmd_client *c,
+			  const Cvm__Request *req)
+{
+	Cvm__DaemonStatus st;
+	Cvm__Response resp;
+	struct cvmd_vm *vm;
+	uint64_t used = 0;
+
+	cvm__daemon_status__init(&st);
+	st.version = CVMD_VERSION;
+	st.backend = (char *)d->backend;
+	st.vms = d->nr_vms;
+	st.api_version = 1;
+	/* kmod: one pool for the host; sim: one per VMM process. */
+	list_for_each_entry(vm, &d->vms, node)
+		used += vm->counts.pool_pages;
+	if (!strcmp(d->backend, "sim")) {
+		st.pool_total_pages = d->cfg.sim_pool_pages * d->nr_vms;
+		st.pool_free_pages = st.pool_total_pages - used;
+	}
+	cvm__response__init(&resp);
+	resp.id = req->id;
+	resp.result_case = CVM__RESPONSE__RESULT_DAEMON;
+	resp.daemon = &st;
+	cvmd_client_send(c, &resp);
+}
+
+static void handle_list(struct cvmd *d, struct cvmd_client *c,
+			const Cvm__Request *req)
+{
+	Cvm__VmInfo *infos = calloc(d->nr_vms + 1, sizeof(*infos));
+	Cvm__PageCounts *pages = calloc(d->nr_vms + 1, sizeof(*pages));
+	Cvm__VmInfo **ptrs = calloc(d->nr_vms + 1, sizeof(*ptrs));
+	Cvm__Response resp;
+	struct cvmd_vm *vm;
+	Cvm__VmList list;
+	size_t n = 0;
+
+	if (!infos || !pages || !ptrs) {
+		cvmd_client_error(c, req->id, -ENOMEM, "out of memory");
+		goto out;
+	}
+	list_for_each_entry(vm, &d->vms, node) {
+		cvmd_vm_fill_info(vm, &infos[n], &pages[n]);
+		ptrs[n] = &infos[n];
+		n++;
+	}
+	cvm__vm_list__init(&list);
+	list.n_vms = n;
+	list.vms = ptrs;
+	cvm__response__init(&resp);
+	resp.id = req->id;
+	resp.result_case = CVM__RESPONSE__RESULT_LIST;
+	resp.list = &list;
+	cvmd_client_send(c, &resp);
+out:
+	free(infos);
+	free(pages);
+	free(ptrs);
+}
+
+static void handle_create(struct cvmd *d, struct cvmd_client *c,
+			  const Cvm__Request *req)
+{
+	int ret = cvmd_vm_create(d, req->create, c, req->id);
+
+	if (ret)
+		cvmd_client_error(c, req->id, ret, "%s",
+				  ret == -EEXIST ? "a VM of that name exists" :
+				  ret == -EUSERS ? "too many VMs on this host" :
+				  ret == -EINVAL ? "invalid name or size" :
+				  strerror(-ret));
+}
+
+static void handle_destroy(struct cvmd *d, struct cvmd_client *c,
+			   const Cvm__Request *req)
+{
+	struct cvmd_vm *vm = cvmd_vm_find(d, req->destroy->name);
+
+	if (!vm || vm->destroying) {
+		cvmd_client_error(c, req->id, -ENOENT, "no VM of that name");
+		return;
+	}
+	cvmd_vm_destroy(vm, c, req->id);
+}
+
+static void handle_watch(struct cvmd *d, struct cvmd_client *c,
+			 const Cvm__Request *req)
+{
+	const char *name = req->watch->name;
+	int ret;
+
+	if (name[0] && !cvmd_vm_find(d, name)) {
+		cvmd_client_error(c, req->id, -ENOENT, "no VM of that name");
+		return;
+	}
+	ret = cvmd_watch_add(c, req->id, name);
+	if (ret)
+		cvmd_client_error(c, req->id, ret, "cannot watch: %s",
+				  ret == -EUSERS ? "too many watches" :
+				  strerror(-ret));
+	/* No answer on success: events follow, with this request's id. */
+}
+
+static bool has_request_body(const Cvm__Request *req)
+{
+	switch (req->op_case) {
+	case CVM__REQUEST__OP_STATUS: return req->status;
+	case CVM__REQUEST__OP_LIST: return req->list;
+	case CVM__REQUEST__OP_SHOW: return req->show;
+	case CVM__REQUEST__OP_CREATE: return req->create;
+	case CVM__REQUEST__OP_DESTROY: return req->destroy;
+	case CVM__REQUEST__OP_LIFECYCLE: return req->lifecycle;
+	case CVM__REQUEST__OP_PAGE: return req->page;
+	case CVM__REQUEST__OP_GUEST_WRITE: return req->guest_write;
+	case CVM__REQUEST__OP_READ: return req->read;
+	case CVM__REQUEST__OP_SNAPSHOT: return req->snapshot;
+	case CVM__REQUEST__OP_WATCH: return req->watch;
+	case CVM__REQUEST__OP__NOT_SET:
+	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
+		break;
+	}
+	return false;
+}
+
+static void dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
+{
+	const struct cvmd_method *m = NULL;
+	Cvm__Request *req;
+
+	req = cvm__request__unpack(NULL, len, msg);
+	if (!req) {
+		/* Nothing to answer to: no id. Say so and keep serving. */
+		cvmd_client_error(c, 0, -EINVAL, "undecodable request frame");
+		return;
+	}
+	if ((size_t)req->op_case < sizeof(methods) / sizeof(methods[0]))
+		m = &methods[req->op_case];
+	if (!m || !m->handle || !has_request_body(req)) {
+		cvmd_client_error(c, req->id, -EINVAL, "unknown or empty request");
+	} else if (m->mutating && !c->admin) {
+		cvmd_client_error(c, req->id, -EACCES,
+				  "access denied: %s needs uid 0 or group %s",
+				  m->name, c->d->cfg.admin_group);
+	} else if (c->in_flight >= c->d->cfg.max_requests) {
+		cvmd_client_error(c, req->id, -EUSERS,
+				  "too many requests in flight (limit %u)",
+				  c->d->cfg.max_requests);
+	} else {
+		m->handle(c->d, c, req);
+	}
+	cvm__request__free_unpacked(req, NULL);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char slab[65536];
+
+	(void)h;
+	(void)suggested;
+	/* Single-threaded loop: one read at a time uses the slab. */
+	*buf = uv_buf_init(slab, sizeof(slab));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct cvmd_client *c = s->data;
+	const uint8_t *msg = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (n < 0) {
+		client_close(c);
+		return;
+	}
+	if (!n)
+		return;
+	if (cvm_frame_reader_feed(&c->rd, buf->base, n)) {
+		client_close(c);
+		return;
+	}
+	cvmd_client_ref(c);
+	while (!c->closing && (ret = cvm_frame_reader_next(&c->rd, &msg, &len)) > 0)
+		dispatch(c, msg, len);
+	if (!c->closing && ret < 0) {
+		cvmd_client_error(c, 0, -EMSGSIZE, "frame over %u bytes",
+				  CVM_FRAME_MAX);
+		client_close(c);
+	}
+	cvmd_client_unref(c);
+}
+
+static bool peer_is_admin(struct cvmd *d, int fd, struct ucred *cred)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	size_t i;
+
+	if (cred->uid == 0)
+		return true;
+	if (!d->have_admin_gid)
+		return false;
+	if (cred->gid == d->admin_gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+		return false;
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == d->admin_gid)
+			return true;
+	return false;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct cvmd *d = server->data;
+	struct cvmd_client *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+
+	if (status < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->d = d;
+	c->refs = 1;
+	cvm_frame_reader_init(&c->rd, CVM_FRAME_MAX);
+	uv_pipe_init(d->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	list_add_tail(&c->node, &d->clients);
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) ||
+	    uv_fileno((uv_handle_t *)&c->pipe, &fd) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		client_close(c);
+		return;
+	}
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	c->admin = peer_is_admin(d, fd, &cred);
+	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+int cvmd_server_start(struct cvmd *d)
+{
+	struct group *g;
+	int ret;
+
+	g = getgrnam(d->cfg.admin_group);
+	if (g) {
+		d->admin_gid = g->gr_gid;
+		d->have_admin_gid = true;
+	}
+	uv_pipe_init(d->loop, &d->server, 0);
+	d->server.data = d;
+	unlink(d->cfg.socket_path);
+	ret = uv_pipe_bind(&d->server, d->cfg.socket_path);
+	if (!ret && chmod(d->cfg.socket_path, d->cfg.socket_mode))
+		ret = -errno;
+	if (!ret && d->have_admin_gid &&
+	    chown(d->cfg.socket_path, (uid_t)-1, d->admin_gid))
+		ret = -errno;
+	if (!ret)
+		ret = uv_listen((uv_stream_t *)&d->server, 256, on_connection);
+	return ret;
+}
+
+void cvmd_server_stop(struct cvmd *d)
+{
+	struct cvmd_client *c, *n;
+
+	list_for_each_entry_safe(c, n, &d->clients, node)
+		client_close(c);
+	if (!uv_is_closing((uv_handle_t *)&d->server))
+		uv_close((uv_handle_t *)&d->server, NULL);
+	unlink(d->cfg.socket_path);
+}

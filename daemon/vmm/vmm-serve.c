@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * vmm-serve.c - one request of cvmd to this VM's backend, and its answer.
+ * Errors travel as -errno in Response.error; cvmd words the message.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvm-frame.h"
+#include "vmm.h"
+
+#define VMM_PAGE 4096ULL
+
+static const Cvm__VmState uapi_state[] = {
+	[CVM_STATE_NORMAL] = CVM__VM_STATE__NORMAL,
+	[CVM_STATE_TRANSIENT] = CVM__VM_STATE__TRANSIENT,
+	[CVM_STATE_SECURE] = CVM__VM_STATE__SECURE,
+};
+
+/* Storage a response points into, freed by vmm_response_free(). */
+struct vmm_result {
+	Cvm__VmInfo vm;
+	Cvm__PageCounts pages;
+	struct cvm_measurement m;
+	Cvm__DaemonStatus daemon;
+	Cvm__Snapshot snapshot;
+	Cvm__GfnInfo *gfns;
+	Cvm__GfnInfo **gfn_ptrs;
+	uint8_t *data;
+};
+
+static int fill_vm_info(struct cvm_vmm *vmm, struct vmm_result *r)
+{
+	struct cvm_vm_stats st;
+	int ret;
+
+	ret = vmm->ops->stats(vmm->backend, &st);
+	if (!ret)
+		ret = vmm->ops->measurement(vmm->backend, &r->m);
+	if (ret)
+		return ret;
+	cvm__vm_info__init(&r->vm);
+	cvm__page_counts__init(&r->pages);
+	r->vm.name = (char *)vmm->name;
+	r->vm.uuid = (char *)vmm->uuid;
+	r->vm.state = st.state < 3 ? uapi_state[st.state] : CVM__VM_STATE__NORMAL;
+	r->vm.memory_bytes = st.nr_pages * VMM_PAGE;
+	r->pages.normal = st.normal_pages;
+	r->pages.shared = st.shared_pages;
+	r->pages.secure = st.secure_pages;
+	r->pages.secure_paged_out = st.secure_paged_out;
+	r->vm.pages = &r->pages;
+	r->vm.pinned_pages = st.pinned_pages;
+	r->vm.memlock_limit_bytes = vmm->memlock_limit;
+	r->vm.dma_shared_pages = st.dma_shared_pages;
+	r->vm.pin = vmm->upfront ? CVM__PIN_MODE__UPFRONT : CVM__PIN_MODE__DEMAND;
+	r->vm.pool_pages = st.pool_pages;
+	r->vm.evictions = st.evictions;
+	r->vm.measured_pages = r->m.nr_pages;
+	if (r->m.flags & CVM_MEASUREMENT_SEALED) {
+		r->vm.measurement.data = r->m.digest;
+		r->vm.measurement.len = sizeof(r->m.digest);
+	}
+	r->vm.vmm_pid = getpid();
+	return 0;
+}
+
+static int page_op_of(Cvm__PageOp op, enum cvm_page_op *ret)
+{
+	switch (op) {
+	case CVM__PAGE_OP__PAGE_IN:
+		*ret = CVM_PAGE_OP_IN;
+		return 0;
+	case CVM__PAGE_OP__PAGE_IN_SHARED:
+		*ret = CVM_PAGE_OP_IN_SHARED;
+		return 0;
+	case CVM__PAGE_OP__PAGE_OUT:
+		*ret = CVM_PAGE_OP_OUT;
+		return 0;
+	case CVM__PAGE_OP__SHARE:
+		*ret = CVM_PAGE_OP_SHARE;
+		return 0;
+	case CVM__PAGE_OP__UNSHARE:
+		*ret = CVM_PAGE_OP_UNSHARE;
+		return 0;
+	case CVM__PAGE_OP__DMA_SHARE:
+		*ret = CVM_PAGE_OP_DMA_SHARE;
+		return 0;
+	case CVM__PAGE_OP__DMA_UNSHARE:
+		*ret = CVM_PAGE_OP_DMA_UNSHARE;
+		return 0;
+	case _CVM__PAGE_OP_IS_INT_SIZE:
+		break;
+	}
+	return -EINVAL;
+}
+
+static int lifecycle_op_of(Cvm__LifecycleOp op, enum cvm_vm_op *ret)
+{
+	switch (op) {
+	case CVM__LIFECYCLE_OP__INIT_START:
+		*ret = CVM_VM_OP_INIT_START;
+		return 0;
+	case CVM__LIFECYCLE_OP__INIT_DONE:
+		*ret = CVM_VM_OP_INIT_DONE;
+		return 0;
+	case CVM__LIFECYCLE_OP__INIT_ABORT:
+		*ret = CVM_VM_OP_INIT_ABORT;
+		return 0;
+	case CVM__LIFECYCLE_OP__TERMINATE:
+		*ret = CVM_VM_OP_TERMINATE;
+		return 0;
+	case _CVM__LIFECYCLE_OP_IS_INT_SIZE:
+		break;
+	}
+	return -EINVAL;
+}
+
+/* The host view: the VMM's own mapping, any GPA inside memory. */
+static int host_read(struct cvm_vmm *vmm, uint64_t gpa, uint32_t len,
+		     uint8_t *buf)
+{
+	if (gpa >= vmm->memory_bytes || len > vmm->memory_bytes - gpa)
+		return -ERANGE;
+	memcpy(buf, (uint8_t *)vmm->mem + gpa, len);
+	return 0;
+}
+
+static int do_read(struct cvm_vmm *vmm, const Cvm__ReadRequest *rq,
+		   Cvm__Response *resp, struct vmm_result *r)
+{
+	int ret;
+
+	if (!rq->length || rq->length > CVM_ACCESS_MAX)
+		return -EINVAL;
+	r->data = malloc(rq->length);
+	if (!r->data)
+		return -ENOMEM;
+	if (rq->host)
+		ret = host_read(vmm, rq->gpa, rq->length, r->data);
+	else
+		ret = vmm->ops->guest_access(vmm->backend, rq->gpa, r->data,
+					     rq->length, false);
+	if (ret)
+		return ret;
+	resp->result_case = CVM__RESPONSE__RESULT_DATA;
+	resp->data.data = r->data;
+	resp->data.len = rq->length;
+	return 0;
+}
+
+static int do_snapshot(struct cvm_vmm *vmm, Cvm__Response *resp,
+		       struct vmm_result *r)
+{
+	struct cvm_gfn_info *e;
+	uint32_t n = 0, i;
+	int ret;
+
+	ret = vmm->ops->snapshot(vmm->backend, NULL, 0, &n);
+	if (ret && ret != -ENOSPC)
+		return ret;
+	e = calloc(n ? n : 1, sizeof(*e));
+	r->gfns = calloc(n ? n : 1, sizeof(*r->gfns));
+	r->gfn_ptrs = calloc(n ? n : 1, sizeof(*r->gfn_ptrs));
+	if (!e || !r->gfns || !r->gfn_ptrs) {
+		free(e);
+		return -ENOMEM;
+	}
+	ret = vmm->ops->snapshot(vmm->backend, e, n, &n);
+	for (i = 0; !ret && i < n; i++) {
+		cvm__gfn_info__init(&r->gfns[i]);
+		r->gfns[i].gfn = e[i].gfn;
+		r->gfns[i].state = e[i].state;
+		r->gfns[i].paged_out = e[i].flags & CVM_GFN_PAGED_OUT;
+		r->gfns[i].resident = e[i].flags & CVM_GFN_RESIDENT;
+		r->gfns[i].pinned = e[i].flags & CVM_GFN_PINNED;
+		r->gfns[i].dma_refs = e[i].dma_refs;
+		r->gfn_ptrs[i] = &r->gfns[i];
+	}
+	free(e);
+	if (ret)
+		return ret;
+	cvm__snapshot__init(&r->snapshot);
+	r->snapshot.n_gfns = n;
+	r->snapshot.gfns = r->gfn_ptrs;
+	resp->result_case = CVM__RESPONSE__RESULT_SNAPSHOT;
+	resp->snapshot = &r->snapshot;
+	return 0;
+}
+
+static int do_status(struct cvm_vmm *vmm, Cvm__Response *resp,
+		     struct vmm_result *r)
+{
+	struct cvm_info info;
+	int ret = vmm->ops->info(vmm->backend, &info);
+
+	if (ret)
+		return ret;
+	cvm__daemon_status__init(&r->daemon);
+	r->daemon.backend = (char *)vmm->ops->name;
+	r->daemon.pool_total_pages = info.pool_total_pages;
+	r->daemon.pool_free_pages = info.pool_free_pages;
+	r->daemon.api_version = info.api_version;
+	r->daemon.vms = 1;
+	resp->result_case = CVM__RESPONSE__RESULT_DAEMON;
+	resp->daemon = &r->daemon;
+	return 0;
+}
+
+/* Mutating operations answer with the VM as it is afterwards. */
+static int answer_vm(struct cvm_vmm *vmm, Cvm__Response *resp,
+		     struct vmm_result *r)
+{
+	int ret = fill_vm_info(vmm, r);
+
+	if (ret)
+		return ret;
+	resp->result_case = CVM__RESPONSE__RESULT_VM;
+	resp->vm = &r->vm;
+	return 0;
+}
+
+static int dispatch(struct cvm_vmm *vmm, const Cvm__Request *req,
+		    Cvm__Response *resp, struct vmm_result *r)
+{
+	enum cvm_page_op pop;
+	enum cvm_vm_op lop;
+	int ret;
+
+	switch (req->op_case) {
+	case CVM__REQUEST__OP_STATUS:
+		return do_status(vmm, resp, r);
+	case CVM__REQUEST__OP_SHOW:
+		return answer_vm(vmm, resp, r);
+	case CVM__REQUEST__OP_DESTROY:
+		vmm->quit = true;
+		return 0;
+	case CVM__REQUEST__OP_LIFECYCLE:
+		ret = lifecycle_op_of(req->lifecycle->op, &lop);
+		if (!ret)
+			ret = vmm->ops->lifecycle(vmm->backend, lop);
+		return ret ? ret : answer_vm(vmm, resp, r);
+	case CVM__REQUEST__OP_PAGE:
+		ret = page_op_of(req->page->op, &pop);
+		if (!ret)
+			ret = vmm->ops->page_op(vmm->backend, pop,
+						req->page->gpa,
+						req->page->pages);
+		return ret ? ret : answer_vm(vmm, resp, r);
+	case CVM__REQUEST__OP_GUEST_WRITE:
+		if (!req->guest_write->data.len ||
+		    req->guest_write->data.len > CVM_ACCESS_MAX)
+			return -EINVAL;
+		ret = vmm->ops->guest_access(vmm->backend,
+					     req->guest_write->gpa,
+					     req->guest_write->data.data,
+					     req->guest_write->data.len, true);
+		return ret ? ret : answer_vm(vmm, resp, r);
+	case CVM__REQUEST__OP_READ:
+		return do_read(vmm, req->read, resp, r);
+	case CVM__REQUEST__OP_SNAPSHOT:
+		return do_snapshot(vmm, resp, r);
+	case CVM__REQUEST__OP_LIST:
+	case CVM__REQUEST__OP_CREATE:
+	case CVM__REQUEST__OP_WATCH:
+	case CVM__REQUEST__OP__NOT_SET:
+	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
+		break;
+	}
+	return -EINVAL;
+}
+
+struct vmm_result *vmm_handle(struct cvm_vmm *vmm, const Cvm__Request *req,
+			      Cvm__Response *resp)
+{
+	struct vmm_result *r = calloc(1, sizeof(*r));
+	int ret;
+
+	cvm__response__init(resp);
+	resp->id = req->id;
+	ret = r ? dispatch(vmm, req, resp, r) : -ENOMEM;
+	if (ret) {
+		resp->result_case = CVM__RESPONSE__RESULT__NOT_SET;
+		resp->status = cvm_status_from_errno(ret);
+		resp->error = ret;
+	}
+	return r;
+}
+
+struct vmm_result *vmm_result_free(struct vmm_result *r)
+{
+	if (r) {
+		free(r->gfns);
+		free(r->gfn_ptrs);
+		free(r->data);
+		free(r);
+	}
+	return NULL;
+}
