@@ -22,10 +22,12 @@ KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
 SUITES := unit vm
+UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl
 
 all: userspace module
 
-userspace: $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/vm/cvm-ktest \
+userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
+	$(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure
 
@@ -45,6 +47,52 @@ $(BUILD)/kmod/cvm.ko: $(KMOD_SRC)
 $(BUILD)/tests/unit/test-fsm: tests/unit/test-fsm.c kmod/cvm_fsm.c kmod/cvm_fsm.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(SANITIZE) -o $@ tests/unit/test-fsm.c kmod/cvm_fsm.c -lcmocka
+
+# The protocol: C code generated from proto/cvm.proto, plus framing.
+PROTO_GEN := $(BUILD)/proto/cvm.pb-c.c $(BUILD)/proto/cvm.pb-c.h
+PROTO_SRC := $(BUILD)/proto/cvm.pb-c.c proto/cvm-frame.c
+PROTO_CFLAGS := -I$(BUILD)/proto -Iproto
+$(PROTO_GEN) &: proto/cvm.proto
+	@mkdir -p $(BUILD)/proto
+	protoc-c --c_out=$(BUILD)/proto -Iproto proto/cvm.proto
+
+CVMCTL_SRC := $(wildcard client/*.c)
+CVMCTL_HDR := $(wildcard client/*.h)
+$(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Iclient -o $@ $(CVMCTL_SRC) $(PROTO_SRC) \
+		-lprotobuf-c -ljson-c
+
+# cvmctl's pure parts (argument parsing), with ASan + UBSan.
+CVMCTL_LIB_SRC := $(filter-out client/cvmctl.c,$(CVMCTL_SRC))
+$(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(SANITIZE) -Iclient -o $@ tests/unit/test-cvmctl.c \
+		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c
+
+# cvmd, and cvm-vmm (one per VM) with both backends.
+CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
+	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c
+CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h
+$(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
+		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c
+
+VMM_SRC := $(wildcard daemon/vmm/*.c) daemon/backend-kmod.c
+$(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/backend.h $(SIM_SRC) $(SIM_HDR) \
+		$(LIBCVM_SRC) $(LIBCVM_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -Idaemon/sim -o $@ $(VMM_SRC) \
+		$(SIM_SRC) $(LIBCVM_SRC) $(PROTO_SRC) -lprotobuf-c -lcrypto
+
+SIM_SRC := $(wildcard daemon/sim/*.c)
+SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h
+
+$(BUILD)/tests/unit/test-sim: tests/unit/test-sim.c $(SIM_SRC) $(SIM_HDR) kmod/cvm_fsm.c kmod/cvm_fsm.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) -Idaemon -Idaemon/sim -o $@ tests/unit/test-sim.c \
+		$(SIM_SRC) kmod/cvm_fsm.c -lcmocka -lcrypto
 
 # The in-kernel suite runs inside the guest, on the host's libraries.
 $(BUILD)/tests/vm/cvm-ktest: $(KTEST_SRC) $(KTEST_HDR) $(LIBCVM_SRC) $(LIBCVM_HDR)
@@ -67,8 +115,8 @@ $(BUILD)/tests/bench/bench-secure: tests/bench/bench-secure.c $(LIBCVM_SRC) $(LI
 run: deps module $(BUILD)/tests/vm/cvm-demo
 	tests/vm/run-in-guest.sh --timeout 300 -- tests/vm/guest-demo.sh $(CVM_BUILD_DIR)
 
-check-unit: $(BUILD)/tests/unit/test-fsm
-	@tests/run-suite.sh unit $(BUILD)/tests/unit/test-fsm
+check-unit: $(UNIT_TESTS)
+	@tests/run-suite.sh unit sh -c 'st=0; for t in $(UNIT_TESTS); do $$t || st=1; done; exit $$st'
 
 check-vm: module $(BUILD)/tests/vm/cvm-ktest
 	@tests/run-suite.sh vm tests/vm/run-in-guest.sh --timeout 900 -- \

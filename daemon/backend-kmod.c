@@ -57,7 +57,7 @@ static int kmod_lifecycle(struct cvm_backend *b, enum cvm_vm_op op)
 	return cvm_dev_lifecycle(b->vm_fd, op);
 }
 
-static int kmod_page_op(struct cvm_backend *b, enum cvm_page_op op,
+static int kmod_page_op(struct cvm_backend *b, enum cvm_page_action op,
 			uint64_t gpa, uint64_t npages)
 {
 	switch (op) {

@@ -20,7 +20,7 @@
 #include "cvm_fsm.h"
 #include "uapi/cvm.h"
 
-enum cvm_page_op {
+enum cvm_page_action {
 	CVM_PAGE_OP_IN,
 	CVM_PAGE_OP_IN_SHARED,
 	CVM_PAGE_OP_OUT,
@@ -60,7 +60,7 @@ struct cvm_backend_ops {
 	/* INIT_START, INIT_DONE, INIT_ABORT, TERMINATE */
 	int (*lifecycle)(struct cvm_backend *b, enum cvm_vm_op op);
 	/* npages: 0 means 1; IN, IN_SHARED and OUT take exactly one page */
-	int (*page_op)(struct cvm_backend *b, enum cvm_page_op op,
+	int (*page_op)(struct cvm_backend *b, enum cvm_page_action op,
 		       uint64_t gpa, uint64_t npages);
 	/* any GPA and length 1..CVM_ACCESS_MAX, may cross pages */
 	int (*guest_access)(struct cvm_backend *b, uint64_t gpa, void *buf,

@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 	struct cvm_vmm vmm = { .ops = &cvm_backend_sim };
 	const char *socket_path = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	int c, ret, lfd, fd, nullfd;
+	int c, ret, lfd = -1, fd, nullfd;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

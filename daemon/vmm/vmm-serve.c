@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cvm-frame.h"
 #include "vmm.h"
@@ -66,7 +67,7 @@ static int fill_vm_info(struct cvm_vmm *vmm, struct vmm_result *r)
 	return 0;
 }
 
-static int page_op_of(Cvm__PageOp op, enum cvm_page_op *ret)
+static int page_op_of(Cvm__PageOp op, enum cvm_page_action *ret)
 {
 	switch (op) {
 	case CVM__PAGE_OP__PAGE_IN:
@@ -224,7 +225,7 @@ static int answer_vm(struct cvm_vmm *vmm, Cvm__Response *resp,
 static int dispatch(struct cvm_vmm *vmm, const Cvm__Request *req,
 		    Cvm__Response *resp, struct vmm_result *r)
 {
-	enum cvm_page_op pop;
+	enum cvm_page_action pop;
 	enum cvm_vm_op lop;
 	int ret;
 

@@ -83,6 +83,14 @@ static struct cvm_vm_stats stats(int vm_fd)
 	return st;
 }
 
+static bool all_zero(const char *p, size_t len)
+{
+	while (len--)
+		if (*p++)
+			return false;
+	return true;
+}
+
 static const char *state_name(uint32_t state)
 {
 	return cvm_vm_state_name((enum cvm_vm_state)state);
@@ -186,14 +194,29 @@ static void demo(int dev_fd)
 	     "share 2 pages at GPA %#lx: %s; %s", SHARE_GPA,
 	     ret ? errtext(ret) : "done", counts(&st));
 
-	/* Secure without a touch: pinned stays at what the guest used. */
+	/*
+	 * The touched pages move into the secure pool; the untouched ones
+	 * become secure by state alone, so nothing more gets pinned.
+	 */
 	ret = lifecycle(vm_fd, CVM_VM_OP_INIT_DONE, CVM_STATE_SECURE, &st);
 	step(!ret && counts_are(&st, 0, 2, npages - 2) &&
-	     st.pinned_pages == NR_TOUCH,
-	     "INIT_DONE: %s; state %s, %s; pinned still %llu (%llu secure pages never touched)",
+	     st.pinned_pages == NR_TOUCH && st.pool_pages == NR_TOUCH,
+	     "INIT_DONE: %s; state %s, %s; pinned still %llu, in the secure pool %llu (%llu secure pages never touched)",
 	     ret ? errtext(ret) : "done", state_name(st.state), counts(&st),
 	     (unsigned long long)st.pinned_pages,
-	     (unsigned long long)(st.secure_pages - NR_TOUCH));
+	     (unsigned long long)st.pool_pages,
+	     (unsigned long long)(st.secure_pages - st.pool_pages));
+
+	/* What the host process can see of the secret now: nothing. */
+	memset(buf, 0, sizeof(buf));
+	ret = cvm_dev_guest_read(vm_fd, SECRET_GPA, buf, sizeof(buf));
+	buf[sizeof(buf) - 1] = '\0';
+	step(!ret && !strcmp(buf, SECRET) &&
+	     all_zero((char *)mem + SECRET_GPA, sizeof(SECRET)),
+	     "GPA %#lx: guest reads \"%s\", host memory holds %s",
+	     SECRET_GPA, ret ? errtext(ret) : buf,
+	     all_zero((char *)mem + SECRET_GPA, sizeof(SECRET)) ?
+		     "zeros (scrubbed)" : "the plaintext (!)");
 
 	ret = cvm_dev_lifecycle(vm_fd, CVM_VM_OP_INIT_ABORT);
 	st = stats(vm_fd);
@@ -203,16 +226,17 @@ static void demo(int dev_fd)
 
 	/* The guest's pages stay pinned until the VM fd is closed. */
 	ret = lifecycle(vm_fd, CVM_VM_OP_TERMINATE, CVM_STATE_NORMAL, &st);
-	step(!ret && counts_are(&st, npages, 0, 0),
-	     "TERMINATE: %s; state %s, %s; pinned %llu",
+	step(!ret && counts_are(&st, npages, 0, 0) && !st.pool_pages,
+	     "TERMINATE: %s; state %s, %s; secure pool %llu, pinned %llu",
 	     ret ? errtext(ret) : "done", state_name(st.state), counts(&st),
+	     (unsigned long long)st.pool_pages,
 	     (unsigned long long)st.pinned_pages);
 
 	close(vm_fd);
 	munmap(mem, VM_SIZE);
 	lck = status_kb("VmLck");
 	ret = cvm_dev_info(dev_fd, &info);
-	step(!ret && lck == base_lck && !info.nr_vms,
+	step(!ret && lck == base_lck && !info.nr_vms && !info.pinned_pages,
 	     "close VM: VmLck %ld kB (before: %ld kB); module: %u VMs, %llu pages pinned",
 	     lck, base_lck, info.nr_vms,
 	     (unsigned long long)info.pinned_pages);

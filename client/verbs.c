@@ -1,0 +1,1263 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * verbs.c - cvmctl's command table, its command line and each command:
+ * build one Request, send it, print the Response (human or --json).
+ *
+ * Errors are reported once, here, at the top of the call path: usage
+ * errors exit 2, the daemon's Status goes through exitcode.c's table,
+ * transport failures exit 3.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "exitcode.h"
+#include "output.h"
+#include "verbs.h"
+
+#define DEFAULT_TIMEOUT_MS 30000
+
+/* Command options; global ones (-c, --json, --timeout, -h) fit every verb. */
+enum cvm_opt {
+	OPT_MEMORY = 1 << 0,
+	OPT_MEMLOCK_LIMIT = 1 << 1,
+	OPT_PIN = 1 << 2,
+	OPT_SHARED = 1 << 3,
+	OPT_PAGES = 1 << 4,
+	OPT_DATA = 1 << 5,
+	OPT_FILE = 1 << 6,
+	OPT_LENGTH = 1 << 7,
+	OPT_OUTPUT = 1 << 8,
+};
+
+/* getopt values of the long-only options. */
+enum {
+	ARG_JSON = 0x100,
+	ARG_TIMEOUT,
+	ARG_MEMORY,
+	ARG_MEMLOCK_LIMIT,
+	ARG_PIN,
+	ARG_SHARED,
+	ARG_PAGES,
+	ARG_DATA,
+	ARG_FILE,
+	ARG_LENGTH,
+};
+
+static const struct option long_options[] = {
+	{ "connect", required_argument, NULL, 'c' },
+	{ "json", no_argument, NULL, ARG_JSON },
+	{ "timeout", required_argument, NULL, ARG_TIMEOUT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "memory", required_argument, NULL, ARG_MEMORY },
+	{ "memlock-limit", required_argument, NULL, ARG_MEMLOCK_LIMIT },
+	{ "pin", required_argument, NULL, ARG_PIN },
+	{ "shared", no_argument, NULL, ARG_SHARED },
+	{ "pages", required_argument, NULL, ARG_PAGES },
+	{ "data", required_argument, NULL, ARG_DATA },
+	{ "file", required_argument, NULL, ARG_FILE },
+	{ "length", required_argument, NULL, ARG_LENGTH },
+	{ "output", required_argument, NULL, 'o' },
+	{}
+};
+
+/* Each command option: its getopt value, mask bit, name and help. */
+static const struct {
+	int val;
+	unsigned int bit;
+	const char *name;
+	const char *help;
+} command_options[] = {
+	{ ARG_MEMORY, OPT_MEMORY, "--memory SIZE", "guest memory (K, M, G)" },
+	{ ARG_MEMLOCK_LIMIT, OPT_MEMLOCK_LIMIT, "--memlock-limit SIZE",
+	  "the VM's RLIMIT_MEMLOCK (default: cvmd's)" },
+	{ ARG_PIN, OPT_PIN, "--pin demand|upfront",
+	  "pin on first use (default) or at start" },
+	{ ARG_SHARED, OPT_SHARED, "--shared", "page in as shared" },
+	{ ARG_PAGES, OPT_PAGES, "--pages N", "pages from GPA on (default 1)" },
+	{ ARG_DATA, OPT_DATA, "--data STR", "write the bytes of STR" },
+	{ ARG_FILE, OPT_FILE, "--file F", "write F's contents ('-': stdin)" },
+	{ ARG_LENGTH, OPT_LENGTH, "--length N", "bytes to read (1 to 1M)" },
+	{ 'o', OPT_OUTPUT, "-o, --output FILE", "write to FILE, not stdout" },
+};
+
+/* The command line, parsed. Reset by cvmctl_prepare(). */
+static bool arg_json;
+static const char *arg_connect;
+static int arg_timeout_ms;
+static uint64_t arg_memory;
+static uint64_t arg_memlock_limit;
+static Cvm__PinMode arg_pin;
+static bool arg_shared;
+static uint64_t arg_pages;
+static const char *arg_data;
+static const char *arg_file;
+static uint64_t arg_length;
+static const char *arg_output;
+static unsigned int arg_given; /* enum cvm_opt bits seen */
+
+struct cvm_verb {
+	const char *name;
+	/* Check the arguments and fill c->req: 0 or -EINVAL (reported). */
+	int (*build)(struct cvm_call *c, char **args);
+	/* Print a successful answer: an exit status. */
+	int (*print)(struct cvm_call *c, const Cvm__Response *resp);
+	unsigned int min_args, max_args; /* positional, after the verb */
+	unsigned int options;		 /* enum cvm_opt bits it takes */
+	bool stream;			 /* answered by a stream (events) */
+	const char *synopsis;
+	const char *help;
+};
+
+static const struct cvm_verb *current_verb;
+
+/* "cvmctl: " or "cvmctl: VERB: ", for usage errors. */
+static void print_prefix(void)
+{
+	fputs("cvmctl: ", stderr);
+	if (current_verb)
+		fprintf(stderr, "%s: ", current_verb->name);
+}
+
+static void print_json_error(const char *status, const char *message, int err)
+{
+	/* A stream (events) prints one object per line, errors too. */
+	if (arg_json)
+		cvm_json_print(stdout, cvm_json_error(status, message, err),
+			       current_verb && current_verb->stream);
+}
+
+/* Report a usage error; return -EINVAL. */
+static int __attribute__((format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	print_prefix();
+	fprintf(stderr, "%s\n", msg);
+	print_json_error("USAGE", msg, EINVAL);
+	return -EINVAL;
+}
+
+static int size_error(const char *opt, const char *s, int err)
+{
+	if (err == -ERANGE)
+		return usage_error("%s: '%s' is too large", opt, s);
+	return usage_error("%s: '%s' is not a SIZE (bytes, with an optional "
+			   "K, M, G, KiB, MiB or GiB suffix)", opt, s);
+}
+
+static int number_error(const char *what, const char *s, int err)
+{
+	switch (err) {
+	case -ERANGE:
+		return usage_error("%s: '%s' is too large", what, s);
+	case -EDOM:
+		return usage_error("%s: '%s' is not page aligned (a multiple "
+				   "of %" PRIu64 ")", what, s, CVM_PAGE_SIZE);
+	}
+	return usage_error("%s: '%s' is not a number (decimal or 0x-hex)",
+			   what, s);
+}
+
+/* Parse one option's value into its arg_ global. */
+static int parse_option(int val, const char *value)
+{
+	uint64_t v;
+	int r;
+
+	switch (val) {
+	case 'c':
+		arg_connect = value;
+		return 0;
+	case ARG_JSON:
+		arg_json = true;
+		return 0;
+	case ARG_TIMEOUT:
+		r = cvm_parse_timeout(value, &arg_timeout_ms);
+		if (r == -ERANGE)
+			return usage_error("--timeout: '%s' is too large (at "
+					   "most %d seconds)", value,
+					   INT32_MAX / 1000);
+		if (r)
+			return usage_error("--timeout: '%s' is not a number of "
+					   "seconds (0: wait forever)", value);
+		return 0;
+	case ARG_MEMORY:
+		r = cvm_parse_size(value, &arg_memory);
+		if (r)
+			return size_error("--memory", value, r);
+		if (!arg_memory || arg_memory % CVM_PAGE_SIZE)
+			return usage_error("--memory: '%s' is not a positive "
+					   "multiple of 4 KiB", value);
+		return 0;
+	case ARG_MEMLOCK_LIMIT:
+		r = cvm_parse_size(value, &arg_memlock_limit);
+		if (r)
+			return size_error("--memlock-limit", value, r);
+		if (!arg_memlock_limit)
+			return usage_error("--memlock-limit: must be more than "
+					   "0 (leave it out for cvmd's "
+					   "default)");
+		return 0;
+	case ARG_PIN:
+		if (cvm_parse_pin(value, &arg_pin))
+			return usage_error("--pin: '%s' is neither 'demand' "
+					   "nor 'upfront'", value);
+		return 0;
+	case ARG_SHARED:
+		arg_shared = true;
+		return 0;
+	case ARG_PAGES:
+		r = cvm_parse_number(value, &arg_pages);
+		if (r)
+			return number_error("--pages", value, r);
+		if (!arg_pages)
+			return usage_error("--pages: must be at least 1");
+		if (arg_pages > UINT64_MAX / CVM_PAGE_SIZE)
+			return usage_error("--pages: '%s' is too large", value);
+		return 0;
+	case ARG_DATA:
+		arg_data = value;
+		return 0;
+	case ARG_FILE:
+		arg_file = value;
+		return 0;
+	case ARG_LENGTH:
+		r = cvm_parse_size(value, &v);
+		if (r)
+			return size_error("--length", value, r);
+		if (!v)
+			return usage_error("--length: must be at least 1");
+		if (v > CVM_IO_MAX)
+			return usage_error("--length: '%s' is more than 1 MiB "
+					   "(%u bytes)", value, CVM_IO_MAX);
+		arg_length = v;
+		return 0;
+	case 'o':
+		arg_output = value;
+		return 0;
+	}
+	return usage_error("internal error: option %d", val);
+}
+
+static unsigned int option_bit(int val)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(command_options) / sizeof(command_options[0]);
+	     i++)
+		if (command_options[i].val == val)
+			return command_options[i].bit;
+	return 0;
+}
+
+/* "--pages" for a getopt value. */
+static const char *option_name(int val, char *buf, size_t len)
+{
+	const struct option *o;
+
+	for (o = long_options; o->name; o++)
+		if (o->val == val) {
+			snprintf(buf, len, "--%s", o->name);
+			return buf;
+		}
+	snprintf(buf, len, "-%c", val);
+	return buf;
+}
+
+/* "cvmctl share NAME GPA [--pages N]", for usage errors. */
+static const char *usage_of(const struct cvm_verb *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "cvmctl %s%s%s", v->name, *v->synopsis ? " " : "",
+		 v->synopsis);
+	return buf;
+}
+
+static void reset_args(void)
+{
+	arg_json = false;
+	arg_connect = NULL;
+	arg_timeout_ms = DEFAULT_TIMEOUT_MS;
+	arg_memory = 0;
+	arg_memlock_limit = 0;
+	arg_pin = CVM__PIN_MODE__DEMAND;
+	arg_shared = false;
+	arg_pages = 1;
+	arg_data = NULL;
+	arg_file = NULL;
+	arg_length = 0;
+	arg_output = NULL;
+	arg_given = 0;
+	current_verb = NULL;
+}
+
+/* --- building requests --------------------------------------------------- */
+
+static void set_op(struct cvm_call *c, Cvm__Request__OpCase op, void *msg)
+{
+	c->req.op_case = op;
+	/* Every member of the oneof is a pointer to a message. */
+	c->req.status = msg;
+}
+
+static int check_gpa(const char *s, uint64_t align, uint64_t *ret)
+{
+	int r = cvm_parse_gpa(s, align, ret);
+
+	return r ? number_error("GPA", s, r) : 0;
+}
+
+/* GPA plus len bytes must not wrap around. */
+static int check_range(uint64_t gpa, uint64_t len)
+{
+	if (len && gpa > UINT64_MAX - (len - 1))
+		return usage_error("GPA 0x%" PRIx64 " plus %" PRIu64
+				   " bytes runs past the end of the address "
+				   "space", gpa, len);
+	return 0;
+}
+
+static int verb_status(struct cvm_call *c, char **args)
+{
+	(void)args;
+	cvm__status_request__init(&c->op.status);
+	set_op(c, CVM__REQUEST__OP_STATUS, &c->op.status);
+	return 0;
+}
+
+static int verb_list(struct cvm_call *c, char **args)
+{
+	(void)args;
+	cvm__list_request__init(&c->op.list);
+	set_op(c, CVM__REQUEST__OP_LIST, &c->op.list);
+	return 0;
+}
+
+static int verb_show(struct cvm_call *c, char **args)
+{
+	(void)args;
+	cvm__show_request__init(&c->op.show);
+	c->op.show.name = (char *)c->name;
+	set_op(c, CVM__REQUEST__OP_SHOW, &c->op.show);
+	return 0;
+}
+
+static int verb_create(struct cvm_call *c, char **args)
+{
+	(void)args;
+	if (!(arg_given & OPT_MEMORY))
+		return usage_error("--memory SIZE is required (usage: "
+				   "cvmctl create %s)", c->verb->synopsis);
+	cvm__create_request__init(&c->op.create);
+	c->op.create.name = (char *)c->name;
+	c->op.create.memory_bytes = arg_memory;
+	c->op.create.memlock_limit_bytes = arg_memlock_limit;
+	c->op.create.pin = arg_pin;
+	set_op(c, CVM__REQUEST__OP_CREATE, &c->op.create);
+	return 0;
+}
+
+static int verb_destroy(struct cvm_call *c, char **args)
+{
+	(void)args;
+	cvm__destroy_request__init(&c->op.destroy);
+	c->op.destroy.name = (char *)c->name;
+	set_op(c, CVM__REQUEST__OP_DESTROY, &c->op.destroy);
+	return 0;
+}
+
+static int lifecycle(struct cvm_call *c, Cvm__LifecycleOp op)
+{
+	cvm__lifecycle_request__init(&c->op.lifecycle);
+	c->op.lifecycle.name = (char *)c->name;
+	c->op.lifecycle.op = op;
+	set_op(c, CVM__REQUEST__OP_LIFECYCLE, &c->op.lifecycle);
+	return 0;
+}
+
+static int verb_init_start(struct cvm_call *c, char **args)
+{
+	(void)args;
+	return lifecycle(c, CVM__LIFECYCLE_OP__INIT_START);
+}
+
+static int verb_init_done(struct cvm_call *c, char **args)
+{
+	(void)args;
+	return lifecycle(c, CVM__LIFECYCLE_OP__INIT_DONE);
+}
+
+static int verb_init_abort(struct cvm_call *c, char **args)
+{
+	(void)args;
+	return lifecycle(c, CVM__LIFECYCLE_OP__INIT_ABORT);
+}
+
+static int verb_terminate(struct cvm_call *c, char **args)
+{
+	(void)args;
+	return lifecycle(c, CVM__LIFECYCLE_OP__TERMINATE);
+}
+
+/* A page operation on the page-aligned range GPA .. GPA + pages. */
+static int page_op(struct cvm_call *c, char **args, Cvm__PageOp op)
+{
+	int r;
+
+	r = check_gpa(args[1], CVM_PAGE_SIZE, &c->gpa);
+	if (r)
+		return r;
+	c->pages = arg_pages;
+	r = check_range(c->gpa, c->pages * CVM_PAGE_SIZE);
+	if (r)
+		return r;
+	cvm__page_request__init(&c->op.page);
+	c->op.page.name = (char *)c->name;
+	c->op.page.op = op;
+	c->op.page.gpa = c->gpa;
+	c->op.page.pages = c->pages;
+	set_op(c, CVM__REQUEST__OP_PAGE, &c->op.page);
+	return 0;
+}
+
+static int verb_page_in(struct cvm_call *c, char **args)
+{
+	return page_op(c, args,
+		       arg_shared ? CVM__PAGE_OP__PAGE_IN_SHARED
+				  : CVM__PAGE_OP__PAGE_IN);
+}
+
+static int verb_page_out(struct cvm_call *c, char **args)
+{
+	return page_op(c, args, CVM__PAGE_OP__PAGE_OUT);
+}
+
+static int verb_share(struct cvm_call *c, char **args)
+{
+	return page_op(c, args, CVM__PAGE_OP__SHARE);
+}
+
+static int verb_unshare(struct cvm_call *c, char **args)
+{
+	return page_op(c, args, CVM__PAGE_OP__UNSHARE);
+}
+
+static int verb_dma_share(struct cvm_call *c, char **args)
+{
+	return page_op(c, args, CVM__PAGE_OP__DMA_SHARE);
+}
+
+static int verb_dma_unshare(struct cvm_call *c, char **args)
+{
+	return page_op(c, args, CVM__PAGE_OP__DMA_UNSHARE);
+}
+
+/* Read all of path ("-": stdin), at most CVM_IO_MAX bytes. */
+static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
+{
+	size_t len = 0;
+	uint8_t *buf;
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	if (fd < 0)
+		return -errno;
+	/* One byte more than allowed, to tell "too large" from "full". */
+	buf = malloc(CVM_IO_MAX + 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (len < CVM_IO_MAX + 1) {
+		n = read(fd, buf + len, CVM_IO_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	if (len > CVM_IO_MAX) {
+		err = -EFBIG;
+		goto out;
+	}
+	*ret = buf;
+	*ret_len = len;
+	buf = NULL;
+out:
+	free(buf);
+	if (fd > 0)
+		close(fd);
+	return err;
+}
+
+static int verb_guest_write(struct cvm_call *c, char **args)
+{
+	const uint8_t *data;
+	size_t len = 0;
+	int r;
+
+	r = check_gpa(args[1], 0, &c->gpa);
+	if (r)
+		return r;
+	if (!!arg_data == !!arg_file)
+		return usage_error("give exactly one of --data STR and "
+				   "--file F");
+	if (arg_data) {
+		data = (const uint8_t *)arg_data;
+		len = strlen(arg_data);
+		if (len > CVM_IO_MAX)
+			return usage_error("--data: more than 1 MiB (%zu "
+					   "bytes)", len);
+	} else {
+		r = read_file(arg_file, &c->file_data, &len);
+		if (r == -EFBIG)
+			return usage_error("--file: '%s' is larger than 1 MiB",
+					   arg_file);
+		if (r)
+			return usage_error("--file: cannot read '%s': %s",
+					   arg_file, strerror(-r));
+		data = c->file_data;
+	}
+	if (!len)
+		return usage_error("%s: nothing to write (empty)",
+				   arg_data ? "--data" : "--file");
+	r = check_range(c->gpa, len);
+	if (r)
+		return r;
+	cvm__guest_write_request__init(&c->op.guest_write);
+	c->op.guest_write.name = (char *)c->name;
+	c->op.guest_write.gpa = c->gpa;
+	c->op.guest_write.data.data = (uint8_t *)data;
+	c->op.guest_write.data.len = len;
+	set_op(c, CVM__REQUEST__OP_GUEST_WRITE, &c->op.guest_write);
+	return 0;
+}
+
+static int read_op(struct cvm_call *c, char **args, bool host)
+{
+	int r;
+
+	r = check_gpa(args[1], 0, &c->gpa);
+	if (r)
+		return r;
+	if (!(arg_given & OPT_LENGTH))
+		return usage_error("--length N is required (usage: cvmctl %s "
+				   "%s)", c->verb->name, c->verb->synopsis);
+	r = check_range(c->gpa, arg_length);
+	if (r)
+		return r;
+	cvm__read_request__init(&c->op.read);
+	c->op.read.name = (char *)c->name;
+	c->op.read.gpa = c->gpa;
+	c->op.read.length = arg_length;
+	c->op.read.host = host;
+	set_op(c, CVM__REQUEST__OP_READ, &c->op.read);
+	return 0;
+}
+
+static int verb_guest_read(struct cvm_call *c, char **args)
+{
+	return read_op(c, args, false);
+}
+
+static int verb_host_read(struct cvm_call *c, char **args)
+{
+	return read_op(c, args, true);
+}
+
+static int verb_snapshot(struct cvm_call *c, char **args)
+{
+	(void)args;
+	if (arg_output && !*arg_output)
+		return usage_error("--output: empty file name");
+	cvm__snapshot_request__init(&c->op.snapshot);
+	c->op.snapshot.name = (char *)c->name;
+	set_op(c, CVM__REQUEST__OP_SNAPSHOT, &c->op.snapshot);
+	return 0;
+}
+
+static int verb_events(struct cvm_call *c, char **args)
+{
+	(void)args;
+	cvm__watch_request__init(&c->op.watch);
+	if (c->name)
+		c->op.watch.name = (char *)c->name;
+	set_op(c, CVM__REQUEST__OP_WATCH, &c->op.watch);
+	return 0;
+}
+
+/* --- printing answers ---------------------------------------------------- */
+
+/* "VERB 'NAME'" or "VERB", the subject of every message. */
+static void who(const struct cvm_call *c, char *buf, size_t len)
+{
+	if (c->name)
+		snprintf(buf, len, "%s '%s'", c->verb->name, c->name);
+	else
+		snprintf(buf, len, "%s", c->verb->name);
+}
+
+/* A successful answer without the result it should carry. */
+static int missing_result(struct cvm_call *c, const char *what)
+{
+	char subject[512];
+
+	who(c, subject, sizeof(subject));
+	fprintf(stderr, "cvmctl: %s failed: cvmd's answer carries no %s\n",
+		subject, what);
+	print_json_error("INTERNAL", "cvmd's answer carries no result", EIO);
+	return CVM_EXIT_FAILED;
+}
+
+static int print_status(struct cvm_call *c, const Cvm__Response *resp)
+{
+	if (resp->result_case != CVM__RESPONSE__RESULT_DAEMON)
+		return missing_result(c, "daemon status");
+	if (arg_json)
+		cvm_json_print(stdout, cvm_json_status(resp->daemon), false);
+	else
+		cvm_print_status(stdout, resp->daemon);
+	return CVM_EXIT_OK;
+}
+
+static int print_list(struct cvm_call *c, const Cvm__Response *resp)
+{
+	const Cvm__VmList *list = NULL;
+
+	/* An empty list may arrive as no result at all (proto3). */
+	if (resp->result_case == CVM__RESPONSE__RESULT_LIST)
+		list = resp->list;
+	else if (resp->result_case != CVM__RESPONSE__RESULT__NOT_SET)
+		return missing_result(c, "VM list");
+	if (arg_json)
+		cvm_json_print(stdout, cvm_json_list(list), false);
+	else
+		cvm_print_list(stdout, list);
+	return CVM_EXIT_OK;
+}
+
+static int print_show(struct cvm_call *c, const Cvm__Response *resp)
+{
+	if (resp->result_case != CVM__RESPONSE__RESULT_VM)
+		return missing_result(c, "VM");
+	if (arg_json)
+		cvm_json_print(stdout, cvm_json_vm(resp->vm), false);
+	else
+		cvm_print_vm(stdout, resp->vm);
+	return CVM_EXIT_OK;
+}
+
+/* Mutating verbs: the VM object, or one short line. */
+static int print_changed(struct cvm_call *c, const Cvm__Response *resp)
+{
+	const Cvm__VmInfo *vm = resp->result_case == CVM__RESPONSE__RESULT_VM
+					? resp->vm
+					: NULL;
+	struct json_object *o;
+	char size[32];
+
+	if (arg_json) {
+		if (vm) {
+			o = cvm_json_vm(vm);
+		} else {
+			o = json_object_new_object();
+			if (o)
+				json_object_object_add(
+					o, "name",
+					json_object_new_string(c->name));
+		}
+		cvm_json_print(stdout, o, false);
+		return CVM_EXIT_OK;
+	}
+
+	switch (c->req.op_case) {
+	case CVM__REQUEST__OP_CREATE:
+		cvm_format_size(c->op.create.memory_bytes, size, sizeof(size));
+		printf("%s: created (%s, %s)\n", c->name,
+		       vm ? cvm_vm_state_name(vm->state) : "normal", size);
+		break;
+	case CVM__REQUEST__OP_DESTROY:
+		printf("%s: destroyed\n", c->name);
+		break;
+	case CVM__REQUEST__OP_LIFECYCLE:
+		if (vm)
+			printf("%s: %s\n", c->name,
+			       cvm_vm_state_name(vm->state));
+		else
+			printf("%s: %s done\n", c->name, c->verb->name);
+		break;
+	case CVM__REQUEST__OP_PAGE:
+		if (c->pages > 1)
+			printf("%s: %s 0x%" PRIx64 " (%" PRIu64
+			       " pages) done\n",
+			       c->name, c->verb->name, c->gpa, c->pages);
+		else
+			printf("%s: %s 0x%" PRIx64 " done\n", c->name,
+			       c->verb->name, c->gpa);
+		break;
+	case CVM__REQUEST__OP_GUEST_WRITE:
+		printf("%s: wrote %zu bytes at 0x%" PRIx64 "\n", c->name,
+		       c->op.guest_write.data.len, c->gpa);
+		break;
+	case CVM__REQUEST__OP__NOT_SET:
+	case CVM__REQUEST__OP_STATUS:
+	case CVM__REQUEST__OP_LIST:
+	case CVM__REQUEST__OP_SHOW:
+	case CVM__REQUEST__OP_READ:
+	case CVM__REQUEST__OP_SNAPSHOT:
+	case CVM__REQUEST__OP_WATCH:
+	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
+		printf("%s: %s done\n", c->name, c->verb->name);
+		break;
+	}
+	return CVM_EXIT_OK;
+}
+
+static int print_data(struct cvm_call *c, const Cvm__Response *resp)
+{
+	ProtobufCBinaryData data = { 0, NULL };
+
+	/* Zero bytes may arrive as no result at all (proto3). */
+	if (resp->result_case == CVM__RESPONSE__RESULT_DATA)
+		data = resp->data;
+	else if (resp->result_case != CVM__RESPONSE__RESULT__NOT_SET)
+		return missing_result(c, "data");
+	if (arg_json)
+		cvm_json_print(stdout, cvm_json_data(c->gpa, data.data, data.len),
+			       false);
+	else if (data.len)
+		fwrite(data.data, 1, data.len, stdout);
+	return CVM_EXIT_OK;
+}
+
+static int print_snapshot(struct cvm_call *c, const Cvm__Response *resp)
+{
+	const Cvm__Snapshot *snap = NULL;
+	char subject[512];
+	FILE *f = stdout;
+	size_t n;
+	int err = 0;
+
+	if (resp->result_case == CVM__RESPONSE__RESULT_SNAPSHOT)
+		snap = resp->snapshot;
+	else if (resp->result_case != CVM__RESPONSE__RESULT__NOT_SET)
+		return missing_result(c, "snapshot");
+	n = snap ? snap->n_gfns : 0;
+
+	if (arg_output && strcmp(arg_output, "-")) {
+		f = fopen(arg_output, "we");
+		if (!f)
+			err = -errno;
+	}
+	if (!err) {
+		if (arg_json)
+			cvm_json_print(f, cvm_json_snapshot(snap), false);
+		else
+			cvm_print_snapshot(f, snap);
+		if (f != stdout && fclose(f))
+			err = -errno;
+	}
+	if (err) {
+		who(c, subject, sizeof(subject));
+		fprintf(stderr, "cvmctl: %s failed: cannot write '%s': %s\n",
+			subject, arg_output, strerror(-err));
+		print_json_error("IO", strerror(-err), err);
+		return CVM_EXIT_FAILED;
+	}
+	if (f == stdout)
+		return CVM_EXIT_OK;
+	if (arg_json) {
+		struct json_object *o = json_object_new_object();
+
+		if (o) {
+			json_object_object_add(o, "name",
+					       json_object_new_string(c->name));
+			json_object_object_add(o, "file",
+					       json_object_new_string(arg_output));
+			json_object_object_add(o, "gfns",
+					       json_object_new_uint64(n));
+		}
+		cvm_json_print(stdout, o, false);
+	} else {
+		printf("%s: snapshot of %zu GFNs written to %s\n", c->name, n,
+		       arg_output);
+	}
+	return CVM_EXIT_OK;
+}
+
+/* --- the command table --------------------------------------------------- */
+
+static const struct cvm_verb verbs[] = {
+	{ "status", verb_status, print_status, 0, 0, 0, false, "",
+	  "cvmd's version, backend, VM count and secure pool" },
+	{ "list", verb_list, print_list, 0, 0, 0, false, "",
+	  "every VM: name, state, memory, pinned memory, UUID" },
+	{ "show", verb_show, print_show, 1, 1, 0, false, "NAME",
+	  "one VM in detail" },
+	{ "create", verb_create, print_changed, 1, 1,
+	  OPT_MEMORY | OPT_MEMLOCK_LIMIT | OPT_PIN, false,
+	  "NAME --memory SIZE [--memlock-limit SIZE] [--pin demand|upfront]",
+	  "create a VM (normal) and start its VMM" },
+	{ "destroy", verb_destroy, print_changed, 1, 1, 0, false, "NAME",
+	  "stop a VM's VMM and forget the VM" },
+	{ "init-start", verb_init_start, print_changed, 1, 1, 0, false, "NAME",
+	  "INIT_START: normal -> transient" },
+	{ "init-done", verb_init_done, print_changed, 1, 1, 0, false, "NAME",
+	  "INIT_DONE: transient -> secure" },
+	{ "init-abort", verb_init_abort, print_changed, 1, 1, 0, false, "NAME",
+	  "INIT_ABORT: transient -> normal" },
+	{ "terminate", verb_terminate, print_changed, 1, 1, 0, false, "NAME",
+	  "TERMINATE: any state -> normal" },
+	{ "page-in", verb_page_in, print_changed, 2, 2, OPT_SHARED, false,
+	  "NAME GPA [--shared]", "move a page into secure memory" },
+	{ "page-out", verb_page_out, print_changed, 2, 2, 0, false,
+	  "NAME GPA", "encrypt a secure page out to host memory" },
+	{ "share", verb_share, print_changed, 2, 2, OPT_PAGES, false,
+	  "NAME GPA [--pages N]", "convert pages to shared" },
+	{ "unshare", verb_unshare, print_changed, 2, 2, OPT_PAGES, false,
+	  "NAME GPA [--pages N]", "convert pages to secure" },
+	{ "dma-share", verb_dma_share, print_changed, 2, 2, OPT_PAGES, false,
+	  "NAME GPA [--pages N]", "take a DMA share of pages" },
+	{ "dma-unshare", verb_dma_unshare, print_changed, 2, 2, OPT_PAGES,
+	  false, "NAME GPA [--pages N]", "release a DMA share of pages" },
+	{ "guest-write", verb_guest_write, print_changed, 2, 2,
+	  OPT_DATA | OPT_FILE, false, "NAME GPA (--data STR | --file F)",
+	  "write bytes as the guest would" },
+	{ "guest-read", verb_guest_read, print_data, 2, 2, OPT_LENGTH, false,
+	  "NAME GPA --length N", "read bytes as the guest sees them" },
+	{ "host-read", verb_host_read, print_data, 2, 2, OPT_LENGTH, false,
+	  "NAME GPA --length N", "read bytes as the host (VMM) sees them" },
+	{ "snapshot", verb_snapshot, print_snapshot, 1, 1, OPT_OUTPUT, false,
+	  "NAME [-o FILE]", "every GFN's state, flags and DMA references" },
+	{ "events", verb_events, NULL, 0, 1, 0, true, "[NAME]",
+	  "follow state changes and errors until interrupted" },
+};
+
+static const struct cvm_verb *find_verb(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+const char *cvmctl_verb_name(const struct cvm_call *c)
+{
+	return c->verb ? c->verb->name : NULL;
+}
+
+static void print_usage(FILE *f)
+{
+	size_t i;
+
+	fputs("Usage: cvmctl [-c|--connect URI] [--json] [--timeout S] "
+	      "COMMAND ...\n\n"
+	      "Control cvmd, the confidential VM daemon.\n\n"
+	      "Options:\n"
+	      "  -c, --connect URI  unix:PATH or tls://HOST:PORT (default: "
+	      "$" CVM_URI_ENV ",\n"
+	      "                     else " CVM_URI_DEFAULT ")\n"
+	      "      --json         print one JSON document\n"
+	      "      --timeout S    wait at most S seconds for cvmd "
+	      "(default 30; 0: forever)\n"
+	      "  -h, --help         this text; 'cvmctl COMMAND --help' for "
+	      "one command\n\n"
+	      "Commands:\n",
+	      f);
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %s%s%s\n", verbs[i].name,
+			*verbs[i].synopsis ? " " : "", verbs[i].synopsis);
+	fputs("\nSIZE: bytes with an optional K, M, G suffix (binary; KiB, "
+	      "MiB, GiB too).\n"
+	      "GPA: decimal or 0x-hex; page aligned (4096) except for "
+	      "guest-write,\nguest-read and host-read.\n\n"
+	      "Exit status: 0 done, 1 refused or failed, 2 usage error, "
+	      "3 cvmd unreachable\nor access denied.\n",
+	      f);
+}
+
+static void print_verb_usage(FILE *f, const struct cvm_verb *v)
+{
+	size_t i;
+
+	fprintf(f, "Usage: cvmctl [-c URI] [--json] [--timeout S] %s%s%s\n\n"
+		   "%s.\n",
+		v->name, *v->synopsis ? " " : "", v->synopsis, v->help);
+	if (!v->options)
+		return;
+	fputs("\nOptions:\n", f);
+	for (i = 0; i < sizeof(command_options) / sizeof(command_options[0]);
+	     i++)
+		if (v->options & command_options[i].bit)
+			fprintf(f, "  %-22s %s\n", command_options[i].name,
+				command_options[i].help);
+}
+
+/* --- the command line ---------------------------------------------------- */
+
+/* Report what getopt refused; return -EINVAL. */
+static int getopt_error(int r, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (r == ':') {
+		if (optopt && optopt < 0x100 && opt[1] != '-')
+			return usage_error("option '-%c' needs a value",
+					   optopt);
+		return usage_error("option '%s' needs a value", opt);
+	}
+	if (optopt && optopt < 0x100 && opt[1] != '-')
+		return usage_error("unknown option '-%c'", optopt);
+	return usage_error("unknown option '%s'", opt);
+}
+
+static int resolve_uri(struct cvm_call *c)
+{
+	const char *what = arg_connect ? "--connect" : "$" CVM_URI_ENV;
+	int r;
+
+	c->uri_str = cvm_uri_pick(arg_connect, getenv(CVM_URI_ENV));
+	r = cvm_parse_uri(c->uri_str, &c->uri);
+	switch (r) {
+	case 0:
+		return 0;
+	case -EPROTONOSUPPORT:
+		return usage_error("%s: unknown scheme in '%s' (expected "
+				   "unix:PATH or tls://HOST:PORT)", what,
+				   c->uri_str);
+	case -ENAMETOOLONG:
+		return usage_error("%s: '%s': path or host name too long",
+				   what, c->uri_str);
+	}
+	return usage_error("%s: '%s' is not unix:PATH or tls://HOST:PORT",
+			   what, c->uri_str);
+}
+
+int cvmctl_prepare(int argc, char **argv, struct cvm_call *c)
+{
+	char **args = NULL, name[32], usage[256];
+	unsigned int n = 0, bit;
+	int r, vargc;
+	char **vargv;
+
+	memset(c, 0, sizeof(*c));
+	cvm__request__init(&c->req);
+	c->req.id = 1;
+	reset_args();
+
+	/* Global options, up to COMMAND. */
+	opterr = 0;
+	optind = 0;
+	while ((r = getopt_long(argc, argv, "+:c:h", long_options, NULL)) !=
+	       -1) {
+		if (r == '?' || r == ':')
+			return getopt_error(r, argv);
+		if (r == 'h') {
+			c->help = true;
+			continue;
+		}
+		if (option_bit(r))
+			return usage_error("option '%s' goes after the command",
+					   option_name(r, name, sizeof(name)));
+		if (parse_option(r, optarg))
+			return -EINVAL;
+	}
+	if (optind >= argc) {
+		if (c->help)
+			return 0;
+		return usage_error("no command given (see 'cvmctl --help')");
+	}
+	c->verb = find_verb(argv[optind]);
+	if (!c->verb)
+		return usage_error("unknown command '%s' (see 'cvmctl --help')",
+				   argv[optind]);
+	current_verb = c->verb;
+
+	/*
+	 * The command's options and arguments, in any order ("-" returns
+	 * arguments as they come, whatever POSIXLY_CORRECT says).
+	 */
+	vargc = argc - optind;
+	vargv = argv + optind;
+	args = calloc(vargc + 1, sizeof(*args));
+	if (!args)
+		return usage_error("out of memory");
+	optind = 0;
+	while ((r = getopt_long(vargc, vargv, "-:c:ho:", long_options, NULL)) !=
+	       -1) {
+		if (r == 1) {
+			args[n++] = optarg;
+			continue;
+		}
+		if (r == '?' || r == ':') {
+			r = getopt_error(r, vargv);
+			goto out;
+		}
+		if (r == 'h') {
+			c->help = true;
+			continue;
+		}
+		bit = option_bit(r);
+		if (bit && !(c->verb->options & bit)) {
+			r = usage_error("option '%s' does not apply (usage: "
+					"%s)", option_name(r, name, sizeof(name)),
+					usage_of(c->verb, usage, sizeof(usage)));
+			goto out;
+		}
+		arg_given |= bit;
+		if (parse_option(r, optarg)) {
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	/* After "--", everything is an argument. */
+	while (optind < vargc)
+		args[n++] = vargv[optind++];
+	r = 0;
+	if (c->help)
+		goto out;
+
+	if (n < c->verb->min_args || n > c->verb->max_args) {
+		static const char *const names[] = { "NAME", "GPA" };
+
+		usage_of(c->verb, usage, sizeof(usage));
+		if (n < c->verb->min_args)
+			r = usage_error("missing %s (usage: %s)",
+					names[n < 2 ? n : 1], usage);
+		else
+			r = usage_error("unexpected argument '%s' (usage: %s)",
+					args[c->verb->max_args], usage);
+		goto out;
+	}
+	if (c->verb->max_args && n) {
+		if (!*args[0]) {
+			r = usage_error("empty VM name");
+			goto out;
+		}
+		c->name = args[0];
+	}
+	r = c->verb->build(c, args);
+	if (!r)
+		r = resolve_uri(c);
+out:
+	free(args);
+	return r;
+}
+
+void cvmctl_call_done(struct cvm_call *c)
+{
+	free(c->file_data);
+	c->file_data = NULL;
+}
+
+/* --- talking to cvmd ----------------------------------------------------- */
+
+/* Report a transport error; return the exit status. */
+static int report_transport(struct cvm_call *c, int err, bool connecting)
+{
+	char subject[512], msg[1024];
+
+	who(c, subject, sizeof(subject));
+	if (connecting)
+		snprintf(msg, sizeof(msg), "cannot connect to cvmd at %s: %s%s",
+			 c->uri_str,
+			 err == -EPROTONOSUPPORT
+				 ? "TLS transport not available in this build"
+				 : strerror(-err),
+			 err == -ENOENT || err == -ECONNREFUSED
+				 ? " (is cvmd running?)"
+				 : "");
+	else if (err == -ETIMEDOUT)
+		snprintf(msg, sizeof(msg), "no answer from cvmd at %s within "
+			 "%d s", c->uri_str, arg_timeout_ms / 1000);
+	else if (err == -ECONNRESET || err == -EPIPE)
+		snprintf(msg, sizeof(msg), "connection to cvmd at %s lost (%s)",
+			 c->uri_str, strerror(-err));
+	else if (err == -EBADMSG || err == -EMSGSIZE || err == -EPROTO)
+		snprintf(msg, sizeof(msg), "cvmd at %s sent an invalid answer "
+			 "(%s)", c->uri_str, strerror(-err));
+	else
+		snprintf(msg, sizeof(msg), "talking to cvmd at %s: %s",
+			 c->uri_str, strerror(-err));
+	fprintf(stderr, "cvmctl: %s: %s\n", subject, msg);
+	print_json_error("UNREACHABLE", msg, err);
+	return CVM_EXIT_UNREACHABLE;
+}
+
+/* Report a non-OK Status; return its exit status (exitcode.c's table). */
+static int report_status(struct cvm_call *c, const Cvm__Response *resp)
+{
+	enum cvm_outcome outcome = cvm_outcome_from_status(resp->status);
+	int err = resp->error ? resp->error
+			      : cvm_errno_from_status(resp->status);
+	const char *status = cvm_status_name(resp->status);
+	char subject[512], fallback[256];
+	const char *msg = resp->message;
+
+	if (!msg || !*msg) {
+		snprintf(fallback, sizeof(fallback), "%s (%s)", status,
+			 strerror(err < 0 ? -err : err));
+		msg = fallback;
+	}
+	who(c, subject, sizeof(subject));
+	if (outcome == CVM_OUTCOME_DENIED)
+		fprintf(stderr, "cvmctl: %s: access denied: %s\n", subject, msg);
+	else
+		fprintf(stderr, "cvmctl: %s %s: %s\n", subject,
+			cvm_outcome_name(outcome), msg);
+	print_json_error(status, msg, err);
+	return cvm_exit_from_status(resp->status);
+}
+
+static int run_call(struct cvm_call *c)
+{
+	struct cvm_conn conn = CVM_CONN_INIT;
+	Cvm__Response *resp = NULL;
+	int r;
+
+	r = cvm_conn_open(&conn, &c->uri, arg_timeout_ms);
+	if (r) {
+		r = report_transport(c, r, true);
+		goto out;
+	}
+	r = cvm_conn_call(&conn, &c->req, arg_timeout_ms, &resp);
+	if (r) {
+		r = report_transport(c, r, false);
+		goto out;
+	}
+	if (resp->status != CVM__STATUS__OK)
+		r = report_status(c, resp);
+	else
+		r = c->verb->print(c, resp);
+out:
+	if (resp)
+		cvm__response__free_unpacked(resp, NULL);
+	cvm_conn_close(&conn);
+	return r;
+}
+
+/* events: print each streamed Event until SIGINT/SIGTERM or cvmd leaves. */
+static int run_stream(struct cvm_call *c)
+{
+	struct cvm_conn conn = CVM_CONN_INIT;
+	Cvm__Response *resp;
+	sigset_t mask;
+	int sfd = -1, r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	r = cvm_conn_open(&conn, &c->uri, arg_timeout_ms);
+	if (r) {
+		r = report_transport(c, r, true);
+		goto out;
+	}
+	r = cvm_frame_send_request(conn.fd, &c->req, arg_timeout_ms);
+	if (r) {
+		r = report_transport(c, r, false);
+		goto out;
+	}
+	/* From here on, SIGINT and SIGTERM end the stream, and exit 0. */
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "cvmctl: events: cannot watch for signals: "
+				"%s\n", strerror(errno));
+		r = CVM_EXIT_FAILED;
+		goto out;
+	}
+	for (;;) {
+		r = cvm_conn_next(&conn, sfd, &resp);
+		if (r == -EINTR) {
+			r = CVM_EXIT_OK;
+			break;
+		}
+		if (r == -ECONNRESET) {
+			fprintf(stderr, "cvmctl: events: cvmd at %s closed the "
+					"connection\n", c->uri_str);
+			print_json_error("UNREACHABLE", "cvmd closed the "
+					 "connection", ECONNRESET);
+			r = CVM_EXIT_UNREACHABLE;
+			break;
+		}
+		if (!r && resp->id != c->req.id) {
+			cvm__response__free_unpacked(resp, NULL);
+			r = -EPROTO;
+		}
+		if (r) {
+			r = report_transport(c, r, false);
+			break;
+		}
+		if (resp->status != CVM__STATUS__OK) {
+			r = report_status(c, resp);
+			cvm__response__free_unpacked(resp, NULL);
+			break;
+		}
+		/* Anything but an Event (an acknowledgement) is skipped. */
+		if (resp->result_case == CVM__RESPONSE__RESULT_EVENT) {
+			if (arg_json)
+				cvm_json_print(stdout,
+					       cvm_json_event(resp->event),
+					       true);
+			else
+				cvm_print_event(stdout, resp->event);
+			fflush(stdout);
+		}
+		cvm__response__free_unpacked(resp, NULL);
+	}
+out:
+	cvm_conn_close(&conn);
+	if (sfd >= 0)
+		close(sfd);
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	return r;
+}
+
+int cvmctl_main(int argc, char **argv)
+{
+	struct cvm_call c;
+	int r;
+
+	r = cvmctl_prepare(argc, argv, &c);
+	if (r) {
+		cvmctl_call_done(&c);
+		return CVM_EXIT_USAGE;
+	}
+	if (c.help) {
+		if (c.verb)
+			print_verb_usage(stdout, c.verb);
+		else
+			print_usage(stdout);
+		r = CVM_EXIT_OK;
+	} else {
+		r = c.verb->stream ? run_stream(&c) : run_call(&c);
+	}
+	cvmctl_call_done(&c);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "cvmctl: writing to stdout: %s\n",
+			strerror(errno));
+		if (!r)
+			r = CVM_EXIT_FAILED;
+	}
+	return r;
+}
