@@ -21,7 +21,7 @@ KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
-SUITES := unit vm
+SUITES := unit vm integration integration-kmod fuzz
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl
 
 all: userspace module
@@ -86,6 +86,14 @@ $(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/backend.h $(SIM_SRC)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -Idaemon/sim -o $@ $(VMM_SRC) \
 		$(SIM_SRC) $(LIBCVM_SRC) $(PROTO_SRC) -lprotobuf-c -lcrypto
 
+# libFuzzer target: the API socket's bytes through framing and dispatch.
+CVMD_LIB_SRC := $(filter-out daemon/cvmd.c,$(CVMD_SRC))
+$(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-Ikmod -Idaemon $(PROTO_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
+		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c
+
 SIM_SRC := $(wildcard daemon/sim/*.c)
 SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h
 
@@ -118,6 +126,22 @@ run: deps module $(BUILD)/tests/vm/cvm-demo
 check-unit: $(UNIT_TESTS)
 	@tests/run-suite.sh unit sh -c 'st=0; for t in $(UNIT_TESTS); do $$t || st=1; done; exit $$st'
 
+INTEGRATION_BINS := $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
+
+check-integration: $(INTEGRATION_BINS)
+	@tests/run-suite.sh integration sh -c 'st=0; \
+		tests/integration/scenario.sh $(CVM_BUILD_DIR) sim || st=1; \
+		tests/integration/robustness.sh $(CVM_BUILD_DIR) || st=1; exit $$st'
+
+# The same scenario against cvm.ko in the guest.
+check-integration-kmod: module $(INTEGRATION_BINS)
+	@tests/run-suite.sh integration-kmod tests/vm/run-in-guest.sh --timeout 900 -- \
+		tests/integration/guest-scenario.sh $(CVM_BUILD_DIR)
+
+check-fuzz: $(BUILD)/tests/fuzz/fuzz-request
+	@tests/run-suite.sh fuzz tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request \
+		tests/fuzz/corpus/request 20
+
 check-vm: module $(BUILD)/tests/vm/cvm-ktest
 	@tests/run-suite.sh vm tests/vm/run-in-guest.sh --timeout 900 -- \
 		tests/vm/guest-check.sh $(CVM_BUILD_DIR)
@@ -142,4 +166,5 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
+	check-integration check-integration-kmod check-fuzz \
 	format-check clean

@@ -132,6 +132,9 @@ void cvmd_client_send(struct cvmd_client *c, const Cvm__Response *resp);
 void cvmd_client_error(struct cvmd_client *c, uint64_t id, int err,
 		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 struct cvmd_client *cvmd_client_ref(struct cvmd_client *c);
+/* Decode one request frame and run it (exposed for the fuzz target). */
+void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg,
+			  size_t len);
 struct cvmd_client *cvmd_client_unref(struct cvmd_client *c);
 
 /* vm.c */

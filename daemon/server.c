@@ -274,7 +274,7 @@ static bool has_request_body(const Cvm__Request *req)
 	return false;
 }
 
-static void dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
+void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
 {
 	const struct cvmd_method *m = NULL;
 	Cvm__Request *req;
@@ -332,7 +332,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	cvmd_client_ref(c);
 	while (!c->closing && (ret = cvm_frame_reader_next(&c->rd, &msg, &len)) > 0)
-		dispatch(c, msg, len);
+		cvmd_client_dispatch(c, msg, len);
 	if (!c->closing && ret < 0) {
 		cvmd_client_error(c, 0, -EMSGSIZE, "frame over %u bytes",
 				  CVM_FRAME_MAX);

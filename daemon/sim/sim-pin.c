@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * sim-pin.c - demand and upfront pinning of guest pages, as cvm_pin.c.
+ *
+ * In one process, pinning is mlock(): a pinned host page stays resident,
+ * and the kernel charges it to the process's locked memory (VmLck) against
+ * RLIMIT_MEMLOCK - the very budget the module charges its pins to through
+ * locked_vm. The per-VM pin limit is checked first, for the whole call.
+ * Either every page a call asks for ends up pinned, or none of them does.
+ *
+ * Because pins are mlock()s of the caller's mapping, the caller must not
+ * mlock() or munlock() guest memory itself (README.md).
+ *
+ * The system calls are made directly: sanitizer runtimes (ASan, which the
+ * unit tests run under) turn the libc mlock() into a no-op, which would
+ * hide the very accounting this file exists for.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sim-internal.h"
+
+/* CAP_IPC_LOCK in the effective set, as capable() sees it in the module. */
+bool sim_pin_capable(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = { { 0 } };
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &
+	       CAP_TO_MASK(CAP_IPC_LOCK);
+}
+
+/*
+ * The owner's RLIMIT_MEMLOCK now (stats may come from another process),
+ * or ~0 when CAP_IPC_LOCK, captured at creation, bypasses it.
+ */
+uint64_t sim_pin_memlock_limit(struct cvm_backend *vm)
+{
+	struct rlimit rl;
+
+	if (vm->lock_cap)
+		return UINT64_MAX;
+	if (prlimit(vm->owner, RLIMIT_MEMLOCK, NULL, &rl) &&
+	    getrlimit(RLIMIT_MEMLOCK, &rl))
+		return 0;
+	return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
+}
+
+/**
+ * sim_pin_check_mapped() - is [mem, mem + bytes) mapped writable, without
+ * holes? (the module's check at memslot registration)
+ * @mem: start, page aligned
+ * @bytes: length
+ *
+ * Return: 0, or -EFAULT. When /proc is not there, the answer is left to
+ * the first mlock().
+ */
+int sim_pin_check_mapped(const void *mem, uint64_t bytes)
+{
+	uintptr_t addr = (uintptr_t)mem, end = addr + bytes;
+	unsigned long start, stop;
+	char *line = NULL, perms[8];
+	size_t cap = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return 0;
+	/* The lines come in address order. */
+	while (addr < end && getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx %7s", &start, &stop, perms) != 3)
+			continue;
+		if (stop <= addr)
+			continue;
+		if (start > addr || perms[1] != 'w')
+			break;
+		addr = stop;
+	}
+	free(line);
+	fclose(f);
+	return addr >= end ? 0 : -EFAULT;
+}
+
+static int sim_mlock(const void *addr, size_t len)
+{
+	return syscall(SYS_mlock, addr, len) ? -errno : 0;
+}
+
+static void sim_munlock(const void *addr, size_t len)
+{
+	syscall(SYS_munlock, addr, len);
+}
+
+/* mlock()'s refusals over a limit are the contract's -ENOMEM. */
+static int sim_pin_errno(int err)
+{
+	switch (err) {
+	case ENOMEM:
+	case EAGAIN:
+	case EPERM:
+		return -ENOMEM;
+	}
+	return -EFAULT;
+}
+
+uint8_t *sim_host_page(struct cvm_backend *vm, uint64_t gfn)
+{
+	return sim_bitmap_test(&vm->pinned, gfn) ? sim_gfn_host(vm, gfn) : NULL;
+}
+
+/* Is GFN @gfn + @i one this call pins? */
+static bool sim_pin_wanted(struct cvm_backend *vm, uint64_t gfn, uint64_t i,
+			   const uint64_t *need)
+{
+	if (need && !sim_bits_test(need, i))
+		return false;
+	return !sim_bitmap_test(&vm->pinned, gfn + i);
+}
+
+/*
+ * mlock() (or munlock()) the runs of wanted GFNs among the first @npages
+ * of the call, one syscall per run of contiguous pages. On a failure,
+ * *ret_end is the index just past the run that failed.
+ */
+static int sim_pin_runs(struct cvm_backend *vm, uint64_t gfn, uint64_t npages,
+			const uint64_t *need, bool lock, uint64_t *ret_end)
+{
+	uint64_t i = 0, first;
+	void *addr;
+	size_t len;
+	int ret;
+
+	while (i < npages) {
+		if (!sim_pin_wanted(vm, gfn, i, need)) {
+			i++;
+			continue;
+		}
+		first = i;
+		while (i < npages && sim_pin_wanted(vm, gfn, i, need))
+			i++;
+		addr = sim_gfn_host(vm, gfn + first);
+		len = (i - first) << SIM_PAGE_SHIFT;
+		if (!lock) {
+			sim_munlock(addr, len);
+		} else {
+			ret = sim_mlock(addr, len);
+			if (ret) {
+				*ret_end = i;
+				return sim_pin_errno(-ret);
+			}
+		}
+	}
+	*ret_end = npages;
+	return 0;
+}
+
+/**
+ * sim_pin_gfns() - make sure GFNs of a range have their host page pinned
+ * @vm: the VM, locked
+ * @gfn: first GFN, the whole range inside the memory
+ * @npages: GFNs in the range
+ * @need: bitmap of the GFNs (relative to @gfn) to pin, or NULL for all
+ *
+ * The missing pages are counted and checked against the per-VM limit
+ * together first; then mlock()ed; if the kernel refuses one (over
+ * RLIMIT_MEMLOCK), what this call locked is unlocked again.
+ *
+ * Return: 0, -ENOMEM over a limit (nothing of this call stays pinned),
+ * -EFAULT when a page can't be locked for another reason.
+ */
+int sim_pin_gfns(struct cvm_backend *vm, uint64_t gfn, uint64_t npages,
+		 const uint64_t *need)
+{
+	uint64_t i, missing = 0, end;
+	int ret;
+
+	for (i = 0; i < npages; i++)
+		missing += sim_pin_wanted(vm, gfn, i, need);
+	if (!missing)
+		return 0;
+	if (vm->pin_limit_pages &&
+	    vm->nr_pinned + missing > vm->pin_limit_pages)
+		return -ENOMEM;
+	ret = sim_pin_runs(vm, gfn, npages, need, true, &end);
+	if (ret) {
+		/* Nothing is marked yet: the same walk finds what we locked. */
+		sim_pin_runs(vm, gfn, end, need, false, &end);
+		return ret;
+	}
+	for (i = 0; i < npages; i++)
+		if (sim_pin_wanted(vm, gfn, i, need))
+			sim_bitmap_set(&vm->pinned, gfn + i);
+	vm->nr_pinned += missing;
+	return 0;
+}
+
+/**
+ * sim_pin_upfront() - pin the whole memory at creation
+ * @vm: the VM, nothing pinned yet
+ *
+ * Return: 0, or -ENOMEM (over a limit) / -EFAULT with nothing pinned.
+ */
+int sim_pin_upfront(struct cvm_backend *vm)
+{
+	size_t bytes = vm->nr_pages << SIM_PAGE_SHIFT;
+	int ret;
+
+	if (vm->pin_limit_pages && vm->nr_pages > vm->pin_limit_pages)
+		return -ENOMEM;
+	ret = sim_mlock(vm->mem, bytes);
+	if (ret) {
+		sim_munlock(vm->mem, bytes);
+		return sim_pin_errno(-ret);
+	}
+	sim_bitmap_set_all(&vm->pinned);
+	vm->nr_pinned = vm->nr_pages;
+	return 0;
+}
+
+/*
+ * Destruction: unlock every pinned page, in one call (munlock() of pages
+ * that are not locked is harmless), and give the whole charge back.
+ */
+void sim_unpin_all(struct cvm_backend *vm)
+{
+	uint64_t gfn;
+
+	if (!vm->nr_pinned)
+		return;
+	sim_munlock(vm->mem, vm->nr_pages << SIM_PAGE_SHIFT);
+	sim_bitmap_for_each(gfn, &vm->pinned)
+		sim_bitmap_clear(&vm->pinned, gfn);
+	vm->nr_pinned = 0;
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""frames.py SOCKET CASE - raw protocol abuse against cvmd, for
+robustness.sh. Prints one line "result: ..." and exits 0 when the daemon
+behaved (refused or served), 1 when it did not.
+
+Requests are hand-encoded protobuf (no library needed): a StatusRequest
+with id N is 08 N 52 00 (field 1 varint, field 10 empty message).
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+def status_request(req_id):
+	return bytes([0x08, req_id, 0x52, 0x00])
+
+def frame(msg):
+	return struct.pack(">I", len(msg)) + msg
+
+def connect(path):
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	s.settimeout(10)
+	s.connect(path)
+	return s
+
+def read_frame(s):
+	hdr = b""
+	while len(hdr) < 4:
+		chunk = s.recv(4 - len(hdr))
+		if not chunk:
+			return None
+		hdr += chunk
+	(n,) = struct.unpack(">I", hdr)
+	body = b""
+	while len(body) < n:
+		chunk = s.recv(n - len(body))
+		if not chunk:
+			return None
+		body += chunk
+	return body
+
+def response_id_status(body):
+	"""(id, status) of a Response: fields 1 and 2, varints."""
+	i, rid, status = 0, 0, 0
+	while i < len(body):
+		key = body[i]; i += 1
+		field, wire = key >> 3, key & 7
+		if wire == 0:
+			v, shift = 0, 0
+			while True:
+				b = body[i]; i += 1
+				v |= (b & 0x7f) << shift; shift += 7
+				if not b & 0x80:
+					break
+			if field == 1: rid = v
+			if field == 2: status = v
+		elif wire == 2:
+			n, shift = 0, 0
+			while True:
+				b = body[i]; i += 1
+				n |= (b & 0x7f) << shift; shift += 7
+				if not b & 0x80:
+					break
+			i += n
+		else:
+			break
+	return rid, status
+
+def alive(path):
+	s = connect(path)
+	s.sendall(frame(status_request(9)))
+	body = read_frame(s)
+	s.close()
+	return body is not None and response_id_status(body) == (9, 0)
+
+def main():
+	path, case = sys.argv[1], sys.argv[2]
+	if case == "truncated":
+		s = connect(path)
+		s.sendall(struct.pack(">I", 100) + b"\x08\x01")
+		s.close()
+	elif case == "oversized":
+		s = connect(path)
+		s.sendall(struct.pack(">I", 0xFFFFFFF0) + b"\x00" * 16)
+		body = read_frame(s)
+		# an error answer, then the connection is closed
+		closed = read_frame(s) is None
+		print("result: oversized answered=%s closed=%s" % (body is not None, closed))
+		if not closed:
+			return 1
+	elif case == "garbage":
+		s = connect(path)
+		s.sendall(frame(os.urandom(64)))
+		s.sendall(frame(b"\xff\xff\xff\xff\xff"))
+		s.sendall(frame(status_request(5)))
+		got = []
+		for _ in range(3):
+			body = read_frame(s)
+			if body is None:
+				break
+			got.append(response_id_status(body))
+		print("result: garbage answers %s" % got)
+		# the valid request after the garbage is still served
+		if (5, 0) not in got:
+			return 1
+	elif case == "unknown-field":
+		s = connect(path)
+		# field 99 (varint) before a status request: skipped, served
+		s.sendall(frame(bytes([0x98, 0x06, 0x07]) + status_request(7)))
+		body = read_frame(s)
+		print("result: unknown field -> %s" % (response_id_status(body),))
+		if response_id_status(body) != (7, 0):
+			return 1
+	elif case == "empty-op":
+		s = connect(path)
+		s.sendall(frame(bytes([0x08, 0x03])))
+		body = read_frame(s)
+		rid, status = response_id_status(body)
+		print("result: no operation -> id %d status %d" % (rid, status))
+		if rid != 3 or status != 1:
+			return 1
+	elif case == "no-reader":
+		# many pipelined requests, never read: the daemon must not
+		# block or grow without bound; other clients are served
+		s = connect(path)
+		s.setblocking(False)
+		sent = 0
+		req = frame(bytes([0x08, 0x01, 0x5a, 0x00]))  # list request
+		deadline = time.time() + 3
+		while time.time() < deadline:
+			try:
+				s.send(req * 64)
+				sent += 64
+			except BlockingIOError:
+				time.sleep(0.01)
+			except (BrokenPipeError, ConnectionResetError):
+				break
+		print("result: sent %d requests without reading" % sent)
+	elif case == "many":
+		socks = [connect(path) for _ in range(200)]
+		for i, s in enumerate(socks):
+			s.sendall(frame(status_request(1 + i % 100)))
+		served = 0
+		for i, s in enumerate(socks):
+			body = read_frame(s)
+			if body is not None and response_id_status(body) == (1 + i % 100, 0):
+				served += 1
+			s.close()
+		print("result: %d of 200 clients served" % served)
+		if served != 200:
+			return 1
+	if not alive(path):
+		print("result: daemon not answering afterwards")
+		return 1
+	return 0
+
+if __name__ == "__main__":
+	sys.exit(main())

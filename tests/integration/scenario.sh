@@ -1,0 +1,196 @@
+#!/bin/bash
+# scenario.sh BUILD BACKEND - the scenario suite, driven only through
+# cvmctl against a real cvmd: every cell of both tables, the
+# confidentiality contract, the memlock limit, the launch measurement,
+# JSON shapes and exit codes. Runs against sim on the host and against
+# kmod in the QEMU guest, with the same expectations.
+BUILD=${1:?usage: scenario.sh BUILD BACKEND}
+BACKEND=${2:?usage: scenario.sh BUILD BACKEND}
+. "$(dirname "$0")/lib.sh"
+
+start_cvmd || { not_ok "cvmd starts"; exit 1; }
+ok "cvmd starts on the $BACKEND backend"
+jq_is "status names the backend" "$(ctl --json status)" .backend "$BACKEND"
+
+state_of() { ctl --json show "$1" | jq -r .state; }
+
+# One GFN's state from the page counts of a one-page VM.
+gfn_of() {
+	ctl --json show "$1" | jq -r '
+		if .pages.secure_paged_out == 1 then "paged-out"
+		elif .pages.secure == 1 then "secure"
+		elif .pages.shared == 1 then "shared"
+		elif .pages.normal == 1 then "normal" else "bad" end'
+}
+
+vm_in_state() { # NAME STATE
+	ctl create "$1" --memory 4K >/dev/null || return 1
+	case $2 in
+	transient) ctl init-start "$1" >/dev/null ;;
+	secure) ctl init-start "$1" >/dev/null && ctl init-done "$1" >/dev/null ;;
+	esac
+}
+
+# --- the VM lifecycle table, cell by cell (DESIGN §2) ---
+lifecycle_cell() { # FROM OP EXIT TO
+	local vm=lc-$1-$2
+	vm_in_state "$vm" "$1" || { not_ok "setup $vm"; return; }
+	expect_exit "$3" "vm $1 x $2" "$2" "$vm"
+	local got
+	got=$(state_of "$vm")
+	if [ "$got" = "$4" ]; then ok "vm $1 x $2 -> $4"; else not_ok "vm $1 x $2: state $got, want $4"; fi
+	if [ "$3" = 1 ]; then
+		case $ERR in
+		*"$2 '$vm' refused: VM is $1"*) ok "vm $1 x $2: message names VM, state and operation" ;;
+		*) not_ok "vm $1 x $2: message: $ERR" ;;
+		esac
+	fi
+	ctl destroy "$vm" >/dev/null
+}
+lifecycle_cell normal init-start 0 transient
+lifecycle_cell normal init-done 1 normal
+lifecycle_cell normal init-abort 1 normal
+lifecycle_cell normal terminate 0 normal
+lifecycle_cell secure init-start 1 secure
+lifecycle_cell secure init-done 1 secure
+lifecycle_cell secure init-abort 1 secure
+lifecycle_cell secure terminate 0 normal
+lifecycle_cell transient init-start 1 transient
+lifecycle_cell transient init-done 0 secure
+lifecycle_cell transient init-abort 0 normal
+lifecycle_cell transient terminate 0 normal
+
+# Page operations in a normal VM: "not started".
+vm_in_state ns normal
+for op in "page-in ns 0" "page-out ns 0" "share ns 0" "unshare ns 0"; do
+	# shellcheck disable=SC2086
+	expect_exit 1 "normal VM: $op refused" $op
+	case $ERR in *"INIT_START has not run"*) ok "normal VM: $op says not started" ;;
+	*) not_ok "normal VM: $op: $ERR" ;; esac
+done
+ctl destroy ns >/dev/null
+
+# --- the GFN table, cell by cell (DESIGN §3), on one-page VMs ---
+gfn_setup() { # NAME STATE
+	vm_in_state "$1" transient || return 1
+	case $2 in
+	shared) ctl share "$1" 0 >/dev/null ;;
+	secure) ctl page-in "$1" 0 >/dev/null ;;
+	paged-out) ctl page-in "$1" 0 >/dev/null && ctl page-out "$1" 0 >/dev/null ;;
+	esac
+}
+gfn_cell() { # FROM "OP ARGS" EXIT TO
+	local vm=g-$1-${2%% *}${2#* } got op
+	op=$(echo $2)
+	vm=${vm// /}
+	vm=${vm//--/}
+	gfn_setup "$vm" "$1" || { not_ok "setup $vm"; return; }
+	got=$(gfn_of "$vm")
+	[ "$got" = "$1" ] || not_ok "setup $vm: gfn is $got"
+	# shellcheck disable=SC2086
+	case $2 in
+	init-abort|terminate|init-done) expect_exit "$3" "gfn $1 x $op" $2 "$vm" ;;
+	*) expect_exit "$3" "gfn $1 x $op" ${2%% *} "$vm" 0 ${2#* } ;;
+	esac
+	got=$(gfn_of "$vm")
+	if [ "$got" = "$4" ]; then ok "gfn $1 x $op -> $4"; else not_ok "gfn $1 x $op: $got, want $4"; fi
+	ctl destroy "$vm" >/dev/null
+}
+for from in secure paged-out shared normal; do
+	case $from in
+	secure) share=shared unshare=secure drop=normal done=secure pin=1 pin_to=secure pout=0 pout_to=paged-out ;;
+	paged-out) share=shared unshare=paged-out drop=normal done=paged-out pin=0 pin_to=secure pout=1 pout_to=paged-out ;;
+	shared) share=shared unshare=secure drop=normal done=shared pin=0 pin_to=secure pout=1 pout_to=shared ;;
+	normal) share=shared unshare=secure drop=normal done=secure pin=0 pin_to=secure pout=1 pout_to=normal ;;
+	esac
+	gfn_cell $from "share " 0 $share
+	gfn_cell $from "unshare " 0 $unshare
+	gfn_cell $from init-abort 0 $drop
+	gfn_cell $from terminate 0 $drop
+	gfn_cell $from init-done 0 $done
+	gfn_cell $from "page-in " $pin $pin_to
+	gfn_cell $from "page-in --shared" 0 shared
+	gfn_cell $from "page-out " $pout $pout_to
+done
+
+# --- the confidentiality contract (DESIGN §3): guest view vs host view ---
+ctl create conf --memory 1M >/dev/null && ctl init-start conf >/dev/null
+secret="top secret $(date +%s%N)"
+len=${#secret}
+zeros=$(head -c "$len" /dev/zero | od -An -tx1 | tr -d ' \n')
+hex() { od -An -tx1 | tr -d ' \n'; }
+ctl guest-write conf 0x3000 --data "$secret" >/dev/null
+check "normal: guest reads its data" [ "$(ctl guest-read conf 0x3000 --length "$len")" = "$secret" ]
+check "normal: host reads the data" [ "$(ctl host-read conf 0x3000 --length "$len")" = "$secret" ]
+ctl share conf 0x5000 >/dev/null && ctl guest-write conf 0x5000 --data "$secret" >/dev/null
+check "shared: guest reads its data" [ "$(ctl guest-read conf 0x5000 --length "$len")" = "$secret" ]
+check "shared: host reads the data" [ "$(ctl host-read conf 0x5000 --length "$len")" = "$secret" ]
+ctl page-in conf 0x3000 >/dev/null
+check "secure resident: guest reads its data" [ "$(ctl guest-read conf 0x3000 --length "$len")" = "$secret" ]
+check "secure resident: host reads zeros" [ "$(ctl host-read conf 0x3000 --length "$len" | hex)" = "$zeros" ]
+ctl page-out conf 0x3000 >/dev/null
+h=$(ctl host-read conf 0x3000 --length "$len" | hex)
+check "secure paged out: host reads neither the data nor zeros" \
+	[ "$h" != "$zeros" -a "$h" != "$(printf '%s' "$secret" | hex)" ]
+check "secure paged out: guest reads its data" [ "$(ctl guest-read conf 0x3000 --length "$len")" = "$secret" ]
+ctl share conf 0x3000 >/dev/null
+check "secure -> shared: guest reads zeros" [ "$(ctl guest-read conf 0x3000 --length "$len" | hex)" = "$zeros" ]
+check "secure -> shared: host reads zeros" [ "$(ctl host-read conf 0x3000 --length "$len" | hex)" = "$zeros" ]
+ctl guest-write conf 0x7000 --data "$secret" >/dev/null && ctl page-in conf 0x7000 >/dev/null
+ctl terminate conf >/dev/null
+check "terminate: host page reads zeros" [ "$(ctl host-read conf 0x7000 --length "$len" | hex)" = "$zeros" ]
+OUT=$(ctl --json guest-read conf 0x10 --length 4)
+jq_is "guest-read --json: gpa" "$OUT" .gpa 16
+jq_is "guest-read --json: length" "$OUT" .length 4
+jq_is "guest-read --json: data is base64" "$OUT" .data AAAAAA==
+ctl destroy conf >/dev/null
+
+# --- the launch measurement: the same on every backend ---
+ctl create meas --memory 64K >/dev/null && ctl init-start meas >/dev/null
+ctl guest-write meas 0x2000 --data "kernel" >/dev/null
+ctl guest-write meas 0x0 --data "initrd" >/dev/null
+ctl page-in meas 0x2000 >/dev/null
+ctl init-done meas >/dev/null
+want=$($PY - <<'PY'
+import hashlib, struct
+h = hashlib.sha256()
+for gpa, data in ((0x2000, b"kernel"), (0x0, b"initrd")):
+	h.update(struct.pack("<Q", gpa) + data + bytes(4096 - len(data)))
+print(h.hexdigest())
+PY
+)
+OUT=$(ctl --json show meas)
+jq_is "measurement: SHA-256 of (GPA, page) in order, sealed at init-done" "$OUT" .measurement "$want"
+jq_is "measurement: pages counted" "$OUT" .measured_pages 2
+ctl destroy meas >/dev/null
+
+# --- the memlock limit, reached through guest-write ---
+ctl create lim --memory 1M --memlock-limit 64K >/dev/null
+for i in $(seq 0 15); do ctl guest-write lim $((i * 4096)) --data x >/dev/null || break; done
+jq_is "memlock: 16 pages pinned under a 64 KiB limit" "$(ctl --json show lim)" .pinned_pages 16
+expect_exit 1 "memlock: the 17th page is refused" guest-write lim 0x10000 --data x
+case $ERR in *"'lim' refused"*"memlock"*) ok "memlock: the message says why" ;; *) not_ok "memlock message: $ERR" ;; esac
+jq_is "memlock: still 16 pages pinned" "$(ctl --json show lim)" .pinned_pages 16
+ctl destroy lim >/dev/null
+
+# --- JSON shapes and exit codes ---
+ctl create shape --memory 8M >/dev/null
+OUT=$(ctl --json show shape)
+jq_is "show --json: every field of DESIGN §7" "$OUT" \
+	'[.name, .uuid, .state, .memory_bytes, .pages.normal, .pages.shared, .pages.secure, .pages.secure_paged_out, .pinned_pages, .memlock_limit_bytes, .dma_shared_pages] | map(type) | join(",")' \
+	"string,string,string,number,number,number,number,number,number,number,number"
+jq_is "show --json: pages add up to memory" "$OUT" '.pages.normal + .pages.shared + .pages.secure == .memory_bytes / 4096' true
+jq_is "list --json: an array with the VM" "$(ctl --json list)" '[.[] | select(.name == "shape")] | length' 1
+jq_is "status --json: VM count" "$(ctl --json status)" .vms 1
+expect_exit 2 "usage: unaligned GPA" page-in shape 0x1001
+expect_exit 2 "usage: unknown command" frobnicate
+expect_exit 2 "usage: SIZE garbage" create x --memory 12Q
+expect_exit 1 "refused: no such VM" show nosuch
+expect_exit 1 "refused: name taken" create shape --memory 4K
+expect_exit 1 "refused: GPA out of range" page-in shape 0x800000
+OUT=$("$CVMCTL" -c "unix:$WORK/none.sock" status 2>&1)
+check "exit 3: daemon unreachable" [ $? -eq 3 ]
+ctl destroy shape >/dev/null
+jq_is "everything destroyed" "$(ctl --json list)" length 0
+
+finish
