@@ -119,8 +119,19 @@ $(BUILD)/tests/bench/bench-secure: tests/bench/bench-secure.c $(LIBCVM_SRC) $(LI
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -o $@ tests/bench/bench-secure.c $(LIBCVM_SRC) -lcrypto
 
-# Main job (until the daemon exists): a short demo of cvm.ko in the guest.
-run: deps module $(BUILD)/tests/vm/cvm-demo
+# Main job: cvmd + cvmctl walk one VM through its secure lifecycle
+# (backend auto: the simulator here, cvm.ko where /dev/cvm exists).
+run: deps $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
+	@client/walkthrough.sh $(CVM_BUILD_DIR)
+
+# The same walk-through against cvm.ko in the QEMU guest.
+run-kmod: deps module $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
+	tests/vm/run-in-guest.sh --timeout 300 -- /bin/sh -c 'modprobe gcm; \
+		insmod $(CVM_BUILD_DIR)/kmod/cvm.ko && client/walkthrough.sh $(CVM_BUILD_DIR); \
+		st=$$?; rmmod cvm; exit $$st'
+
+# The module's own demo (ioctls, no daemon) in the QEMU guest.
+demo-kmod: deps module $(BUILD)/tests/vm/cvm-demo
 	tests/vm/run-in-guest.sh --timeout 300 -- tests/vm/guest-demo.sh $(CVM_BUILD_DIR)
 
 check-unit: $(UNIT_TESTS)
@@ -166,5 +177,5 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
-	check-integration check-integration-kmod check-fuzz \
+	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod \
 	format-check clean

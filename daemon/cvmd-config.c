@@ -126,7 +126,7 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	cfg->max_requests = 64;
 	cfg->max_watches = 16;
 	cfg->max_output = 16 << 20;
-	cfg->sim_pool_pages = 16384;
+	cfg->sim_pool_pages = 16384;	/* 64 MiB */
 	if (set_str(&cfg->socket_path, "/run/cvmd/cvmd.sock") ||
 	    set_str(&cfg->state_dir, "/var/lib/cvm") ||
 	    set_str(&cfg->backend, "auto") ||

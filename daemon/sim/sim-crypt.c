@@ -102,7 +102,7 @@ static void sim_crypt_prepare(uint64_t gfn, uint64_t version,
 	memset(iv, 0, SIM_IV_SIZE);
 	sim_put_le64(iv, version);
 	sim_put_le64(aad, gfn);
-
+	sim_put_le64(aad + 8, version);
 }
 
 /**

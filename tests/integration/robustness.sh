@@ -7,6 +7,26 @@ BUILD=${1:?usage: robustness.sh BUILD}
 BACKEND=sim
 . "$(dirname "$0")/lib.sh"
 
+# --- configuration errors: a clear message, exit 2, nothing started ---
+bad_config() { # DESCRIPTION CONTENT EXPECTED-MESSAGE
+	printf '%b' "$2" >"$WORK/bad.conf"
+	out=$("$CVMD" --config "$WORK/bad.conf" --socket "$WORK/bad.sock" \
+		--state-dir "$WORK/bad-state" 2>&1)
+	st=$?
+	if [ $st -eq 2 ] && [[ $out == *"$3"* ]] && [ ! -e "$WORK/bad.sock" ]; then
+		ok "config: $1"
+	else
+		not_ok "config: $1: exit $st, said: $out"
+	fi
+}
+bad_config "unknown key" '[cvmd]\nbogus = 1\n' "unknown key 'bogus'"
+bad_config "bad value" '[cvmd]\nmax_vms = -3\n' "bad value for 'max_vms'"
+bad_config "unknown section" '[other]\nx = 1\n' "unknown section [other]"
+bad_config "syntax" 'garbage\n' "syntax error"
+bad_config "bad backend" '[cvmd]\nbackend = quantum\n' "bad value for 'backend'"
+out=$("$CVMD" --config "$WORK/missing.conf" 2>&1); st=$?
+check "config: a missing explicit file is an error" [ $st -eq 2 ]
+
 start_cvmd || { not_ok "cvmd starts"; exit 1; }
 for vm in r1 r2 r3; do
 	ctl create $vm --memory 4M >/dev/null
