@@ -173,6 +173,25 @@ case $ERR in *"'lim' refused"*"memlock"*) ok "memlock: the message says why" ;; 
 jq_is "memlock: still 16 pages pinned" "$(ctl --json show lim)" .pinned_pages 16
 ctl destroy lim >/dev/null
 
+# --- the watch stream: events of one VM, as they happen ---
+ctl create ev --memory 4K >/dev/null
+"$CVMCTL" -c "unix:$SOCK" --json events ev >"$WORK/events" 2>&1 &
+ev_pid=$!
+sleep 0.3
+ctl init-start ev >/dev/null
+ctl init-done ev >/dev/null 2>&1
+ctl init-done ev >/dev/null 2>&1
+for _ in $(seq 1 50); do [ "$(wc -l <"$WORK/events")" -ge 3 ] && break; sleep 0.1; done
+kill -INT $ev_pid 2>/dev/null
+wait $ev_pid 2>/dev/null
+jq_is "events: init-start seen as normal -> transient" "$(sed -n 1p "$WORK/events")" \
+	'[.vm, .kind, .from, .to, .operation] | join(" ")' "ev state normal transient init-start"
+jq_is "events: init-done seen as transient -> secure" "$(sed -n 2p "$WORK/events")" \
+	'[.kind, .from, .to] | join(" ")' "state transient secure"
+jq_is "events: the refused init-done is an error event" "$(sed -n 3p "$WORK/events")" \
+	'[.kind, .operation] | join(" ")' "error init-done"
+ctl destroy ev >/dev/null
+
 # --- JSON shapes and exit codes ---
 ctl create shape --memory 8M >/dev/null
 OUT=$(ctl --json show shape)
