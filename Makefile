@@ -164,6 +164,15 @@ check: deps
 	@for s in $(SUITES); do $(MAKE) --no-print-directory check-$$s || true; done
 	@tests/summarize.sh $(SUITES)
 
+$(BUILD)/tests/bench/bench-cvmd: tests/bench/bench-cvmd.c $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -o $@ tests/bench/bench-cvmd.c $(PROTO_SRC) \
+		-lprotobuf-c -lpthread
+
+# The control plane: latency, throughput, durable transitions, 1,000 VMs.
+bench-cvmd: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-cvmd
+	tests/bench/bench-cvmd.sh $(CVM_BUILD_DIR)
+
 # Benchmarks print figures; they never pass or fail on time.
 bench: deps module $(BUILD)/tests/bench/bench-pin $(BUILD)/tests/bench/bench-secure
 	tests/vm/run-in-guest.sh --mem 4096 --timeout 1800 -- \
@@ -177,5 +186,5 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
-	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod \
+	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	format-check clean

@@ -49,6 +49,7 @@ struct cvmd {
 	uv_signal_t sigterm, sigint;
 	struct list_head vms;
 	unsigned int nr_vms;
+	uint64_t pool_pages;		/* sum of the VMs' counts.pool_pages */
 	struct list_head clients;
 	struct list_head watches;
 	bool stopping;

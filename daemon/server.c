@@ -154,20 +154,16 @@ static void handle_status(struct cvmd *d, struct cvmd_client *c,
 {
 	Cvm__DaemonStatus st;
 	Cvm__Response resp;
-	struct cvmd_vm *vm;
-	uint64_t used = 0;
 
 	cvm__daemon_status__init(&st);
 	st.version = CVMD_VERSION;
 	st.backend = (char *)d->backend;
 	st.vms = d->nr_vms;
 	st.api_version = 1;
-	/* kmod: one pool for the host; sim: one per VMM process. */
-	list_for_each_entry(vm, &d->vms, node)
-		used += vm->counts.pool_pages;
+	/* sim: one pool per VMM process (kmod: the module's, via show). */
 	if (!strcmp(d->backend, "sim")) {
 		st.pool_total_pages = d->cfg.sim_pool_pages * d->nr_vms;
-		st.pool_free_pages = st.pool_total_pages - used;
+		st.pool_free_pages = st.pool_total_pages - d->pool_pages;
 	}
 	cvm__response__init(&resp);
 	resp.id = req->id;

@@ -107,6 +107,8 @@ void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info)
 	}
 	c->pinned = info->pinned_pages;
 	c->dma_shared = info->dma_shared_pages;
+	/* status reports the sum: kept as a running total, not a walk. */
+	vm->d->pool_pages += info->pool_pages - c->pool_pages;
 	c->pool_pages = info->pool_pages;
 	c->evictions = info->evictions;
 	c->measured = info->measured_pages;
@@ -192,6 +194,7 @@ static void free_vm(struct cvmd_vm *vm)
 {
 	list_del(&vm->node);
 	vm->d->nr_vms--;
+	vm->d->pool_pages -= vm->counts.pool_pages;
 	vm->freeing = true;
 	disconnect(vm);
 	if (vm->ready_open) {
