@@ -104,6 +104,7 @@ err_rollback:
 		sim_gfn_set(vm, gfn + i, sim_bits_test(was_shared, i) ?
 			    CVM_GFN_SHARED : CVM_GFN_NORMAL);
 	}
+	sim_measure_restore(vm->measure);
 out_free:
 	free(take);
 	free(was_shared);

@@ -9,8 +9,8 @@
  *
  * Locking: vm->lock protects everything in struct cvm_backend, the pool
  * included (each VM has its own). Every entry point of the ops table takes
- * it; every function declared here runs with it held, except
- * sim_guest_access(), which takes it itself.
+ * it; every function declared here that takes a VM runs with it held,
+ * except sim_guest_access() and sim_vm_fail_pool_after(), which take it.
  */
 #ifndef CVM_SIM_INTERNAL_H
 #define CVM_SIM_INTERNAL_H
@@ -21,17 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/*
- * backend.h names its operation enum "cvm_page_op", which is also the tag
- * of the uapi's struct cvm_page_op: C has one tag namespace and refuses
- * that. Until the enum is renamed there, backend.h is read with its enum's
- * tag renamed (the uapi header, read first, keeps its struct); once it is
- * renamed, the macro matches nothing. Nothing here names the enum type.
- */
-#include "uapi/cvm.h"
-#define cvm_page_op cvm_backend_page_op
 #include "backend.h"
-#undef cvm_page_op
 
 /* The contract's page: GPAs, pins, measurement and sealing use 4 KiB. */
 #define SIM_PAGE_SHIFT 12

@@ -117,7 +117,10 @@ static int sim_create(const struct cvm_backend_config *cfg,
 	sim_list_init(&vm->lru);
 	vm->pool_fail_after = -1;
 	vm->pin_limit_pages = cfg->pin_limit_bytes >> SIM_PAGE_SHIFT;
-	/* VFIO's model: the right to bypass the limit is fixed at creation. */
+	/*
+	 * As the module, capture the right to bypass RLIMIT_MEMLOCK now, for
+	 * stats; the kernel checks it again at each mlock() (README.md).
+	 */
 	vm->lock_cap = sim_pin_capable();
 
 	vm->gfn_states = sim_lazy_alloc(n);
@@ -194,21 +197,16 @@ out:
  * Argument errors come first (-EINVAL), then "not started" (-EOPNOTSUPP;
  * DMA shares are allowed in any VM state), then the GPA range (-ERANGE),
  * then the tables.
- *
- * @op is a CVM_PAGE_OP_* value of backend.h's enum, taken as unsigned int
- * (the type GCC and clang give an enum without negative values, hence a
- * compatible parameter) so this definition does not depend on the enum's
- * tag (see sim-internal.h).
  */
-static int sim_page_op(struct cvm_backend *vm, unsigned int op, uint64_t gpa,
-		       uint64_t npages)
+static int sim_page_op(struct cvm_backend *vm, enum cvm_page_action op,
+		       uint64_t gpa, uint64_t npages)
 {
 	enum cvm_gfn_op gop = CVM_GFN_OP_SHARE;
 	uint64_t gfn = gpa >> SIM_PAGE_SHIFT;
 	bool dma = false;
 	int ret;
 
-	if (op > CVM_PAGE_OP_DMA_UNSHARE)
+	if ((unsigned int)op > CVM_PAGE_OP_DMA_UNSHARE)
 		return -EINVAL;
 	switch (op) {
 	case CVM_PAGE_OP_IN:
