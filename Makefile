@@ -22,7 +22,8 @@ KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
 SUITES := unit vm integration integration-kmod fuzz
-UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl
+UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
+	$(BUILD)/tests/unit/test-sim
 
 all: userspace module
 
