@@ -73,8 +73,9 @@ $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL
 
 # cvmd, and cvm-vmm (one per VM) with both backends.
 CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
-	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c
-CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h
+	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c \
+	daemon/bus.c daemon/vm-bus.c
+CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h
 $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \

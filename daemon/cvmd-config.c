@@ -80,6 +80,12 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		return set_str(&cfg->device, value);
 	if (!strcmp(key, "admin_group"))
 		return set_str(&cfg->admin_group, value);
+	if (!strcmp(key, "bus")) {
+		if (strcmp(value, "system") && strcmp(value, "session") &&
+		    strcmp(value, "none"))
+			return -EINVAL;
+		return set_str(&cfg->bus, value);
+	}
 	if (!strcmp(key, "backend")) {
 		if (strcmp(value, "auto") && strcmp(value, "kmod") &&
 		    strcmp(value, "sim"))
@@ -132,7 +138,8 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	    set_str(&cfg->backend, "auto") ||
 	    set_str(&cfg->vmm_path, "/usr/libexec/cvm/cvm-vmm") ||
 	    set_str(&cfg->device, "/dev/cvm") ||
-	    set_str(&cfg->admin_group, "cvm"))
+	    set_str(&cfg->admin_group, "cvm") ||
+	    set_str(&cfg->bus, "system"))
 		return -ENOMEM;
 	return 0;
 }
@@ -145,6 +152,7 @@ void cvmd_config_free(struct cvmd_config *cfg)
 	free(cfg->vmm_path);
 	free(cfg->device);
 	free(cfg->admin_group);
+	free(cfg->bus);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

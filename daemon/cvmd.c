@@ -21,6 +21,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "cvmd.h"
 
 #define CVMD_DEFAULT_CONFIG "/etc/cvm/cvmd.conf"
@@ -34,6 +35,7 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
 	cvmd_server_stop(d);
+	cvmd_bus_stop(d);
 	cvmd_vm_shutdown_all(d);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -98,15 +100,6 @@ static int parse_args(int argc, char **argv, struct cvmd_config *cfg)
 		case 'c':
 			config = optarg;
 			break;
-		case 'B':
-			/* D-Bus comes with its own issue; accepted now. */
-			if (strcmp(optarg, "system") && strcmp(optarg, "session") &&
-			    strcmp(optarg, "none")) {
-				fprintf(stderr, "cvmd: --bus: want system, "
-						"session or none\n");
-				return -EINVAL;
-			}
-			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -136,6 +129,7 @@ static int parse_args(int argc, char **argv, struct cvmd_config *cfg)
 		case 's': key = "socket"; break;
 		case 'd': key = "state_dir"; break;
 		case 'v': key = "vmm"; break;
+		case 'B': key = "bus"; break;
 		case 'S':
 			if (n < 64)
 				overrides[n++] = optarg;
@@ -145,7 +139,8 @@ static int parse_args(int argc, char **argv, struct cvmd_config *cfg)
 		}
 		if (cvmd_config_set(cfg, key, optarg)) {
 			fprintf(stderr, "cvmd: bad value for --%s: %s\n",
-				opts[c == 'b' ? 0 : c == 's' ? 1 : c == 'd' ? 2 : 5].name,
+				opts[c == 'b' ? 0 : c == 's' ? 1 : c == 'd' ? 2 :
+				     c == 'B' ? 3 : 5].name,
 				optarg);
 			return -EINVAL;
 		}
@@ -203,6 +198,14 @@ int main(int argc, char **argv)
 	ret = cvmd_vm_restore(&d);
 	if (!ret)
 		ret = cvmd_server_start(&d);
+	if (!ret) {
+		/* Without the bus the socket API still serves: not fatal. */
+		int r = cvmd_bus_start(&d, d.cfg.bus);
+
+		if (r < 0)
+			cvmd_log(LOG_WARNING, "no D-Bus API (%s bus): %s",
+				 d.cfg.bus, strerror(-r));
+	}
 	if (ret) {
 		/* libuv's errors are -errno too */
 		cvmd_log(LOG_ERR, "cannot start: %s", strerror(-ret));

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 #include <uv.h>
 
 #include "cvm-frame.h"
@@ -29,6 +30,7 @@ struct cvmd_config {
 	char *vmm_path;
 	char *device;
 	char *admin_group;
+	char *bus;			/* system, session, none */
 	unsigned int socket_mode;
 	unsigned int max_vms;
 	unsigned int max_requests;	/* per connection, in flight */
@@ -53,16 +55,35 @@ struct cvmd {
 	struct list_head clients;
 	struct list_head watches;
 	bool stopping;
+	sd_bus *bus;
+	bool bus_lost;
+	uv_poll_t bus_poll;
+	uv_timer_t bus_timer;
+	uv_prepare_t bus_prepare;
+};
+
+struct cvmd_client;
+
+/*
+ * An edge the daemon answers through: the protobuf socket, or one D-Bus
+ * method call. Both run the same dispatch table underneath.
+ */
+struct cvmd_client_ops {
+	void (*send)(struct cvmd_client *c, const Cvm__Response *resp);
+	void (*release)(struct cvmd_client *c);
 };
 
 struct cvmd_client {
 	struct cvmd *d;
+	const struct cvmd_client_ops *ops;
+	void *edge;			/* the edge's own state */
 	struct list_head node;
 	uv_pipe_t pipe;
 	struct cvm_frame_reader rd;
 	uid_t uid;
 	pid_t pid;
-	bool admin;
+	bool admin;			/* uid 0 or the admin group */
+	bool authorized;		/* the edge checked this request (polkit) */
 	bool closing;
 	unsigned int refs;		/* the client and each call in flight */
 	unsigned int in_flight;
@@ -136,6 +157,8 @@ struct cvmd_client *cvmd_client_ref(struct cvmd_client *c);
 /* Decode one request frame and run it (exposed for the fuzz target). */
 void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg,
 			  size_t len);
+void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req);
+extern const struct cvmd_client_ops cvmd_socket_client_ops;
 struct cvmd_client *cvmd_client_unref(struct cvmd_client *c);
 
 /* vm.c */

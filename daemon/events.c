@@ -13,6 +13,7 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
+#include "bus.h"
 #include "cvmd.h"
 
 struct cvmd_watch {
@@ -86,6 +87,8 @@ void cvmd_event(struct cvmd *d, const char *vm, const char *kind, int from,
 			"caller=%d%s%s\n", vm, kind, cvmd_state_name(from),
 			cvmd_state_name(to), operation, (int)caller,
 			message ? " message=" : "", message ? message : "");
+
+	cvmd_bus_vm_event(d, vm, kind, from, to, operation);
 
 	cvm__event__init(&ev);
 	ev.vm = (char *)vm;

@@ -71,8 +71,13 @@ static void client_freed(uv_handle_t *h)
 struct cvmd_client *cvmd_client_unref(struct cvmd_client *c)
 {
 	if (c && !--c->refs)
-		uv_close((uv_handle_t *)&c->pipe, client_freed);
+		c->ops->release(c);
 	return NULL;
+}
+
+static void socket_release(struct cvmd_client *c)
+{
+	uv_close((uv_handle_t *)&c->pipe, client_freed);
 }
 
 /* Stop serving a client; it is freed when no call refers to it. */
@@ -103,12 +108,16 @@ static void on_written(uv_write_t *req, int status)
 
 void cvmd_client_send(struct cvmd_client *c, const Cvm__Response *resp)
 {
+	if (!c->closing)
+		c->ops->send(c, resp);
+}
+
+static void socket_send(struct cvmd_client *c, const Cvm__Response *resp)
+{
 	struct write_req *w;
 	uv_buf_t buf;
 	size_t len;
 
-	if (c->closing)
-		return;
 	/* A client that does not read does not get to pile up our memory. */
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
 	    c->d->cfg.max_output) {
@@ -272,7 +281,6 @@ static bool has_request_body(const Cvm__Request *req)
 
 void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
 {
-	const struct cvmd_method *m = NULL;
 	Cvm__Request *req;
 
 	req = cvm__request__unpack(NULL, len, msg);
@@ -281,11 +289,25 @@ void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
 		cvmd_client_error(c, 0, -EINVAL, "undecodable request frame");
 		return;
 	}
+	cvmd_client_handle(c, req);
+	cvm__request__free_unpacked(req, NULL);
+}
+
+/**
+ * cvmd_client_handle() - run one decoded request through the dispatch
+ * table, whichever edge it came from
+ * @c: the client; its ops answer
+ * @req: the request
+ */
+void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
+{
+	const struct cvmd_method *m = NULL;
+
 	if ((size_t)req->op_case < sizeof(methods) / sizeof(methods[0]))
 		m = &methods[req->op_case];
 	if (!m || !m->handle || !has_request_body(req)) {
 		cvmd_client_error(c, req->id, -EINVAL, "unknown or empty request");
-	} else if (m->mutating && !c->admin) {
+	} else if (m->mutating && !c->admin && !c->authorized) {
 		cvmd_client_error(c, req->id, -EACCES,
 				  "access denied: %s needs uid 0 or group %s",
 				  m->name, c->d->cfg.admin_group);
@@ -296,7 +318,6 @@ void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
 	} else {
 		m->handle(c->d, c, req);
 	}
-	cvm__request__free_unpacked(req, NULL);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -337,6 +358,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	cvmd_client_unref(c);
 }
 
+const struct cvmd_client_ops cvmd_socket_client_ops = {
+	.send = socket_send,
+	.release = socket_release,
+};
+
 static bool peer_is_admin(struct cvmd *d, int fd, struct ucred *cred)
 {
 	gid_t groups[256];
@@ -371,6 +397,7 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->d = d;
+	c->ops = &cvmd_socket_client_ops;
 	c->refs = 1;
 	cvm_frame_reader_init(&c->rd, CVM_FRAME_MAX);
 	uv_pipe_init(d->loop, &c->pipe, 0);

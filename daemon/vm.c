@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "cvmd.h"
 
 static const char *const state_names[] = {
@@ -97,7 +98,7 @@ void cvmd_vm_fill_info(struct cvmd_vm *vm, Cvm__VmInfo *info,
 
 void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info)
 {
-	struct cvmd_vm_counts *c = &vm->counts;
+	struct cvmd_vm_counts *c = &vm->counts, old = vm->counts;
 
 	if (info->pages) {
 		c->normal = info->pages->normal;
@@ -116,6 +117,8 @@ void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info)
 	if (c->sealed)
 		memcpy(c->measurement, info->measurement.data,
 		       sizeof(c->measurement));
+	if (memcmp(&old, c, sizeof(old)))
+		cvmd_bus_vm_counts_changed(vm);
 }
 
 /**

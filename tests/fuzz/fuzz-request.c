@@ -34,6 +34,7 @@ static void setup(void)
 	peer = sv[1];
 	client = calloc(1, sizeof(*client));
 	client->d = &d;
+	client->ops = &cvmd_socket_client_ops;
 	client->refs = 1;
 	client->admin = true;
 	cvm_frame_reader_init(&client->rd, CVM_FRAME_MAX);

@@ -1,0 +1,625 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * bus.c - the D-Bus edge of cvmd: sd-bus driven by libuv handles (no
+ * second loop, no thread), the org.cvm.Manager1 object, the one
+ * errno -> D-Bus error table, and polkit for mutating calls.
+ *
+ * A method call becomes a Cvm__Request run through the same dispatch
+ * table as the protobuf socket, by a short-lived client whose "send"
+ * replies to the call: one implementation, two thin edges.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "bus.h"
+
+/* The one table: errno of a refusal -> D-Bus error name. */
+static const struct {
+	int err;
+	const char *name;
+} bus_errors[] = {
+	{ EINVAL, "org.cvm.Error.InvalidArgs" },
+	{ ENOENT, "org.cvm.Error.NotFound" },
+	{ EEXIST, "org.cvm.Error.Exists" },
+	{ EBADFD, "org.cvm.Error.InvalidState" },
+	{ EOPNOTSUPP, "org.cvm.Error.NotStarted" },
+	{ ENOMEM, "org.cvm.Error.NoMemory" },
+	{ EBUSY, "org.cvm.Error.Busy" },
+	{ EBADMSG, "org.cvm.Error.Integrity" },
+	{ ERANGE, "org.cvm.Error.OutOfRange" },
+	{ EACCES, "org.cvm.Error.AccessDenied" },
+	{ EPERM, "org.cvm.Error.AccessDenied" },
+	{ ENOLINK, "org.cvm.Error.Unavailable" },
+	{ EUSERS, "org.cvm.Error.Limit" },
+};
+
+static const char *bus_error_name(int err)
+{
+	size_t i;
+
+	if (err < 0)
+		err = -err;
+	for (i = 0; i < sizeof(bus_errors) / sizeof(bus_errors[0]); i++)
+		if (bus_errors[i].err == err)
+			return bus_errors[i].name;
+	return "org.cvm.Error.Failed";
+}
+
+int cvmd_bus_vm_path(const char *name, char **ret_path)
+{
+	return sd_bus_path_encode(CVM_BUS_VM_PREFIX, name, ret_path);
+}
+
+/* --- requests built for method calls --- */
+
+struct bus_request {
+	Cvm__Request req;
+	union {
+		Cvm__StatusRequest status;
+		Cvm__ListRequest list;
+		Cvm__ShowRequest show;
+		Cvm__CreateRequest create;
+		Cvm__DestroyRequest destroy;
+		Cvm__LifecycleRequest lifecycle;
+		Cvm__PageRequest page;
+		Cvm__GuestWriteRequest guest_write;
+		Cvm__ReadRequest read;
+		Cvm__SnapshotRequest snapshot;
+	} u;
+	char name[65];
+};
+
+Cvm__Request *cvmd_bus_request_new(Cvm__Request__OpCase op, const char *name)
+{
+	struct bus_request *br = calloc(1, sizeof(*br));
+
+	if (!br)
+		return NULL;
+	cvm__request__init(&br->req);
+	snprintf(br->name, sizeof(br->name), "%s", name ? name : "");
+	br->req.op_case = op;
+	switch (op) {
+	case CVM__REQUEST__OP_STATUS:
+		cvm__status_request__init(&br->u.status);
+		br->req.status = &br->u.status;
+		break;
+	case CVM__REQUEST__OP_LIST:
+		cvm__list_request__init(&br->u.list);
+		br->req.list = &br->u.list;
+		break;
+	case CVM__REQUEST__OP_SHOW:
+		cvm__show_request__init(&br->u.show);
+		br->u.show.name = br->name;
+		br->req.show = &br->u.show;
+		break;
+	case CVM__REQUEST__OP_CREATE:
+		cvm__create_request__init(&br->u.create);
+		br->u.create.name = br->name;
+		br->req.create = &br->u.create;
+		break;
+	case CVM__REQUEST__OP_DESTROY:
+		cvm__destroy_request__init(&br->u.destroy);
+		br->u.destroy.name = br->name;
+		br->req.destroy = &br->u.destroy;
+		break;
+	case CVM__REQUEST__OP_LIFECYCLE:
+		cvm__lifecycle_request__init(&br->u.lifecycle);
+		br->u.lifecycle.name = br->name;
+		br->req.lifecycle = &br->u.lifecycle;
+		break;
+	case CVM__REQUEST__OP_PAGE:
+		cvm__page_request__init(&br->u.page);
+		br->u.page.name = br->name;
+		br->req.page = &br->u.page;
+		break;
+	case CVM__REQUEST__OP_GUEST_WRITE:
+		cvm__guest_write_request__init(&br->u.guest_write);
+		br->u.guest_write.name = br->name;
+		br->req.guest_write = &br->u.guest_write;
+		break;
+	case CVM__REQUEST__OP_READ:
+		cvm__read_request__init(&br->u.read);
+		br->u.read.name = br->name;
+		br->req.read = &br->u.read;
+		break;
+	case CVM__REQUEST__OP_SNAPSHOT:
+		cvm__snapshot_request__init(&br->u.snapshot);
+		br->u.snapshot.name = br->name;
+		br->req.snapshot = &br->u.snapshot;
+		break;
+	case CVM__REQUEST__OP_WATCH:
+	case CVM__REQUEST__OP__NOT_SET:
+	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
+		free(br);
+		return NULL;
+	}
+	return &br->req;
+}
+
+Cvm__Request *cvmd_bus_request_free(Cvm__Request *req)
+{
+	struct bus_request *br;
+
+	if (!req)
+		return NULL;
+	br = container_of(req, struct bus_request, req);
+	if (req->op_case == CVM__REQUEST__OP_GUEST_WRITE)
+		free(br->u.guest_write.data.data);
+	free(br);
+	return NULL;
+}
+
+/* --- one method call, as a client of the dispatch table --- */
+
+struct bus_call {
+	struct cvmd *d;
+	sd_bus_message *m;
+	Cvm__Request *req;
+	enum cvmd_bus_reply reply;
+	sd_bus_slot *polkit;
+	uid_t uid;
+};
+
+static int reply_ok(struct bus_call *bc, const Cvm__Response *resp)
+{
+	sd_bus_message *r = NULL;
+	char *path = NULL;
+	size_t i;
+	int ret;
+
+	switch (bc->reply) {
+	case CVMD_BUS_REPLY_NONE:
+		return sd_bus_reply_method_return(bc->m, NULL);
+	case CVMD_BUS_REPLY_PATH:
+		if (resp->result_case != CVM__RESPONSE__RESULT_VM)
+			return -EIO;
+		ret = cvmd_bus_vm_path(resp->vm->name, &path);
+		if (ret >= 0)
+			ret = sd_bus_reply_method_return(bc->m, "o", path);
+		free(path);
+		return ret;
+	case CVMD_BUS_REPLY_DATA:
+		if (resp->result_case != CVM__RESPONSE__RESULT_DATA)
+			return -EIO;
+		ret = sd_bus_message_new_method_return(bc->m, &r);
+		if (ret >= 0)
+			ret = sd_bus_message_append_array(r, 'y', resp->data.data,
+							  resp->data.len);
+		break;
+	case CVMD_BUS_REPLY_SNAPSHOT:
+		if (resp->result_case != CVM__RESPONSE__RESULT_SNAPSHOT)
+			return -EIO;
+		ret = sd_bus_message_new_method_return(bc->m, &r);
+		if (ret >= 0)
+			ret = sd_bus_message_open_container(r, 'a', "(tybbbu)");
+		for (i = 0; ret >= 0 && i < resp->snapshot->n_gfns; i++) {
+			const Cvm__GfnInfo *g = resp->snapshot->gfns[i];
+
+			ret = sd_bus_message_append(r, "(tybbbu)", g->gfn,
+						    (uint8_t)g->state,
+						    (int)g->paged_out,
+						    (int)g->resident,
+						    (int)g->pinned, g->dma_refs);
+		}
+		if (ret >= 0)
+			ret = sd_bus_message_close_container(r);
+		break;
+	case CVMD_BUS_REPLY_LIST:
+		ret = sd_bus_message_new_method_return(bc->m, &r);
+		if (ret >= 0)
+			ret = sd_bus_message_open_container(r, 'a', "(sso)");
+		for (i = 0; ret >= 0 && resp->result_case ==
+			     CVM__RESPONSE__RESULT_LIST && i < resp->list->n_vms;
+		     i++) {
+			const Cvm__VmInfo *v = resp->list->vms[i];
+
+			ret = cvmd_bus_vm_path(v->name, &path);
+			if (ret >= 0)
+				ret = sd_bus_message_append(r, "(sso)", v->name,
+							    cvmd_state_name(v->state),
+							    path);
+			free(path);
+			path = NULL;
+		}
+		if (ret >= 0)
+			ret = sd_bus_message_close_container(r);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret >= 0)
+		ret = sd_bus_send(NULL, r, NULL);
+	sd_bus_message_unref(r);
+	return ret;
+}
+
+static void bus_send(struct cvmd_client *c, const Cvm__Response *resp)
+{
+	struct bus_call *bc = c->edge;
+	int ret;
+
+	if (!bc->m)
+		return;	/* answered already (a call gets one reply) */
+	/* Name the operation and the VM; the message says state and why. */
+	if (resp->status != CVM__STATUS__OK)
+		ret = sd_bus_reply_method_errorf(bc->m,
+						 bus_error_name(resp->error ?
+								resp->error :
+								-EIO),
+						 "%s '%s' refused: %s",
+						 sd_bus_message_get_member(bc->m),
+						 container_of(bc->req,
+							      struct bus_request,
+							      req)->name,
+						 resp->message);
+	else
+		ret = reply_ok(bc, resp);
+	if (ret < 0)
+		cvmd_log(LOG_DEBUG, "D-Bus reply failed: %s", strerror(-ret));
+	bc->m = sd_bus_message_unref(bc->m);
+}
+
+static void bus_release(struct cvmd_client *c)
+{
+	struct bus_call *bc = c->edge;
+
+	if (bc->m)	/* never answered: say so rather than leave it hanging */
+		sd_bus_reply_method_errorf(bc->m, "org.cvm.Error.Failed",
+					   "no answer");
+	sd_bus_message_unref(bc->m);
+	sd_bus_slot_unref(bc->polkit);
+	cvmd_bus_request_free(bc->req);
+	free(bc);
+	free(c);
+}
+
+static const struct cvmd_client_ops bus_client_ops = {
+	.send = bus_send,
+	.release = bus_release,
+};
+
+static void bus_dispatch(struct cvmd_client *c)
+{
+	struct bus_call *bc = c->edge;
+
+	c->authorized = true;
+	cvmd_client_handle(c, bc->req);
+	cvmd_client_unref(c);
+}
+
+/* polkit's answer: (bba{ss}) is_authorized, is_challenge, details */
+static int on_polkit(sd_bus_message *reply, void *userdata,
+		     sd_bus_error *ret_error)
+{
+	struct cvmd_client *c = userdata;
+	struct bus_call *bc = c->edge;
+	const sd_bus_error *e;
+	int authorized = 0, challenge = 0, ret;
+
+	(void)ret_error;
+	bc->polkit = sd_bus_slot_unref(bc->polkit);
+	e = sd_bus_message_get_error(reply);
+	if (e) {
+		sd_bus_reply_method_errorf(bc->m, "org.cvm.Error.AccessDenied",
+					   "access denied: polkit: %s",
+					   e->message ? e->message : e->name);
+		bc->m = sd_bus_message_unref(bc->m);
+		cvmd_client_unref(c);
+		return 0;
+	}
+	ret = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+	if (ret >= 0)
+		ret = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+	if (ret < 0 || !authorized) {
+		sd_bus_reply_method_errorf(bc->m, "org.cvm.Error.AccessDenied",
+					   "access denied: uid %u is not "
+					   "authorized for this (%s)",
+					   (unsigned int)bc->uid,
+					   challenge ? "authentication required" :
+					   "not allowed");
+		bc->m = sd_bus_message_unref(bc->m);
+		cvmd_client_unref(c);
+		return 0;
+	}
+	/* The caller may have gone meanwhile: its message is still ours. */
+	bus_dispatch(c);
+	return 0;
+}
+
+int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
+		 const char *action, enum cvmd_bus_reply reply)
+{
+	sd_bus_creds *creds = NULL;
+	struct cvmd_client *c;
+	struct bus_call *bc;
+	uid_t uid = (uid_t)-1;
+	int ret;
+
+	if (!req)
+		return -ENOMEM;
+	c = calloc(1, sizeof(*c));
+	bc = calloc(1, sizeof(*bc));
+	if (!c || !bc) {
+		free(c);
+		free(bc);
+		cvmd_bus_request_free(req);
+		return -ENOMEM;
+	}
+	bc->d = d;
+	bc->m = sd_bus_message_ref(m);
+	bc->req = req;
+	bc->reply = reply;
+	c->d = d;
+	c->ops = &bus_client_ops;
+	c->edge = bc;
+	c->refs = 1;
+	list_init(&c->node);
+	ret = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+	if (ret >= 0)
+		ret = sd_bus_creds_get_euid(creds, &uid);
+	sd_bus_creds_unref(creds);
+	bc->uid = c->uid = uid;
+	c->admin = ret >= 0 && uid == 0;
+	if (!action || c->admin) {
+		/* Reads, and root: no polkit round trip. */
+		if (!action)
+			c->authorized = false;
+		cvmd_client_handle(c, req);
+		cvmd_client_unref(c);
+		return 1;
+	}
+	ret = sd_bus_call_method_async(
+		sd_bus_message_get_bus(m), &bc->polkit,
+		"org.freedesktop.PolicyKit1",
+		"/org/freedesktop/PolicyKit1/Authority",
+		"org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
+		on_polkit, c, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name",
+		"s", sd_bus_message_get_sender(m), action, 0,
+		sd_bus_message_get_allow_interactive_authorization(m) ? 1 : 0,
+		"");
+	if (ret < 0) {
+		sd_bus_reply_method_errorf(m, "org.cvm.Error.AccessDenied",
+					   "access denied: polkit unavailable: %s",
+					   strerror(-ret));
+		bc->m = sd_bus_message_unref(bc->m);
+		cvmd_client_unref(c);
+	}
+	return 1;
+}
+
+/* --- org.cvm.Manager1 --- */
+
+static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	(void)e;
+	return cvmd_bus_run(userdata, m,
+			    cvmd_bus_request_new(CVM__REQUEST__OP_LIST, NULL),
+			    NULL, CVMD_BUS_REPLY_LIST);
+}
+
+static int method_get(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	const char *name;
+	int ret = sd_bus_message_read(m, "s", &name);
+
+	(void)e;
+	if (ret < 0)
+		return ret;
+	return cvmd_bus_run(userdata, m,
+			    cvmd_bus_request_new(CVM__REQUEST__OP_SHOW, name),
+			    NULL, CVMD_BUS_REPLY_PATH);
+}
+
+static int method_create(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	uint64_t memory, memlock;
+	const char *name, *pin;
+	Cvm__Request *req;
+	int ret;
+
+	ret = sd_bus_message_read(m, "stts", &name, &memory, &memlock, &pin);
+	if (ret < 0)
+		return ret;
+	if (strcmp(pin, "demand") && strcmp(pin, "upfront"))
+		return sd_bus_error_setf(e, "org.cvm.Error.InvalidArgs",
+					 "pin mode '%s': want demand or upfront",
+					 pin);
+	req = cvmd_bus_request_new(CVM__REQUEST__OP_CREATE, name);
+	if (req) {
+		req->create->memory_bytes = memory;
+		req->create->memlock_limit_bytes = memlock;
+		req->create->pin = !strcmp(pin, "upfront") ?
+				   CVM__PIN_MODE__UPFRONT : CVM__PIN_MODE__DEMAND;
+	}
+	return cvmd_bus_run(userdata, m, req, "org.cvm.manage",
+			    CVMD_BUS_REPLY_PATH);
+}
+
+static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	const char *name;
+	int ret = sd_bus_message_read(m, "s", &name);
+
+	(void)e;
+	if (ret < 0)
+		return ret;
+	return cvmd_bus_run(userdata, m,
+			    cvmd_bus_request_new(CVM__REQUEST__OP_DESTROY, name),
+			    "org.cvm.manage", CVMD_BUS_REPLY_NONE);
+}
+
+static int prop_manager(sd_bus *bus, const char *path, const char *iface,
+			const char *property, sd_bus_message *reply,
+			void *userdata, sd_bus_error *e)
+{
+	struct cvmd *d = userdata;
+	uint64_t total = 0;
+
+	(void)bus;
+	(void)path;
+	(void)iface;
+	(void)e;
+	if (!strcmp(d->backend, "sim"))
+		total = d->cfg.sim_pool_pages * d->nr_vms;
+	if (!strcmp(property, "Backend"))
+		return sd_bus_message_append(reply, "s", d->backend);
+	if (!strcmp(property, "Version"))
+		return sd_bus_message_append(reply, "s", CVMD_VERSION);
+	if (!strcmp(property, "VMCount"))
+		return sd_bus_message_append(reply, "u", d->nr_vms);
+	if (!strcmp(property, "PoolTotalPages"))
+		return sd_bus_message_append(reply, "t", total);
+	if (!strcmp(property, "PoolFreePages"))
+		return sd_bus_message_append(reply, "t",
+					     total - (total ? d->pool_pages : 0));
+	return -ENOENT;
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Backend", "s", prop_manager, 0,
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Version", "s", prop_manager, 0,
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("VMCount", "u", prop_manager, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("PoolTotalPages", "t", prop_manager, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+	SD_BUS_PROPERTY("PoolFreePages", "t", prop_manager, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+	SD_BUS_METHOD_WITH_NAMES("ListVMs", "", , "a(sso)", SD_BUS_PARAM(vms),
+				 method_list, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES("GetVM", "s", SD_BUS_PARAM(name), "o",
+				 SD_BUS_PARAM(vm), method_get,
+				 SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES("CreateVM", "stts",
+				 SD_BUS_PARAM(name) SD_BUS_PARAM(memory_bytes)
+				 SD_BUS_PARAM(memlock_limit_bytes)
+				 SD_BUS_PARAM(pin), "o", SD_BUS_PARAM(vm),
+				 method_create, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES("DestroyVM", "s", SD_BUS_PARAM(name), "", ,
+				 method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_NAMES("StateChanged", "ssss",
+				 SD_BUS_PARAM(vm) SD_BUS_PARAM(old_state)
+				 SD_BUS_PARAM(new_state) SD_BUS_PARAM(operation),
+				 0),
+	SD_BUS_VTABLE_END
+};
+
+/* --- sd-bus on the libuv loop --- */
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+static void bus_process(struct cvmd *d)
+{
+	int ret;
+
+	do {
+		ret = sd_bus_process(d->bus, NULL);
+	} while (ret > 0);
+	if (ret < 0 && !d->bus_lost) {
+		d->bus_lost = true;
+		cvmd_log(LOG_ERR, "D-Bus connection lost: %s", strerror(-ret));
+		uv_poll_stop(&d->bus_poll);
+		uv_timer_stop(&d->bus_timer);
+	}
+}
+
+static void on_bus_poll(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	bus_process(h->data);
+}
+
+static void on_bus_timer(uv_timer_t *h)
+{
+	bus_process(h->data);
+}
+
+/* Before the loop sleeps: wait for what sd-bus wants now. */
+static void on_bus_prepare(uv_prepare_t *h)
+{
+	struct cvmd *d = h->data;
+	uint64_t until, now;
+	int events, flags = 0;
+
+	if (d->bus_lost)
+		return;
+	/* Replies sent from other callbacks may sit in sd-bus's queue. */
+	bus_process(d);
+	events = sd_bus_get_events(d->bus);
+	if (events < 0)
+		return;
+	if (events & POLLIN)
+		flags |= UV_READABLE;
+	if (events & POLLOUT)
+		flags |= UV_WRITABLE;
+	uv_poll_start(&d->bus_poll, flags, on_bus_poll);
+	if (sd_bus_get_timeout(d->bus, &until) >= 0 && until != UINT64_MAX) {
+		now = now_usec();
+		uv_timer_start(&d->bus_timer, on_bus_timer,
+			       until > now ? (until - now + 999) / 1000 : 0, 0);
+	} else {
+		uv_timer_stop(&d->bus_timer);
+	}
+}
+
+int cvmd_bus_start(struct cvmd *d, const char *which)
+{
+	int ret;
+
+	if (!strcmp(which, "none"))
+		return 0;
+	/* DBUS_SYSTEM_BUS_ADDRESS / DBUS_SESSION_BUS_ADDRESS are honoured. */
+	ret = !strcmp(which, "session") ? sd_bus_open_user(&d->bus) :
+					  sd_bus_open_system(&d->bus);
+	if (ret >= 0)
+		ret = sd_bus_add_object_vtable(d->bus, NULL, CVM_BUS_PATH,
+					       CVM_BUS_MANAGER_IFACE,
+					       manager_vtable, d);
+	if (ret >= 0)
+		ret = sd_bus_add_fallback_vtable(d->bus, NULL, CVM_BUS_VM_PREFIX,
+						 CVM_BUS_VM_IFACE,
+						 cvmd_vm_vtable,
+						 cvmd_vm_bus_find, d);
+	if (ret >= 0)
+		ret = sd_bus_add_node_enumerator(d->bus, NULL, CVM_BUS_VM_PREFIX,
+						 cvmd_vm_bus_enumerate, d);
+	if (ret >= 0)
+		ret = sd_bus_add_object_manager(d->bus, NULL, CVM_BUS_PATH);
+	if (ret >= 0)
+		ret = sd_bus_request_name(d->bus, CVM_BUS_NAME, 0);
+	if (ret < 0) {
+		d->bus = sd_bus_flush_close_unref(d->bus);
+		return ret;
+	}
+	uv_poll_init(d->loop, &d->bus_poll, sd_bus_get_fd(d->bus));
+	uv_timer_init(d->loop, &d->bus_timer);
+	uv_prepare_init(d->loop, &d->bus_prepare);
+	d->bus_poll.data = d->bus_timer.data = d->bus_prepare.data = d;
+	uv_prepare_start(&d->bus_prepare, on_bus_prepare);
+	return 0;
+}
+
+void cvmd_bus_stop(struct cvmd *d)
+{
+	if (!d->bus)
+		return;
+	uv_prepare_stop(&d->bus_prepare);
+	uv_close((uv_handle_t *)&d->bus_poll, NULL);
+	uv_close((uv_handle_t *)&d->bus_timer, NULL);
+	uv_close((uv_handle_t *)&d->bus_prepare, NULL);
+	d->bus = sd_bus_flush_close_unref(d->bus);
+}
