@@ -21,7 +21,7 @@ KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
-SUITES := unit vm integration integration-kmod fuzz
+SUITES := unit vm integration integration-kmod dbus fuzz
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim
 
@@ -96,6 +96,10 @@ $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CV
 		-Ikmod -Idaemon $(PROTO_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c
 
+$(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) -o $@ $< -lsystemd
+
 SIM_SRC := $(wildcard daemon/sim/*.c)
 SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h
 
@@ -151,6 +155,10 @@ check-integration-kmod: module $(INTEGRATION_BINS)
 	@tests/run-suite.sh integration-kmod tests/vm/run-in-guest.sh --timeout 900 -- \
 		tests/integration/guest-scenario.sh $(CVM_BUILD_DIR)
 
+# D-Bus on a private dbus-daemon (polkit: in the guest, check-dbus-polkit).
+check-dbus: $(INTEGRATION_BINS) $(BUILD)/tests/dbus/bus-big-write
+	@tests/run-suite.sh dbus tests/dbus/check-dbus.sh $(CVM_BUILD_DIR)
+
 check-fuzz: $(BUILD)/tests/fuzz/fuzz-request
 	@tests/run-suite.sh fuzz tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request \
 		tests/fuzz/corpus/request 20
@@ -189,4 +197,5 @@ clean:
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
+	check-dbus \
 	format-check clean
