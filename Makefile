@@ -21,7 +21,7 @@ KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
-SUITES := unit vm integration integration-kmod dbus fuzz
+SUITES := unit vm integration integration-kmod dbus dbus-polkit fuzz
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim
 
@@ -159,6 +159,11 @@ check-integration-kmod: module $(INTEGRATION_BINS)
 check-dbus: $(INTEGRATION_BINS) $(BUILD)/tests/dbus/bus-big-write
 	@tests/run-suite.sh dbus tests/dbus/check-dbus.sh $(CVM_BUILD_DIR)
 
+# polkit and the shipped bus policy, on a real system bus in the guest.
+check-dbus-polkit: $(INTEGRATION_BINS)
+	@tests/run-suite.sh dbus-polkit tests/vm/run-in-guest.sh --timeout 600 -- \
+		tests/dbus/guest-polkit.sh $(CVM_BUILD_DIR)
+
 check-fuzz: $(BUILD)/tests/fuzz/fuzz-request
 	@tests/run-suite.sh fuzz tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request \
 		tests/fuzz/corpus/request 20
@@ -197,5 +202,5 @@ clean:
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
-	check-dbus \
+	check-dbus check-dbus-polkit \
 	format-check clean
