@@ -15,6 +15,8 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 KVER ?= $(shell tests/vm/kver.sh 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 
+SIM_SRC := $(wildcard daemon/sim/*.c)
+SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h
 LIBCVM_SRC := daemon/libcvm/cvm-dev.c kmod/cvm_fsm.c
 LIBCVM_HDR := daemon/libcvm/cvm-dev.h kmod/cvm_fsm.h kmod/uapi/cvm.h
 KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
@@ -100,8 +102,6 @@ $(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -o $@ $< -lsystemd
 
-SIM_SRC := $(wildcard daemon/sim/*.c)
-SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h
 
 $(BUILD)/tests/unit/test-sim: tests/unit/test-sim.c $(SIM_SRC) $(SIM_HDR) kmod/cvm_fsm.c kmod/cvm_fsm.h
 	@mkdir -p $(@D)

@@ -13,13 +13,23 @@
 
 #include "cvm_internal.h"
 
-/* The page the guest sees at a GFN. */
+/*
+ * The page the guest sees at a GFN. A normal or shared one is marked
+ * touched: INIT_DONE moves exactly those into secure memory (a page pinned
+ * only because the memslot is pinned upfront holds no guest data).
+ */
 static int cvm_access_page(struct cvm_vm *vm, u64 gfn, struct page **ret)
 {
+	struct cvm_memslot *slot;
+
 	if (cvm_gfn_is_secure(cvm_gfn_state(vm, gfn)))
 		return cvm_secure_guest_page(vm, gfn, ret);
-	*ret = cvm_host_page(vm, gfn);
-	return *ret ? 0 : -EFAULT;
+	slot = cvm_memslot_find_gfn(vm, gfn);
+	*ret = xa_load(&slot->pages, gfn - slot->base_gfn);
+	if (!*ret)
+		return -EFAULT;
+	xa_set_mark(&slot->pages, gfn - slot->base_gfn, CVM_PAGE_TOUCHED);
+	return 0;
 }
 
 /*

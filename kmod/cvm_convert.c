@@ -117,7 +117,9 @@ out_free:
  * memory, then make the untouched ones secure by state
  * @vm: the VM, locked, transient
  *
- * Walks the pinned pages (the touched ones), never the whole memory. A
+ * Walks the pages the guest touched (marked pinned pages), never the
+ * whole memory, and not the pages only pinned upfront: the result, and the
+ * launch measurement, do not depend on the pinning mode. A
  * failure half way leaves the VM transient with the GFNs moved so far
  * secure; INIT_DONE may be retried.
  *
@@ -136,7 +138,7 @@ int cvm_convert_init_done(struct cvm_vm *vm)
 		if (cvm_gfn_state(vm, idx) == CVM_GFN_NORMAL)
 			return -EBUSY;
 	list_for_each_entry(slot, &vm->slots, node) {
-		xa_for_each(&slot->pages, idx, page) {
+		xa_for_each_marked(&slot->pages, idx, page, CVM_PAGE_TOUCHED) {
 			gfn = slot->base_gfn + idx;
 			if (cvm_gfn_state(vm, gfn) != CVM_GFN_NORMAL)
 				continue;

@@ -28,10 +28,15 @@
 
 struct cvm_vm;
 
+/* Mark on a pinned page the guest has read or written through cvm. */
+#define CVM_PAGE_TOUCHED XA_MARK_0
+
 /**
  * struct cvm_memslot - a range of the owner's address space used as guest
  * memory at [base_gfn, base_gfn + npages)
  * @pages: index within the slot -> pinned host page; absent: not pinned.
+ *	Marked CVM_PAGE_TOUCHED once the guest accessed it as a normal or
+ *	shared page.
  * @notifier: tells us when the owner unmaps or replaces part of the range.
  * @zap_first, @zap_last: slot indexes invalidated since the last drain.
  */

@@ -11,14 +11,21 @@
 
 #include "sim-internal.h"
 
-/* The page the guest sees at a GFN. */
+/*
+ * The page the guest sees at a GFN. A normal or shared one is marked
+ * touched: INIT_DONE moves exactly those into secure memory, as the
+ * module does (a page pinned only upfront holds no guest data).
+ */
 static int sim_access_page(struct cvm_backend *vm, uint64_t gfn,
 			   uint8_t **ret)
 {
 	if (cvm_gfn_is_secure(sim_gfn_state(vm, gfn)))
 		return sim_secure_guest_page(vm, gfn, ret);
 	*ret = sim_host_page(vm, gfn);
-	return *ret ? 0 : -EFAULT;
+	if (!*ret)
+		return -EFAULT;
+	sim_bitmap_set(&vm->touched, gfn);
+	return 0;
 }
 
 /* An access spans at most this many pages (CVM_ACCESS_MAX, unaligned). */

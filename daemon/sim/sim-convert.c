@@ -116,7 +116,8 @@ out_free:
  * memory, then make the untouched ones secure by state
  * @vm: the VM, locked, transient
  *
- * Walks the pinned pages (the touched ones), in GFN order, never the whole
+ * Walks the pages the guest touched (not those only pinned upfront), in
+ * GFN order, never the whole
  * memory. A failure half way leaves the VM transient with the GFNs moved
  * so far secure; INIT_DONE may be retried.
  *
@@ -132,7 +133,7 @@ int sim_convert_init_done(struct cvm_backend *vm)
 		if (vm->dma_refs[gfn] &&
 		    sim_gfn_state(vm, gfn) == CVM_GFN_NORMAL)
 			return -EBUSY;
-	sim_bitmap_for_each(gfn, &vm->pinned) {
+	sim_bitmap_for_each(gfn, &vm->touched) {
 		if (sim_gfn_state(vm, gfn) != CVM_GFN_NORMAL)
 			continue;
 		ret = sim_secure_take(vm, gfn);

@@ -174,7 +174,9 @@ struct sim_measure;
  *	left before the pool behaves as exhausted with nothing to evict;
  *	negative when off.
  * @dma_refs: gfn -> DMA-share refcount.
- * @pinned: GFNs whose host page is mlock()ed; "touched" means pinned.
+ * @pinned: GFNs whose host page is mlock()ed.
+ * @touched: GFNs the guest accessed as normal or shared pages: what
+ *	INIT_DONE moves into secure memory (not pages pinned only upfront).
  * @lock_cap: CAP_IPC_LOCK in the effective set at creation.
  * @pin_limit_pages: per-VM cap on @nr_pinned, 0 for none.
  *
@@ -204,6 +206,7 @@ struct cvm_backend {
 	uint64_t nr_dma_shared;
 
 	struct sim_bitmap pinned;
+	struct sim_bitmap touched;
 	uint64_t nr_pinned;
 	uint64_t pin_limit_pages;
 	bool lock_cap;

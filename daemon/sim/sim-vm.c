@@ -63,6 +63,7 @@ static struct cvm_backend *sim_destroy(struct cvm_backend *vm)
 	vm->crypt = sim_crypt_free(vm->crypt);
 	sim_pool_fini(&vm->pool);
 	sim_bitmap_fini(&vm->pinned);
+	sim_bitmap_fini(&vm->touched);
 	sim_bitmap_fini(&vm->explicit_gfns);
 	vm->dma_refs = sim_lazy_free(vm->dma_refs, n * sizeof(*vm->dma_refs));
 	vm->spages = sim_lazy_free(vm->spages, n * sizeof(*vm->spages));
@@ -132,6 +133,8 @@ static int sim_create(const struct cvm_backend_config *cfg,
 		r = sim_bitmap_init(&vm->explicit_gfns, n);
 	if (!r)
 		r = sim_bitmap_init(&vm->pinned, n);
+	if (!r)
+		r = sim_bitmap_init(&vm->touched, n);
 	if (!r)
 		r = sim_pool_init(&vm->pool, cfg->sim_pool_pages ?
 				  cfg->sim_pool_pages : SIM_POOL_DEFAULT_PAGES);

@@ -163,6 +163,17 @@ OUT=$(ctl --json show meas)
 jq_is "measurement: SHA-256 of (GPA, page) in order, sealed at init-done" "$OUT" .measurement "$want"
 jq_is "measurement: pages counted" "$OUT" .measured_pages 2
 ctl destroy meas >/dev/null
+# Upfront pinning pins every page; the measurement covers what the guest
+# touched all the same.
+ctl create meas-up --memory 64K --pin upfront >/dev/null && ctl init-start meas-up >/dev/null
+ctl guest-write meas-up 0x2000 --data "kernel" >/dev/null
+ctl guest-write meas-up 0x0 --data "initrd" >/dev/null
+ctl page-in meas-up 0x2000 >/dev/null
+ctl init-done meas-up >/dev/null
+OUT=$(ctl --json show meas-up)
+jq_is "measurement: the same with upfront pinning" "$OUT" .measurement "$want"
+jq_is "upfront: every page pinned" "$OUT" .pinned_pages 16
+ctl destroy meas-up >/dev/null
 
 # --- the memlock limit, reached through guest-write ---
 ctl create lim --memory 1M --memlock-limit 64K >/dev/null

@@ -321,6 +321,35 @@ static void test_measurement(void **state)
 	kt_vm_free(&vm);
 }
 
+/*
+ * The same guest gives the same measurement whatever the pinning mode:
+ * INIT_DONE moves the pages the guest touched, not every page pinned.
+ */
+static void test_measurement_pin_mode(void **state)
+{
+	struct cvm_measurement m[2];
+	struct kt_vm vm;
+	int mode;
+
+	(void)state;
+	for (mode = 0; mode < 2; mode++) {
+		assert_int_equal(kt_vm_new(&vm, 16 * KT_PAGE, 0,
+					   mode ? CVM_MEMSLOT_UPFRONT : 0), 0);
+		assert_int_equal(cvm_dev_guest_write(vm.fd, 3 * KT_PAGE, "boot", 4),
+				 0);
+		assert_int_equal(cvm_dev_guest_write(vm.fd, 9 * KT_PAGE, "data", 4),
+				 0);
+		assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_START), 0);
+		assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_DONE), 0);
+		assert_int_equal(cvm_dev_measurement(vm.fd, &m[mode]), 0);
+		assert_int_equal(m[mode].nr_pages, 2);
+		assert_int_equal(kt_stats(vm.fd).pool_pages, 2);
+		assert_int_equal(kt_stats(vm.fd).pinned_pages, mode ? 16 : 2);
+		kt_vm_free(&vm);
+	}
+	assert_memory_equal(m[0].digest, m[1].digest, CVM_DIGEST_SIZE);
+}
+
 /* The snapshot agrees with the counters; a short buffer says its size. */
 static void test_snapshot(void **state)
 {
@@ -389,6 +418,7 @@ int kt_run_secure(void)
 		cmocka_unit_test(test_abort_terminate_discard),
 		cmocka_unit_test(test_tamper_swap_replay),
 		cmocka_unit_test(test_measurement),
+		cmocka_unit_test(test_measurement_pin_mode),
 		cmocka_unit_test(test_snapshot),
 	};
 
