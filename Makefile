@@ -190,7 +190,7 @@ bench-cvmd: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-cvmd
 
 # Benchmarks print figures; they never pass or fail on time.
 bench: deps module $(BUILD)/tests/bench/bench-pin $(BUILD)/tests/bench/bench-secure
-	tests/vm/run-in-guest.sh --mem 4096 --timeout 1800 -- \
+	tests/vm/run-in-guest.sh --mem 4096 --timeout 5400 -- \
 		tests/bench/guest-bench.sh $(CVM_BUILD_DIR)
 
 format-check:
