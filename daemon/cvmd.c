@@ -181,6 +181,17 @@ int main(int argc, char **argv)
 	list_init(&d.watches);
 	d.backend = resolve_backend(&d.cfg);
 
+	/* The socket's directory (/run/cvmd without systemd's help). */
+	snprintf(path, sizeof(path), "%s", d.cfg.socket_path);
+	if (strrchr(path, '/') && strrchr(path, '/') != path) {
+		*strrchr(path, '/') = '\0';
+		ret = mkdir_p(path, 0755);
+		if (ret) {
+			cvmd_log(LOG_ERR, "cannot create %s: %s", path,
+				 strerror(-ret));
+			return 1;
+		}
+	}
 	snprintf(path, sizeof(path), "%s/vmm", d.cfg.state_dir);
 	ret = mkdir_p(path, 0700);
 	if (ret) {
