@@ -76,12 +76,15 @@ $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL
 # cvmd, and cvm-vmm (one per VM) with both backends.
 CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c \
-	daemon/bus.c daemon/vm-bus.c
-CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h
+	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c
+CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
+	daemon/libvirt.h
+XML_CFLAGS := $(shell xml2-config --cflags 2>/dev/null)
+XML_LIBS := $(shell xml2-config --libs 2>/dev/null)
 $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
-		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
+		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c -lvirt $(XML_LIBS) -lpthread
 
 VMM_SRC := $(wildcard daemon/vmm/*.c) daemon/backend-kmod.c
 $(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/backend.h $(SIM_SRC) $(SIM_HDR) \
@@ -95,8 +98,9 @@ CVMD_LIB_SRC := $(filter-out daemon/cvmd.c,$(CVMD_SRC))
 $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-Ikmod -Idaemon $(PROTO_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
-		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c
+		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
+		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
+		-lvirt $(XML_LIBS) -lpthread
 
 $(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
 	@mkdir -p $(@D)
@@ -188,6 +192,15 @@ $(BUILD)/tests/bench/bench-cvmd: tests/bench/bench-cvmd.c $(PROTO_GEN) proto/cvm
 bench-cvmd: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-cvmd
 	tests/bench/bench-cvmd.sh $(CVM_BUILD_DIR)
 
+$(BUILD)/tests/bench/bench-dbus: tests/bench/bench-dbus.c $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -o $@ tests/bench/bench-dbus.c $(PROTO_SRC) \
+		-lsystemd -lprotobuf-c
+
+# D-Bus: property read and read-only method vs an echo service, and the socket.
+bench-dbus: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-dbus
+	tests/bench/bench-dbus.sh $(CVM_BUILD_DIR)
+
 # Benchmarks print figures; they never pass or fail on time.
 bench: deps module $(BUILD)/tests/bench/bench-pin $(BUILD)/tests/bench/bench-secure
 	tests/vm/run-in-guest.sh --mem 4096 --timeout 5400 -- \
@@ -202,5 +215,5 @@ clean:
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
-	check-dbus check-dbus-polkit \
+	check-dbus check-dbus-polkit bench-dbus \
 	format-check clean

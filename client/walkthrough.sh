@@ -43,7 +43,7 @@ side_by_side() {
 }
 
 "$build/daemon/cvmd" --backend auto --socket "$sock" --state-dir "$work/state" \
-	--vmm "$build/daemon/cvm-vmm" --config /dev/null --bus none 2>"$work/cvmd.log" &
+	--vmm "$build/daemon/cvm-vmm" --config /dev/null --bus none --set libvirt_uri=none 2>"$work/cvmd.log" &
 cvmd_pid=$!
 for _ in $(seq 1 100); do ctl status >/dev/null 2>&1 && break; sleep 0.05; done
 

@@ -359,16 +359,20 @@ int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
 	c->edge = bc;
 	c->refs = 1;
 	list_init(&c->node);
+	if (!action) {
+		/* Reads: open to everyone, no credentials needed. */
+		cvmd_client_handle(c, req);
+		cvmd_client_unref(c);
+		return 1;
+	}
 	ret = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
 	if (ret >= 0)
 		ret = sd_bus_creds_get_euid(creds, &uid);
 	sd_bus_creds_unref(creds);
 	bc->uid = c->uid = uid;
 	c->admin = ret >= 0 && uid == 0;
-	if (!action || c->admin) {
-		/* Reads, and root: no polkit round trip. */
-		if (!action)
-			c->authorized = false;
+	if (c->admin) {
+		/* root: no polkit round trip. */
 		cvmd_client_handle(c, req);
 		cvmd_client_unref(c);
 		return 1;

@@ -80,6 +80,8 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		return set_str(&cfg->device, value);
 	if (!strcmp(key, "admin_group"))
 		return set_str(&cfg->admin_group, value);
+	if (!strcmp(key, "libvirt_uri"))
+		return set_str(&cfg->libvirt_uri, value);
 	if (!strcmp(key, "bus")) {
 		if (strcmp(value, "system") && strcmp(value, "session") &&
 		    strcmp(value, "none"))
@@ -139,7 +141,8 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	    set_str(&cfg->vmm_path, "/usr/libexec/cvm/cvm-vmm") ||
 	    set_str(&cfg->device, "/dev/cvm") ||
 	    set_str(&cfg->admin_group, "cvm") ||
-	    set_str(&cfg->bus, "system"))
+	    set_str(&cfg->bus, "system") ||
+	    set_str(&cfg->libvirt_uri, "qemu:///system"))
 		return -ENOMEM;
 	return 0;
 }
@@ -153,6 +156,7 @@ void cvmd_config_free(struct cvmd_config *cfg)
 	free(cfg->device);
 	free(cfg->admin_group);
 	free(cfg->bus);
+	free(cfg->libvirt_uri);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

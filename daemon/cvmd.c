@@ -23,6 +23,7 @@
 
 #include "bus.h"
 #include "cvmd.h"
+#include "libvirt.h"
 
 #define CVMD_DEFAULT_CONFIG "/etc/cvm/cvmd.conf"
 
@@ -36,6 +37,7 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 	uv_signal_stop(&d->sigint);
 	cvmd_server_stop(d);
 	cvmd_bus_stop(d);
+	cvmd_libvirt_stop(d);
 	cvmd_vm_shutdown_all(d);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -216,6 +218,10 @@ int main(int argc, char **argv)
 		if (r < 0)
 			cvmd_log(LOG_WARNING, "no D-Bus API (%s bus): %s",
 				 d.cfg.bus, strerror(-r));
+		r = cvmd_libvirt_start(&d, d.cfg.libvirt_uri);
+		if (r < 0)
+			cvmd_log(LOG_WARNING, "no libvirt reconciliation: %s",
+				 strerror(-r));
 	}
 	if (ret) {
 		/* libuv's errors are -errno too */

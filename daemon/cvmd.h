@@ -31,6 +31,7 @@ struct cvmd_config {
 	char *device;
 	char *admin_group;
 	char *bus;			/* system, session, none */
+	char *libvirt_uri;		/* none: no libvirt */
 	unsigned int socket_mode;
 	unsigned int max_vms;
 	unsigned int max_requests;	/* per connection, in flight */
@@ -60,6 +61,7 @@ struct cvmd {
 	uv_poll_t bus_poll;
 	uv_timer_t bus_timer;
 	uv_prepare_t bus_prepare;
+	struct cvmd_libvirt *libvirt;
 };
 
 struct cvmd_client;

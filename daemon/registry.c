@@ -75,6 +75,11 @@ static int schema_version(sqlite3 *db, int *ret)
 	return rc == SQLITE_ROW ? 0 : sql_err(rc);
 }
 
+/* Schema 2: which VMs a libvirt domain owns (reconciled with libvirt). */
+static const char schema_v2[] =
+	"ALTER TABLE vms ADD COLUMN owner TEXT NOT NULL DEFAULT ''";
+
+/* Bring an older file up to date, one version at a time, atomically. */
 static int migrate(sqlite3 *db)
 {
 	char sql[64];
@@ -90,7 +95,10 @@ static int migrate(sqlite3 *db)
 	ret = exec(db, "BEGIN IMMEDIATE");
 	if (ret)
 		return ret;
-	ret = exec(db, schema_v1);
+	if (version < 1)
+		ret = exec(db, schema_v1);
+	if (!ret && version < 2)
+		ret = exec(db, schema_v2);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 		 CVM_REGISTRY_SCHEMA);
 	if (!ret)
@@ -134,14 +142,14 @@ int cvm_registry_open(const char *path, struct cvm_registry **ret)
 	if (!r)
 		r = sql_err(sqlite3_prepare_v2(reg->db,
 			"INSERT INTO vms (name, uuid, state, memory_bytes,"
-			" memlock_limit_bytes, pin, vmm_pid, vmm_socket, failure)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			" memlock_limit_bytes, pin, vmm_pid, vmm_socket, failure,"
+			" owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			-1, &reg->insert, NULL));
 	if (!r)
 		r = sql_err(sqlite3_prepare_v2(reg->db,
 			"UPDATE vms SET uuid = ?2, state = ?3, memory_bytes = ?4,"
 			" memlock_limit_bytes = ?5, pin = ?6, vmm_pid = ?7,"
-			" vmm_socket = ?8, failure = ?9 WHERE name = ?1",
+			" vmm_socket = ?8, failure = ?9, owner = ?10 WHERE name = ?1",
 			-1, &reg->update, NULL));
 	if (!r)
 		r = sql_err(sqlite3_prepare_v2(reg->db,
@@ -150,8 +158,8 @@ int cvm_registry_open(const char *path, struct cvm_registry **ret)
 	if (!r)
 		r = sql_err(sqlite3_prepare_v2(reg->db,
 			"SELECT name, uuid, state, memory_bytes,"
-			" memlock_limit_bytes, pin, vmm_pid, vmm_socket, failure"
-			" FROM vms ORDER BY created, rowid", -1, &reg->select,
+			" memlock_limit_bytes, pin, vmm_pid, vmm_socket, failure,"
+			" owner FROM vms ORDER BY created, rowid", -1, &reg->select,
 			NULL));
 	if (r) {
 		cvm_registry_close(reg);
@@ -175,6 +183,7 @@ static int bind_record(sqlite3_stmt *st, const struct cvm_record *rec)
 	rc |= sqlite3_bind_int(st, 7, rec->vmm_pid);
 	rc |= sqlite3_bind_text(st, 8, rec->vmm_socket, -1, SQLITE_STATIC);
 	rc |= sqlite3_bind_text(st, 9, rec->failure, -1, SQLITE_STATIC);
+	rc |= sqlite3_bind_text(st, 10, rec->owner, -1, SQLITE_STATIC);
 	return sql_err(rc);
 }
 
@@ -238,6 +247,7 @@ int cvm_registry_foreach(struct cvm_registry *reg,
 		rec.vmm_pid = sqlite3_column_int(reg->select, 6);
 		copy_text(rec.vmm_socket, sizeof(rec.vmm_socket), reg->select, 7);
 		copy_text(rec.failure, sizeof(rec.failure), reg->select, 8);
+		copy_text(rec.owner, sizeof(rec.owner), reg->select, 9);
 		ret = fn(&rec, data);
 		if (ret)
 			break;

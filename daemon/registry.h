@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define CVM_REGISTRY_SCHEMA 1
+#define CVM_REGISTRY_SCHEMA 2
 
 struct cvm_registry;
 
@@ -22,6 +22,7 @@ struct cvm_record {
 	int vmm_pid;
 	char vmm_socket[108];
 	char failure[256];
+	char owner[33];			/* "" or "libvirt" (schema 2) */
 };
 
 int cvm_registry_open(const char *path, struct cvm_registry **ret);

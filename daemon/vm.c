@@ -94,6 +94,7 @@ void cvmd_vm_fill_info(struct cvmd_vm *vm, Cvm__VmInfo *info,
 	}
 	info->vmm_pid = vm->rec.vmm_pid;
 	info->failure = vm->rec.failure;
+	info->owner = vm->rec.owner;
 }
 
 void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info)
@@ -649,6 +650,7 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 	int ret;
 
 	if (!name_valid(rq->name) || !rq->memory_bytes ||
+	    (rq->owner[0] && strcmp(rq->owner, "libvirt")) ||
 	    rq->memory_bytes % 4096 || rq->memory_bytes > (1ULL << 46) ||
 	    (rq->pin != CVM__PIN_MODE__DEMAND &&
 	     rq->pin != CVM__PIN_MODE__UPFRONT))
@@ -668,6 +670,7 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 				      rq->memlock_limit_bytes :
 				      d->cfg.default_memlock;
 	vm->rec.pin = rq->pin;
+	snprintf(vm->rec.owner, sizeof(vm->rec.owner), "%s", rq->owner);
 	vm->counts.normal = rq->memory_bytes / 4096;
 	if (!ret && snprintf(vm->rec.vmm_socket, sizeof(vm->rec.vmm_socket),
 			     "%s/vmm/%s.sock", d->cfg.state_dir,

@@ -90,7 +90,7 @@ nr_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
 start_cvmd() {
 	"$CVMD" --backend sim --socket "$SOCK" --state-dir "$STATE" \
-		--vmm "$VMM" --config /dev/null --bus none --set socket_mode=0666 \
+		--vmm "$VMM" --config /dev/null --bus none --set libvirt_uri=none --set socket_mode=0666 \
 		--set sim_pool=16M >>"$LOG" 2>&1 &
 	CVMD_PID=$!
 	local i

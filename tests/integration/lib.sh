@@ -62,7 +62,7 @@ jq_is() {
 
 start_cvmd() {
 	"$CVMD" --backend "$BACKEND" --socket "$SOCK" --state-dir "$STATE" \
-		--vmm "$VMM" --config /dev/null --bus none --set socket_mode=0666 \
+		--vmm "$VMM" --config /dev/null --bus none --set libvirt_uri=none --set socket_mode=0666 \
 		--set sim_pool=16M "$@" >>"$LOG" 2>&1 &
 	CVMD_PID=$!
 	local i
