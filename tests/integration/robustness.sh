@@ -27,6 +27,33 @@ bad_config "bad backend" '[cvmd]\nbackend = quantum\n' "bad value for 'backend'"
 out=$("$CVMD" --config "$WORK/missing.conf" 2>&1); st=$?
 check "config: a missing explicit file is an error" [ $st -eq 2 ]
 
+# --- the registry: an older schema is migrated, a newer one refused ---
+mkdir -p "$STATE"
+sqlite3 "$STATE/registry.sqlite" <<'SQL'
+CREATE TABLE vms (name TEXT PRIMARY KEY NOT NULL, uuid TEXT UNIQUE NOT NULL,
+ state INTEGER NOT NULL, memory_bytes INTEGER NOT NULL,
+ memlock_limit_bytes INTEGER NOT NULL, pin INTEGER NOT NULL,
+ vmm_pid INTEGER NOT NULL, vmm_socket TEXT NOT NULL,
+ failure TEXT NOT NULL DEFAULT '',
+ created INTEGER NOT NULL DEFAULT (strftime('%s','now')));
+INSERT INTO vms VALUES ('old', '00000000-0000-0000-0000-000000000001', 3,
+ 4096, 0, 0, 0, '/nonexistent.sock', 'from schema 1', 0);
+PRAGMA user_version = 1;
+SQL
+start_cvmd || { not_ok "cvmd starts on a schema-1 registry"; exit 1; }
+jq_is "registry: a schema-1 record survives the migration" "$(ctl --json show old)" \
+	'[.state, .failure] | join(" ")' "failed from schema 1"
+check "registry: migrated to schema 2" [ "$(sqlite3 "$STATE/registry.sqlite" 'PRAGMA user_version')" = 2 ]
+ctl destroy old >/dev/null
+stop_cvmd
+sqlite3 "$STATE/registry.sqlite" 'PRAGMA user_version = 99'
+out=$("$CVMD" --socket "$WORK/new.sock" --state-dir "$STATE" --config /dev/null \
+	--bus none --set libvirt_uri=none 2>&1); st=$?
+check "registry: a newer schema is refused, untouched" \
+	[ $st -eq 1 -a "$(sqlite3 "$STATE/registry.sqlite" 'PRAGMA user_version')" = 99 ]
+case $out in *"newer cvmd"*) ok "registry: says it was written by a newer cvmd" ;; *) not_ok "registry: $out" ;; esac
+rm -f "$STATE/registry.sqlite"*
+
 start_cvmd || { not_ok "cvmd starts"; exit 1; }
 for vm in r1 r2 r3; do
 	ctl create $vm --memory 4M >/dev/null
