@@ -23,9 +23,9 @@ KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
-SUITES := unit vm integration integration-kmod dbus dbus-polkit fuzz
+SUITES := unit vm integration integration-kmod hook dbus dbus-polkit fuzz
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
-	$(BUILD)/tests/unit/test-sim
+	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
 
 all: userspace module
 
@@ -63,15 +63,20 @@ CVMCTL_SRC := $(wildcard client/*.c)
 CVMCTL_HDR := $(wildcard client/*.h)
 $(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Iclient -o $@ $(CVMCTL_SRC) $(PROTO_SRC) \
-		-lprotobuf-c -ljson-c
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Iclient -o $@ $(CVMCTL_SRC) $(PROTO_SRC) \
+		-lprotobuf-c -ljson-c $(XML_LIBS)
 
 # cvmctl's pure parts (argument parsing), with ASan + UBSan.
 CVMCTL_LIB_SRC := $(filter-out client/cvmctl.c,$(CVMCTL_SRC))
 $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(SANITIZE) -Iclient -o $@ tests/unit/test-cvmctl.c \
-		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) $(SANITIZE) -Iclient -o $@ tests/unit/test-cvmctl.c \
+		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c $(XML_LIBS)
+
+$(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/hook-xml.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(XML_CFLAGS) -Iclient -o $@ tests/unit/test-hook.c \
+		client/hook-xml.c -lcmocka $(XML_LIBS)
 
 # cvmd, and cvm-vmm (one per VM) with both backends.
 CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
@@ -159,6 +164,10 @@ check-integration-kmod: module $(INTEGRATION_BINS)
 	@tests/run-suite.sh integration-kmod tests/vm/run-in-guest.sh --timeout 900 -- \
 		tests/integration/guest-scenario.sh $(CVM_BUILD_DIR)
 
+# The libvirt hook alone, on recorded calls and documents.
+check-hook: $(INTEGRATION_BINS)
+	@tests/run-suite.sh hook tests/hook/check-hook.sh $(CVM_BUILD_DIR)
+
 # D-Bus on a private dbus-daemon (polkit: in the guest, check-dbus-polkit).
 check-dbus: $(INTEGRATION_BINS) $(BUILD)/tests/dbus/bus-big-write
 	@tests/run-suite.sh dbus tests/dbus/check-dbus.sh $(CVM_BUILD_DIR)
@@ -215,5 +224,5 @@ clean:
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
-	check-dbus check-dbus-polkit bench-dbus \
+	check-dbus check-dbus-polkit bench-dbus check-hook \
 	format-check clean

@@ -21,6 +21,7 @@
 
 #include "conn.h"
 #include "exitcode.h"
+#include "hook.h"
 #include "output.h"
 #include "verbs.h"
 
@@ -94,6 +95,7 @@ static const struct {
 static bool arg_json;
 static const char *arg_connect;
 static int arg_timeout_ms;
+static bool arg_timeout_set; /* --timeout given (hook has its own default) */
 static uint64_t arg_memory;
 static uint64_t arg_memlock_limit;
 static Cvm__PinMode arg_pin;
@@ -187,6 +189,7 @@ static int parse_option(int val, const char *value)
 		arg_json = true;
 		return 0;
 	case ARG_TIMEOUT:
+		arg_timeout_set = true;
 		r = cvm_parse_timeout(value, &arg_timeout_ms);
 		if (r == -ERANGE)
 			return usage_error("--timeout: '%s' is too large (at "
@@ -292,6 +295,7 @@ static void reset_args(void)
 	arg_json = false;
 	arg_connect = NULL;
 	arg_timeout_ms = DEFAULT_TIMEOUT_MS;
+	arg_timeout_set = false;
 	arg_memory = 0;
 	arg_memlock_limit = 0;
 	arg_pin = CVM__PIN_MODE__DEMAND;
@@ -850,6 +854,9 @@ static const struct cvm_verb verbs[] = {
 	  "NAME [-o FILE]", "every GFN's state, flags and DMA references" },
 	{ "events", verb_events, NULL, 0, 1, 0, true, "[NAME]",
 	  "follow state changes and errors until interrupted" },
+	{ "hook", cvmctl_hook_build, NULL, 0, 5, 0, false,
+	  "qemu DOMAIN OP SUBOP EXTRA",
+	  "libvirt's qemu hook, domain XML on stdin (docs/libvirt.md)" },
 };
 
 static const struct cvm_verb *find_verb(const char *name)
@@ -1249,6 +1256,9 @@ int cvmctl_main(int argc, char **argv)
 		else
 			print_usage(stdout);
 		r = CVM_EXIT_OK;
+	} else if (c.verb->build == cvmctl_hook_build) {
+		r = cvmctl_hook_run(&c, arg_timeout_set ? arg_timeout_ms
+							: CVMCTL_HOOK_TIMEOUT_MS);
 	} else {
 		r = c.verb->stream ? run_stream(&c) : run_call(&c);
 	}

@@ -170,6 +170,12 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
 	(void)detail;
 	if (event != VIR_DOMAIN_EVENT_STOPPED)
 		return 0;
+	/*
+	 * A late event must not destroy the VM of a domain started again
+	 * meanwhile (its hook created a new one): only act while it is down.
+	 */
+	if (virDomainIsActive(dom) == 1)
+		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return 0;
