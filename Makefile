@@ -23,7 +23,7 @@ KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
-SUITES := unit vm integration integration-kmod hook dbus dbus-polkit fuzz
+SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit fuzz
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
 
@@ -35,7 +35,7 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/tests/bench/bench-secure
 
 deps:
-	@packaging/install-deps.sh build vm
+	@packaging/install-deps.sh build vm libvirt
 
 # Kbuild writes next to the sources: build from a copy under $(BUILD).
 module: $(BUILD)/kmod/cvm.ko
@@ -168,6 +168,10 @@ check-integration-kmod: module $(INTEGRATION_BINS)
 check-hook: $(INTEGRATION_BINS)
 	@tests/run-suite.sh hook tests/hook/check-hook.sh $(CVM_BUILD_DIR)
 
+# A real libvirtd starting TCG domains, with the hook installed.
+check-libvirt: $(INTEGRATION_BINS)
+	@tests/run-suite.sh libvirt tests/libvirt/check-libvirt.sh $(CVM_BUILD_DIR)
+
 # D-Bus on a private dbus-daemon (polkit: in the guest, check-dbus-polkit).
 check-dbus: $(INTEGRATION_BINS) $(BUILD)/tests/dbus/bus-big-write
 	@tests/run-suite.sh dbus tests/dbus/check-dbus.sh $(CVM_BUILD_DIR)
@@ -224,5 +228,5 @@ clean:
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
-	check-dbus check-dbus-polkit bench-dbus check-hook \
+	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt \
 	format-check clean

@@ -178,6 +178,7 @@ struct json_object *cvm_json_vm(const Cvm__VmInfo *vm)
 	add_u64(o, "measured_pages", vm->measured_pages);
 	add(o, "vmm_pid", vm->vmm_pid ? json_object_new_int(vm->vmm_pid) : NULL);
 	add_str_or_null(o, "failure", vm->failure);
+	add_str_or_null(o, "owner", vm->owner);
 	return o;
 }
 
@@ -345,6 +346,8 @@ void cvm_print_vm(FILE *f, const Cvm__VmInfo *vm)
 		fprintf(f, KEY "%d\n", "VMM pid:", vm->vmm_pid);
 	else
 		fprintf(f, KEY "-\n", "VMM pid:");
+	if (*vm->owner)
+		fprintf(f, KEY "%s\n", "owner:", vm->owner);
 	if (vm->state == CVM__VM_STATE__FAILED || *vm->failure)
 		fprintf(f, KEY "%s\n", "failure:",
 			*vm->failure ? vm->failure : "-");

@@ -10,7 +10,8 @@ LIBVIRTD_PID=
 
 libvirt_setup() {
 	getent group kvm >/dev/null || groupadd -r kvm
-	id libvirt-qemu >/dev/null 2>&1 || useradd -r -g kvm libvirt-qemu
+	getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+	id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu libvirt-qemu
 	mkdir -p /var/log/libvirt/qemu /var/run/libvirt /var/lib/libvirt/qemu \
 		/var/cache/libvirt /etc/libvirt "$HOOK_DIR"
 	# Root QEMU without security drivers or virtlogd: a test host.
