@@ -214,6 +214,10 @@ $(BUILD)/tests/bench/bench-dbus: tests/bench/bench-dbus.c $(PROTO_GEN) proto/cvm
 bench-dbus: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-dbus
 	tests/bench/bench-dbus.sh $(CVM_BUILD_DIR)
 
+# The libvirt hook: invocation cost, and virsh start with and without it.
+bench-hook: deps $(INTEGRATION_BINS)
+	tests/bench/bench-hook.sh $(CVM_BUILD_DIR)
+
 # Benchmarks print figures; they never pass or fail on time.
 bench: deps module $(BUILD)/tests/bench/bench-pin $(BUILD)/tests/bench/bench-secure
 	tests/vm/run-in-guest.sh --mem 4096 --timeout 5400 -- \
@@ -228,5 +232,5 @@ clean:
 
 .PHONY: all userspace deps module run check check-unit check-vm bench \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
-	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt \
+	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean

@@ -1,0 +1,78 @@
+#!/bin/bash
+# bench-hook.sh BUILD - the libvirt hook's cost (prints figures; never
+# passes or fails on time): one invocation for a domain that does not opt
+# in next to /bin/true; an opted-in prepare and stopped (p50/p99); and
+# virsh start of the same domain with and without opt-in (median of 5).
+BUILD=${1:?usage: bench-hook.sh BUILD}
+BACKEND=sim
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../integration/lib.sh"
+. "$here/../libvirt/lib-libvirt.sh"
+N=${N:-200}
+
+# Wall time of N runs of a command with stdin from a file, one per line,
+# in microseconds (timed by python: no fork of date(1) in the figures).
+times() { # STDIN-FILE COMMAND...
+	$PY - "$N" "$@" <<'PYEOF'
+import subprocess, sys, time
+n, stdin, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+for _ in range(n):
+	with open(stdin, "rb") as f:
+		t0 = time.perf_counter_ns()
+		subprocess.run(cmd, stdin=f, stdout=subprocess.DEVNULL,
+			       stderr=subprocess.DEVNULL)
+		print((time.perf_counter_ns() - t0) // 1000)
+PYEOF
+}
+stats() { sort -n | awk '{a[NR]=$1} END {printf "p50 %8.0f us  p99 %8.0f us  (n=%d)", a[int(NR*0.5)+1], a[int(NR*0.99)+1], NR}'; }
+p50() { sort -n | awk '{a[NR]=$1} END {print a[int(NR*0.5)+1]}'; }
+
+trap 'libvirt_stop; cleanup' EXIT
+start_cvmd --set libvirt_uri=none || exit 1
+KERNEL=$(ls /boot/vmlinuz-* | sort -V | tail -1)
+domain_xml plain 64 "" >"$WORK/plain.xml"
+domain_xml opted 64 "<metadata><cvm:cvm xmlns:cvm='http://cvm.org/xmlns/libvirt/1.0'/></metadata>" >"$WORK/opted.xml"
+HOOK_CMD=("$CVMCTL" -c "unix:$SOCK" hook qemu)
+
+echo "# bench-hook: load average $(cut -d' ' -f1-3 /proc/loadavg), $N runs per series"
+t_true=$(times /dev/null /bin/true | tee "$WORK/true" | p50)
+t_plain=$(times "$WORK/plain.xml" "${HOOK_CMD[@]}" plain prepare begin - | tee "$WORK/plain" | p50)
+printf '  %-32s %s\n' "/bin/true" "$(stats <"$WORK/true")"
+printf '  %-32s %s\n' "hook, no opt-in (prepare)" "$(stats <"$WORK/plain")"
+echo "  no opt-in costs $((t_plain - t_true)) us more than /bin/true at p50 (target <= 3000)"
+# prepare then stopped, alternating, so each prepare creates a fresh VM.
+$PY - "$N" "$WORK/opted.xml" "$WORK" "${HOOK_CMD[@]}" <<'PYEOF'
+import subprocess, sys, time
+n, xml, work, hook = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+out = {"prepare": [], "stopped": []}
+for _ in range(n):
+	for op, sub in (("prepare", "begin"), ("stopped", "end")):
+		with open(xml, "rb") as f:
+			t0 = time.perf_counter_ns()
+			subprocess.run(hook + ["opted", op, sub, "-"], stdin=f,
+				       stdout=subprocess.DEVNULL,
+				       stderr=subprocess.DEVNULL)
+			out[op].append((time.perf_counter_ns() - t0) // 1000)
+for op, v in out.items():
+	open("%s/%s" % (work, op), "w").write("".join("%d\n" % x for x in v))
+PYEOF
+printf '  %-32s %s\n' "hook, opted in: prepare" "$(stats <"$WORK/prepare")"
+printf '  %-32s %s\n' "hook, opted in: stopped" "$(stats <"$WORK/stopped")"
+
+# virsh start with and without opt-in, through a real libvirtd.
+stop_cvmd
+libvirt_setup
+libvirt_start || { echo "libvirtd did not start"; exit 1; }
+start_cvmd --set libvirt_uri=qemu:///system || exit 1
+V define "$WORK/plain.xml" >/dev/null && V define "$WORK/opted.xml" >/dev/null
+for d in plain opted; do
+	for i in 1 2 3 4 5; do
+		t0=$(date +%s%N)
+		V start "$d" >/dev/null
+		echo $((($(date +%s%N) - t0) / 1000))
+		V destroy "$d" >/dev/null
+	done >"$WORK/virsh.$d"
+done
+ms() { awk '{printf "%.0f", $1 / 1000}'; }
+echo "  virsh start, no opt-in:  median $(p50 <"$WORK/virsh.plain" | ms) ms (of 5)"
+echo "  virsh start, opted in:   median $(p50 <"$WORK/virsh.opted" | ms) ms (of 5)"
