@@ -6,7 +6,7 @@
 # secret page at each step. Then shut everything down.
 set -euo pipefail
 build=${1:?usage: walkthrough.sh BUILD_DIR}
-work=$(mktemp -d /tmp/cvm-run.XXXXXX)
+work=$(mktemp -d)
 sock=$work/cvmd.sock
 cvmd_pid=
 
