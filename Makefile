@@ -157,7 +157,8 @@ INTEGRATION_BINS := $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client
 check-integration: $(INTEGRATION_BINS)
 	@tests/run-suite.sh integration sh -c 'st=0; \
 		tests/integration/scenario.sh $(CVM_BUILD_DIR) sim || st=1; \
-		tests/integration/robustness.sh $(CVM_BUILD_DIR) || st=1; exit $$st'
+		tests/integration/robustness.sh $(CVM_BUILD_DIR) || st=1; \
+		tests/integration/systemd.sh $(CVM_BUILD_DIR) || st=1; exit $$st'
 
 # The same scenario against cvm.ko in the guest.
 check-integration-kmod: module $(INTEGRATION_BINS)

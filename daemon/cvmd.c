@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -27,11 +28,35 @@
 
 #define CVMD_DEFAULT_CONFIG "/etc/cvm/cvmd.conf"
 
+static void on_watchdog(uv_timer_t *h)
+{
+	(void)h;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* Under systemd: READY once serving, and the watchdog's keep-alive. */
+static void notify_ready(struct cvmd *d)
+{
+	uint64_t usec = 0;
+
+	sd_notifyf(0, "READY=1\nSTATUS=Serving %u VMs on the %s backend",
+		   d->nr_vms, d->backend);
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec) {
+		uv_timer_init(d->loop, &d->watchdog);
+		uv_timer_start(&d->watchdog, on_watchdog, usec / 2000,
+			       usec / 2000);
+		d->watchdog_on = true;
+	}
+}
+
 static void on_stop_signal(uv_signal_t *h, int sig)
 {
 	struct cvmd *d = h->data;
 
 	cvmd_log(LOG_INFO, "signal %d: stopping (VMMs keep running)", sig);
+	sd_notify(0, "STOPPING=1");
+	if (d->watchdog_on)
+		uv_close((uv_handle_t *)&d->watchdog, NULL);
 	d->stopping = true;
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
@@ -233,8 +258,10 @@ int main(int argc, char **argv)
 	d.sigterm.data = d.sigint.data = &d;
 	uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
-	cvmd_log(LOG_INFO, "ready: backend %s, socket %s, %u VMs",
-		 d.backend, d.cfg.socket_path, d.nr_vms);
+	cvmd_log(LOG_INFO, "ready: backend %s, socket %s%s, %u VMs",
+		 d.backend, d.cfg.socket_path,
+		 d.socket_activated ? " (activated)" : "", d.nr_vms);
+	notify_ready(&d);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 

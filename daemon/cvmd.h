@@ -49,6 +49,9 @@ struct cvmd {
 	gid_t admin_gid;
 	bool have_admin_gid;
 	uv_pipe_t server;
+	bool socket_activated;
+	uv_timer_t watchdog;
+	bool watchdog_on;
 	uv_signal_t sigterm, sigint;
 	struct list_head vms;
 	unsigned int nr_vms;

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "cvmd.h"
@@ -418,7 +419,7 @@ static void on_connection(uv_stream_t *server, int status)
 int cvmd_server_start(struct cvmd *d)
 {
 	struct group *g;
-	int ret;
+	int ret, n;
 
 	g = getgrnam(d->cfg.admin_group);
 	if (g) {
@@ -427,6 +428,18 @@ int cvmd_server_start(struct cvmd *d)
 	}
 	uv_pipe_init(d->loop, &d->server, 0);
 	d->server.data = d;
+	/* Socket activation (cvmd.socket): the listening socket is ours. */
+	n = sd_listen_fds(1);
+	if (n > 1)
+		return -EINVAL;
+	if (n == 1) {
+		d->socket_activated = true;
+		ret = uv_pipe_open(&d->server, SD_LISTEN_FDS_START);
+		if (!ret)
+			ret = uv_listen((uv_stream_t *)&d->server, 256,
+					on_connection);
+		return ret;
+	}
 	unlink(d->cfg.socket_path);
 	ret = uv_pipe_bind(&d->server, d->cfg.socket_path);
 	if (!ret && chmod(d->cfg.socket_path, d->cfg.socket_mode))
@@ -447,5 +460,7 @@ void cvmd_server_stop(struct cvmd *d)
 		client_close(c);
 	if (!uv_is_closing((uv_handle_t *)&d->server))
 		uv_close((uv_handle_t *)&d->server, NULL);
-	unlink(d->cfg.socket_path);
+	/* An activated socket stays: systemd queues clients for the next cvmd. */
+	if (!d->socket_activated)
+		unlink(d->cfg.socket_path);
 }

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 declare -A groups=(
-	[build]="gcc make pkg-config libc6-dev linux-libc-dev libcmocka-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev libinih-dev libjson-c-dev sqlite3 clang jq python3 dbus polkitd libvirt-dev libxml2-dev"
+	[build]="gcc make pkg-config libc6-dev linux-libc-dev libcmocka-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev libinih-dev libjson-c-dev sqlite3 clang jq python3 dbus polkitd libvirt-dev libxml2-dev systemd"
 	[libvirt]="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86"
 	[vm]="linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static cpio kmod"
 )
