@@ -188,7 +188,8 @@ ctl destroy lim >/dev/null
 ctl create ev --memory 4K >/dev/null
 "$CVMCTL" -c "unix:$SOCK" --json events ev >"$WORK/events" 2>&1 &
 ev_pid=$!
-sleep 0.3
+# The watch must be in place before the transitions (a loaded CI machine).
+sleep 1
 ctl init-start ev >/dev/null
 ctl init-done ev >/dev/null 2>&1
 ctl init-done ev >/dev/null 2>&1
