@@ -197,7 +197,7 @@ check: deps
 	@for s in $(SUITES); do $(MAKE) --no-print-directory check-$$s || true; done
 	@tests/summarize.sh $(SUITES)
 
-$(BUILD)/tests/bench/bench-cvmd: tests/bench/bench-cvmd.c $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+$(BUILD)/tests/bench/bench-cvmd: tests/bench/bench-cvmd.c tests/bench/bench-stats.h $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -o $@ tests/bench/bench-cvmd.c $(PROTO_SRC) \
 		-lprotobuf-c -lpthread
@@ -206,7 +206,7 @@ $(BUILD)/tests/bench/bench-cvmd: tests/bench/bench-cvmd.c $(PROTO_GEN) proto/cvm
 bench-cvmd: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-cvmd
 	tests/bench/bench-cvmd.sh $(CVM_BUILD_DIR)
 
-$(BUILD)/tests/bench/bench-dbus: tests/bench/bench-dbus.c $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+$(BUILD)/tests/bench/bench-dbus: tests/bench/bench-dbus.c tests/bench/bench-stats.h $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -o $@ tests/bench/bench-dbus.c $(PROTO_SRC) \
 		-lsystemd -lprotobuf-c
