@@ -6,8 +6,11 @@ export CVM_BUILD_DIR := $(abspath $(BUILD))
 
 CC ?= gcc
 CFLAGS ?= -O2 -g
+VERSION := $(shell cat VERSION)
+# CPPFLAGS and LDFLAGS come from the caller (dpkg-buildflags, rpm's
+# %optflags): fortify, stack protector, relro and now-binding in packages.
 CVM_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-Ikmod -Idaemon/libcvm $(CFLAGS)
+	-DCVM_VERSION='"$(VERSION)"' -Ikmod -Idaemon/libcvm $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
@@ -23,7 +26,7 @@ KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
-SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit fuzz
+SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit fuzz system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
 
@@ -34,8 +37,12 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure
 
+# make install / install-dkms, and make deb / rpm (packaging/README.md).
+include packaging/install.mk
+include packaging/packages.mk
+
 deps:
-	@packaging/install-deps.sh build vm libvirt
+	@packaging/install-deps.sh build vm libvirt system
 
 # Kbuild writes next to the sources: build from a copy under $(BUILD).
 module: $(BUILD)/kmod/cvm.ko
@@ -186,6 +193,10 @@ check-fuzz: $(BUILD)/tests/fuzz/fuzz-request
 	@tests/run-suite.sh fuzz tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request \
 		tests/fuzz/corpus/request 20
 
+# The packages on a booted Debian 12 with systemd as PID 1 (tests/system).
+check-system:
+	@tests/run-suite.sh system tests/system/check-system.sh $(CVM_BUILD_DIR)
+
 check-vm: module $(BUILD)/tests/vm/cvm-ktest
 	@tests/run-suite.sh vm tests/vm/run-in-guest.sh --timeout 900 -- \
 		tests/vm/guest-check.sh $(CVM_BUILD_DIR)
@@ -234,4 +245,4 @@ clean:
 .PHONY: all userspace deps module run check check-unit check-vm bench \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
-	format-check clean
+	format-check clean bins install install-dkms deb rpm check-system

@@ -129,7 +129,7 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 int cvmd_config_defaults(struct cvmd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->socket_mode = 0660;
+	cfg->socket_mode = 0666;
 	cfg->max_vms = 4096;
 	cfg->max_requests = 64;
 	cfg->max_watches = 16;

@@ -39,8 +39,8 @@ static void notify_ready(struct cvmd *d)
 {
 	uint64_t usec = 0;
 
-	sd_notifyf(0, "READY=1\nSTATUS=Serving %u VMs on the %s backend",
-		   d->nr_vms, d->backend);
+	sd_notify(0, "READY=1");
+	cvmd_notify_status(d);
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec) {
 		uv_timer_init(d->loop, &d->watchdog);
 		uv_timer_start(&d->watchdog, on_watchdog, usec / 2000,

@@ -21,7 +21,11 @@
 #include "list.h"
 #include "registry.h"
 
-#define CVMD_VERSION "0.1.0"
+/* The release, from the top-level VERSION file (the Makefile passes it). */
+#ifndef CVM_VERSION
+#define CVM_VERSION "unknown"
+#endif
+#define CVMD_VERSION CVM_VERSION
 
 struct cvmd_config {
 	char *socket_path;
@@ -192,6 +196,8 @@ void cvmd_event(struct cvmd *d, const char *vm, const char *kind, int from,
 		const char *message);
 int cvmd_watch_add(struct cvmd_client *c, uint64_t id, const char *vm);
 void cvmd_watch_drop_client(struct cvmd *d, struct cvmd_client *c);
+/* systemd's STATUS= line (a no-op without $NOTIFY_SOCKET). */
+void cvmd_notify_status(struct cvmd *d);
 void cvmd_log(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 
@@ -31,6 +32,14 @@ static bool use_journal(void)
 	if (journal < 0)
 		journal = getenv("JOURNAL_STREAM") != NULL;
 	return journal;
+}
+
+void cvmd_notify_status(struct cvmd *d)
+{
+	/* Not while stopping: VMs leave memory then, not the host. */
+	if (d->backend && !d->stopping)
+		sd_notifyf(0, "STATUS=Serving %u VMs on the %s backend",
+			   d->nr_vms, d->backend);
 }
 
 void cvmd_log(int priority, const char *fmt, ...)

@@ -198,6 +198,7 @@ static void free_vm(struct cvmd_vm *vm)
 {
 	list_del(&vm->node);
 	vm->d->nr_vms--;
+	cvmd_notify_status(vm->d);
 	vm->d->pool_pages -= vm->counts.pool_pages;
 	vm->freeing = true;
 	disconnect(vm);
@@ -634,6 +635,7 @@ static struct cvmd_vm *vm_new(struct cvmd *d)
 	list_init(&vm->calls);
 	list_add_tail(&vm->node, &d->vms);
 	d->nr_vms++;
+	cvmd_notify_status(d);
 	return vm;
 }
 
