@@ -34,12 +34,14 @@ enum msg_kind {
 	MSG_LOG,
 };
 
+#define MSG_TEXT 256
+
 struct msg {
 	struct msg *next;
 	enum msg_kind kind;
 	char *names;	/* MSG_RUNNING: NUL-separated "name\0opted\0" pairs */
 	size_t len;
-	char text[256];	/* MSG_STOPPED: the name; MSG_LOG: the text */
+	char text[MSG_TEXT];	/* MSG_STOPPED: the name; MSG_LOG: the text */
 	int priority;
 };
 
@@ -67,18 +69,26 @@ static void post(struct cvmd_libvirt *lv, struct msg *m)
 	uv_async_send(&lv->async);
 }
 
-static void post_log(struct cvmd_libvirt *lv, int priority, const char *what)
+static void post_text(struct cvmd_libvirt *lv, int priority, const char *text)
 {
 	struct msg *m = calloc(1, sizeof(*m));
-	const char *err = virGetLastErrorMessage();
 
 	if (!m)
 		return;
 	m->kind = MSG_LOG;
 	m->priority = priority;
-	snprintf(m->text, sizeof(m->text), "libvirt %s: %s", what,
-		 err ? err : "unknown error");
+	snprintf(m->text, sizeof(m->text), "%s", text);
 	post(lv, m);
+}
+
+static void post_log(struct cvmd_libvirt *lv, int priority, const char *what)
+{
+	const char *err = virGetLastErrorMessage();
+	char text[MSG_TEXT];
+
+	snprintf(text, sizeof(text), "libvirt %s: %s", what,
+		 err ? err : "unknown error");
+	post_text(lv, priority, text);
 }
 
 /* Does this domain XML opt in (docs/libvirt.md)? */
@@ -204,6 +214,7 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 static void try_connect(int timer, void *opaque)
 {
 	struct cvmd_libvirt *lv = opaque;
+	char text[MSG_TEXT];
 
 	(void)timer;
 	if (lv->stop)
@@ -223,6 +234,8 @@ static void try_connect(int timer, void *opaque)
 		return;
 	}
 	virConnectRegisterCloseCallback(lv->conn, on_close, lv, NULL);
+	snprintf(text, sizeof(text), "libvirt: connected to %s", lv->uri);
+	post_text(lv, LOG_INFO, text);
 	lv->event_id = virConnectDomainEventRegisterAny(
 		lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);

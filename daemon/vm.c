@@ -12,6 +12,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <systemd/sd-id128.h>
 
 #include "bus.h"
 #include "cvmd.h"
@@ -54,17 +55,17 @@ static bool name_valid(const char *name)
 	return true;
 }
 
-static int new_uuid(char *out)
+/* A random (v4) UUID from the kernel's getrandom(), without /proc: the
+ * unit hides /proc's non-process files (ProcSubset=pid). */
+static int new_uuid(char out[SD_ID128_UUID_STRING_MAX])
 {
-	FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
-	int ret = -EIO;
+	sd_id128_t id;
+	int ret = sd_id128_randomize(&id);
 
-	if (f) {
-		if (fgets(out, 37, f) && strlen(out) == 36)
-			ret = 0;
-		fclose(f);
-	}
-	return ret;
+	if (ret < 0)
+		return ret;
+	sd_id128_to_uuid_string(id, out);
+	return 0;
 }
 
 void cvmd_vm_fill_info(struct cvmd_vm *vm, Cvm__VmInfo *info,

@@ -26,6 +26,14 @@ is() { # is DESCRIPTION GOT WANT
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: got '$2', want '$3'"; fi
 }
 ctl() { cvmctl --timeout 30 "$@"; }
+eventually() { # COMMAND succeeds within 30 s
+	local i
+	for i in $(seq 1 30); do
+		"$@" && return 0
+		sleep 1
+	done
+	return 1
+}
 as_alice() { runuser -u alice -- "$@"; }
 main_pid() { systemctl show -P MainPID cvmd.service; }
 vmm_pids() { # the running cvm-vmm processes, by their executable
@@ -77,6 +85,8 @@ is "/run/cvmd/cvmd.sock comes from cvmd.socket, mode 0666" \
 	"$(stat -c '%F %a' /run/cvmd/cvmd.sock 2>&1)" "socket 666"
 check "busctl introspects org.cvm.Manager1 on the system bus" \
 	sh -c 'busctl introspect org.cvm.Manager1 /org/cvm/Manager1 | grep -q "^org.cvm.Manager1 *interface"'
+check "cvmd reached libvirtd (journal: 'libvirt: connected to qemu:///system')" \
+	eventually sh -c "journalctl -b -u cvmd.service | grep -q 'libvirt: connected to qemu:///system'"
 is "D-Bus Backend property" \
 	"$(busctl get-property org.cvm.Manager1 /org/cvm/Manager1 org.cvm.Manager1 Backend 2>&1)" \
 	's "kmod"'
