@@ -136,6 +136,19 @@ is "vm1's cvm-vmm survived the restart (KillMode=process)" "$(vmm_pids)" "$VMM"
 is "vm1 is secure after the restart" "$(state_of vm1)" secure
 is "vm1's data after the restart" "$(ctl guest-read vm1 $GPA --length "$LEN" 2>&1)" "$SECRET"
 
+# --- without cvmd.socket, cvmd binds the API socket itself ---
+systemctl stop cvmd.socket 2>/dev/null
+systemctl mask -q cvmd.socket
+check "cvmd restarts with cvmd.socket masked" systemctl restart cvmd.service
+is "cvmd made /run/cvmd/cvmd.sock itself, mode 0666" \
+	"$(stat -c '%F %a' /run/cvmd/cvmd.sock 2>&1)" "socket 666"
+is "vm1 is served without cvmd.socket" "$(state_of vm1)" secure
+systemctl unmask -q cvmd.socket
+systemctl start cvmd.socket
+systemctl restart cvmd.service
+is "with cvmd.socket back, cvmd serves vm1 through it" "$(state_of vm1)" secure
+check "and cvmd.socket is listening again" systemctl -q is-active cvmd.socket
+
 # --- a package upgrade to a rebuilt version keeps the VM ---
 pid0=$(main_pid)
 since=$(date '+%Y-%m-%d %H:%M:%S')
