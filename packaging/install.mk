@@ -26,29 +26,36 @@ LIBVIRTHOOKDIR ?= $(SYSCONFDIR)/libvirt/hooks/qemu.d
 # Only what ships: no tests, no sanitizers.
 bins: $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
 
+# MODE,SOURCE,DESTINATION: one line a file, for install and uninstall.
+CVM_FILES := \
+	0755,$(BUILD)/daemon/cvmd,$(SBINDIR)/cvmd \
+	0755,$(BUILD)/daemon/cvm-vmm,$(LIBEXECDIR)/cvm/cvm-vmm \
+	0755,$(BUILD)/client/cvmctl,$(BINDIR)/cvmctl \
+	0755,client/cvm-libvirt-hook,$(LIBEXECDIR)/cvm/cvm-libvirt-hook \
+	0644,daemon/cvmd.conf,$(SYSCONFDIR)/cvm/cvmd.conf \
+	0644,daemon/cvmd.8,$(MANDIR)/man8/cvmd.8 \
+	0644,client/cvmctl.1,$(MANDIR)/man1/cvmctl.1 \
+	0644,client/cvmctl.bash-completion,$(BASHCOMPDIR)/cvmctl \
+	0644,systemd/cvmd.service,$(UNITDIR)/cvmd.service \
+	0644,systemd/cvmd.socket,$(UNITDIR)/cvmd.socket \
+	0644,systemd/cvm.sysusers,$(SYSUSERSDIR)/cvm.conf \
+	0644,systemd/cvm.tmpfiles,$(TMPFILESDIR)/cvm.conf \
+	0644,systemd/60-cvm.rules,$(UDEVRULESDIR)/60-cvm.rules \
+	0644,systemd/org.cvm.Manager1.conf,$(DATADIR)/dbus-1/system.d/org.cvm.Manager1.conf \
+	0644,systemd/org.cvm.Manager1.service,$(DATADIR)/dbus-1/system-services/org.cvm.Manager1.service \
+	0644,systemd/org.cvm.Manager1.xml,$(DATADIR)/dbus-1/interfaces/org.cvm.Manager1.xml \
+	0644,systemd/org.cvm.VM1.xml,$(DATADIR)/dbus-1/interfaces/org.cvm.VM1.xml \
+	0644,systemd/org.cvm.policy,$(DATADIR)/polkit-1/actions/org.cvm.policy
+DKMS_FILES := \
+	0644,systemd/cvm-modules-load.conf,$(MODULESLOADDIR)/cvm.conf \
+	0644,systemd/cvm-modprobe.conf,$(MODPROBEDIR)/cvm.conf
+
 install: bins
-	install -D -m 0755 $(BUILD)/daemon/cvmd $(DESTDIR)$(SBINDIR)/cvmd
-	install -D -m 0755 $(BUILD)/daemon/cvm-vmm $(DESTDIR)$(LIBEXECDIR)/cvm/cvm-vmm
-	install -D -m 0755 $(BUILD)/client/cvmctl $(DESTDIR)$(BINDIR)/cvmctl
-	install -D -m 0755 client/cvm-libvirt-hook $(DESTDIR)$(LIBEXECDIR)/cvm/cvm-libvirt-hook
-	# A link, not a copy: it leaves with the package, so libvirt never runs
-	# a hook whose cvmctl is gone.
+	packaging/install-files.sh install "$(DESTDIR)" $(CVM_FILES)
+	@# A link, not a copy: it leaves with the package, so libvirt never runs
+	@# a hook whose cvmctl is gone.
 	install -d $(DESTDIR)$(LIBVIRTHOOKDIR)
 	ln -sf $(LIBEXECDIR)/cvm/cvm-libvirt-hook $(DESTDIR)$(LIBVIRTHOOKDIR)/cvm
-	install -D -m 0644 daemon/cvmd.conf $(DESTDIR)$(SYSCONFDIR)/cvm/cvmd.conf
-	install -D -m 0644 daemon/cvmd.8 $(DESTDIR)$(MANDIR)/man8/cvmd.8
-	install -D -m 0644 client/cvmctl.1 $(DESTDIR)$(MANDIR)/man1/cvmctl.1
-	install -D -m 0644 client/cvmctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/cvmctl
-	install -D -m 0644 systemd/cvmd.service $(DESTDIR)$(UNITDIR)/cvmd.service
-	install -D -m 0644 systemd/cvmd.socket $(DESTDIR)$(UNITDIR)/cvmd.socket
-	install -D -m 0644 systemd/cvm.sysusers $(DESTDIR)$(SYSUSERSDIR)/cvm.conf
-	install -D -m 0644 systemd/cvm.tmpfiles $(DESTDIR)$(TMPFILESDIR)/cvm.conf
-	install -D -m 0644 systemd/60-cvm.rules $(DESTDIR)$(UDEVRULESDIR)/60-cvm.rules
-	install -D -m 0644 systemd/org.cvm.Manager1.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.cvm.Manager1.conf
-	install -D -m 0644 systemd/org.cvm.Manager1.service $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.cvm.Manager1.service
-	install -D -m 0644 systemd/org.cvm.Manager1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.cvm.Manager1.xml
-	install -D -m 0644 systemd/org.cvm.VM1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.cvm.VM1.xml
-	install -D -m 0644 systemd/org.cvm.policy $(DESTDIR)$(DATADIR)/polkit-1/actions/org.cvm.policy
 
 # The module's source as DKMS builds it (packaging/dkms), and what loads
 # and configures the module once built.
@@ -58,7 +65,14 @@ install-dkms:
 	install -m 0644 kmod/uapi/*.h $(DESTDIR)$(DKMSSRCDIR)/uapi/
 	sed 's/#MODULE_VERSION#/$(DKMS_VERSION)/' packaging/dkms/dkms.conf >$(DESTDIR)$(DKMSSRCDIR)/dkms.conf
 	chmod 0644 $(DESTDIR)$(DKMSSRCDIR)/dkms.conf
-	install -D -m 0644 systemd/cvm-modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/cvm.conf
-	install -D -m 0644 systemd/cvm-modprobe.conf $(DESTDIR)$(MODPROBEDIR)/cvm.conf
+	packaging/install-files.sh install "$(DESTDIR)" $(DKMS_FILES)
 
-.PHONY: bins install install-dkms
+# What install and install-dkms put there; the registry (/var/lib/cvm) and
+# the cvm group stay, as with the packages' removal.
+uninstall:
+	packaging/install-files.sh uninstall "$(DESTDIR)" $(CVM_FILES) $(DKMS_FILES)
+	rm -f $(DESTDIR)$(LIBVIRTHOOKDIR)/cvm
+	rm -rf $(DESTDIR)$(DKMSSRCDIR)
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/cvm $(DESTDIR)$(SYSCONFDIR)/cvm 2>/dev/null
+
+.PHONY: bins install install-dkms uninstall
