@@ -88,15 +88,15 @@ $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/h
 # cvmd, and cvm-vmm (one per VM) with both backends.
 CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c \
-	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c
+	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
-	daemon/libvirt.h
+	daemon/libvirt.h daemon/virt-api.h
 XML_CFLAGS := $(shell xml2-config --cflags 2>/dev/null)
 XML_LIBS := $(shell xml2-config --libs 2>/dev/null)
 $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
-		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c -lvirt $(XML_LIBS) -lpthread
+		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
 
 VMM_SRC := $(wildcard daemon/vmm/*.c) daemon/backend-kmod.c
 $(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/backend.h $(SIM_SRC) $(SIM_HDR) \
@@ -112,7 +112,7 @@ $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CV
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
-		-lvirt $(XML_LIBS) -lpthread
+		$(XML_LIBS) -lpthread -ldl
 
 $(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
 	@mkdir -p $(@D)

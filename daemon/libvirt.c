@@ -14,8 +14,6 @@
  * retried every few seconds, never fatal.
  */
 #include <errno.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <pthread.h>
@@ -25,6 +23,7 @@
 
 #include "cvmd.h"
 #include "libvirt.h"
+#include "virt-api.h"
 
 #define RETRY_MS 5000
 
@@ -52,7 +51,8 @@ struct cvmd_libvirt {
 	pthread_mutex_t lock;
 	struct msg *head, **tail;	/* posted, not yet taken by the loop */
 	uv_async_t async;
-	bool stop;
+	bool stop;		/* under lock */
+	bool running;		/* under lock: libvirt loaded, wake_timer made */
 	/* libvirt thread only */
 	virConnectPtr conn;
 	int event_id;
@@ -83,7 +83,7 @@ static void post_text(struct cvmd_libvirt *lv, int priority, const char *text)
 
 static void post_log(struct cvmd_libvirt *lv, int priority, const char *what)
 {
-	const char *err = virGetLastErrorMessage();
+	const char *err = virt.virGetLastErrorMessage();
 	char text[MSG_TEXT];
 
 	snprintf(text, sizeof(text), "libvirt %s: %s", what,
@@ -126,7 +126,7 @@ static void list_running(struct cvmd_libvirt *lv)
 	size_t len = 0, cap = 4096;
 	int n, i;
 
-	n = virConnectListAllDomains(lv->conn, &doms,
+	n = virt.virConnectListAllDomains(lv->conn, &doms,
 				     VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	if (n < 0) {
 		post_log(lv, LOG_WARNING, "cannot list domains");
@@ -136,8 +136,8 @@ static void list_running(struct cvmd_libvirt *lv)
 	if (m)
 		m->names = malloc(cap);
 	for (i = 0; i < n; i++) {
-		const char *name = virDomainGetName(doms[i]);
-		char *xml = virDomainGetXMLDesc(doms[i], 0);
+		const char *name = virt.virDomainGetName(doms[i]);
+		char *xml = virt.virDomainGetXMLDesc(doms[i], 0);
 		const char *opt = xml && opted_in(xml) ? "1" : "0";
 		size_t need = strlen(name) + 3;
 
@@ -158,7 +158,7 @@ static void list_running(struct cvmd_libvirt *lv)
 			len += 2;
 		}
 		free(xml);
-		virDomainFree(doms[i]);
+		virt.virDomainFree(doms[i]);
 	}
 	free(doms);
 	if (!m || !m->names) {
@@ -184,13 +184,13 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
 	 * A late event must not destroy the VM of a domain started again
 	 * meanwhile (its hook created a new one): only act while it is down.
 	 */
-	if (virDomainIsActive(dom) == 1)
+	if (virt.virDomainIsActive(dom) == 1)
 		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return 0;
 	m->kind = MSG_STOPPED;
-	snprintf(m->text, sizeof(m->text), "%s", virDomainGetName(dom));
+	snprintf(m->text, sizeof(m->text), "%s", virt.virDomainGetName(dom));
 	post(lv, m);
 	return 0;
 }
@@ -207,7 +207,17 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 	post_log(lv, LOG_WARNING, "connection closed, retrying");
 	/* Unreferenced on the next attempt, outside this callback. */
 	lv->event_id = -1;
-	virEventUpdateTimeout(lv->retry_timer, RETRY_MS);
+	virt.virEventUpdateTimeout(lv->retry_timer, RETRY_MS);
+}
+
+static bool stopping(struct cvmd_libvirt *lv)
+{
+	bool stop;
+
+	pthread_mutex_lock(&lv->lock);
+	stop = lv->stop;
+	pthread_mutex_unlock(&lv->lock);
+	return stop;
 }
 
 /* libvirt thread: (re)connect, subscribe, reconcile. */
@@ -217,31 +227,31 @@ static void try_connect(int timer, void *opaque)
 	char text[MSG_TEXT];
 
 	(void)timer;
-	if (lv->stop)
+	if (stopping(lv))
 		return;
-	if (lv->conn && virConnectIsAlive(lv->conn) == 1) {
-		virEventUpdateTimeout(lv->retry_timer, -1);
+	if (lv->conn && virt.virConnectIsAlive(lv->conn) == 1) {
+		virt.virEventUpdateTimeout(lv->retry_timer, -1);
 		return;
 	}
 	if (lv->conn) {
-		virConnectUnregisterCloseCallback(lv->conn, on_close);
-		virConnectClose(lv->conn);
+		virt.virConnectUnregisterCloseCallback(lv->conn, on_close);
+		virt.virConnectClose(lv->conn);
 		lv->conn = NULL;
 	}
-	lv->conn = virConnectOpen(lv->uri);
+	lv->conn = virt.virConnectOpen(lv->uri);
 	if (!lv->conn) {
-		virEventUpdateTimeout(lv->retry_timer, RETRY_MS);
+		virt.virEventUpdateTimeout(lv->retry_timer, RETRY_MS);
 		return;
 	}
-	virConnectRegisterCloseCallback(lv->conn, on_close, lv, NULL);
+	virt.virConnectRegisterCloseCallback(lv->conn, on_close, lv, NULL);
 	snprintf(text, sizeof(text), "libvirt: connected to %s", lv->uri);
 	post_text(lv, LOG_INFO, text);
-	lv->event_id = virConnectDomainEventRegisterAny(
+	lv->event_id = virt.virConnectDomainEventRegisterAny(
 		lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
 	if (lv->event_id < 0)
 		post_log(lv, LOG_WARNING, "cannot subscribe to domain events");
-	virEventUpdateTimeout(lv->retry_timer, -1);
+	virt.virEventUpdateTimeout(lv->retry_timer, -1);
 	list_running(lv);
 }
 
@@ -257,20 +267,37 @@ static void silence(void *data, virErrorPtr err)
 	(void)err;	/* reported through post_log, once, with context */
 }
 
+/* Load libvirt, then run its event loop until cvmd stops. */
 static void *libvirt_thread(void *arg)
 {
 	struct cvmd_libvirt *lv = arg;
+	char err[160], text[MSG_TEXT];
 
-	lv->retry_timer = virEventAddTimeout(0, try_connect, lv, NULL);
-	lv->wake_timer = virEventAddTimeout(-1, on_wake, lv, NULL);
-	while (!lv->stop)
-		if (virEventRunDefaultImpl() < 0)
+	if (virt_api_load(err, sizeof(err))) {
+		snprintf(text, sizeof(text),
+			 "libvirt: cannot load it (%s): reconciliation is off",
+			 err);
+		post_text(lv, LOG_WARNING, text);
+		return NULL;
+	}
+	virt.virSetErrorFunc(NULL, silence);
+	if (virt.virEventRegisterDefaultImpl() < 0) {
+		post_log(lv, LOG_WARNING, "cannot start its event loop");
+		return NULL;
+	}
+	lv->retry_timer = virt.virEventAddTimeout(0, try_connect, lv, NULL);
+	lv->wake_timer = virt.virEventAddTimeout(-1, on_wake, lv, NULL);
+	pthread_mutex_lock(&lv->lock);
+	lv->running = true;
+	pthread_mutex_unlock(&lv->lock);
+	while (!stopping(lv))
+		if (virt.virEventRunDefaultImpl() < 0)
 			break;
 	if (lv->conn) {
 		if (lv->event_id >= 0)
-			virConnectDomainEventDeregisterAny(lv->conn, lv->event_id);
-		virConnectUnregisterCloseCallback(lv->conn, on_close);
-		virConnectClose(lv->conn);
+			virt.virConnectDomainEventDeregisterAny(lv->conn, lv->event_id);
+		virt.virConnectUnregisterCloseCallback(lv->conn, on_close);
+		virt.virConnectClose(lv->conn);
 	}
 	return NULL;
 }
@@ -365,14 +392,11 @@ int cvmd_libvirt_start(struct cvmd *d, const char *uri)
 	lv->event_id = -1;
 	lv->uri = strdup(uri);
 	pthread_mutex_init(&lv->lock, NULL);
-	virSetErrorFunc(NULL, silence);
-	ret = virEventRegisterDefaultImpl();
-	if (!ret)
-		ret = uv_async_init(d->loop, &lv->async, on_async);
+	ret = uv_async_init(d->loop, &lv->async, on_async);
 	if (ret) {
 		free(lv->uri);
 		free(lv);
-		return ret < 0 && ret > -4096 ? ret : -EIO;
+		return ret;
 	}
 	lv->async.data = lv;
 	ret = -pthread_create(&lv->thread, NULL, libvirt_thread, lv);
@@ -404,12 +428,17 @@ static void async_closed(uv_handle_t *h)
 void cvmd_libvirt_stop(struct cvmd *d)
 {
 	struct cvmd_libvirt *lv = d->libvirt;
+	bool running;
 
 	if (!lv)
 		return;
+	pthread_mutex_lock(&lv->lock);
 	lv->stop = true;
-	/* Wake the libvirt loop so it sees stop. */
-	virEventUpdateTimeout(lv->wake_timer, 0);
+	running = lv->running;
+	pthread_mutex_unlock(&lv->lock);
+	/* Wake the libvirt loop so it sees stop (if it got that far). */
+	if (running)
+		virt.virEventUpdateTimeout(lv->wake_timer, 0);
 	pthread_join(lv->thread, NULL);
 	d->libvirt = NULL;
 	uv_close((uv_handle_t *)&lv->async, async_closed);
