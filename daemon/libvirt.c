@@ -127,7 +127,7 @@ static void list_running(struct cvmd_libvirt *lv)
 	int n, i;
 
 	n = virt.virConnectListAllDomains(lv->conn, &doms,
-				     VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+					  VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	if (n < 0) {
 		post_log(lv, LOG_WARNING, "cannot list domains");
 		return;
@@ -247,8 +247,8 @@ static void try_connect(int timer, void *opaque)
 	snprintf(text, sizeof(text), "libvirt: connected to %s", lv->uri);
 	post_text(lv, LOG_INFO, text);
 	lv->event_id = virt.virConnectDomainEventRegisterAny(
-		lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
+	    lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
 	if (lv->event_id < 0)
 		post_log(lv, LOG_WARNING, "cannot subscribe to domain events");
 	virt.virEventUpdateTimeout(lv->retry_timer, -1);
@@ -295,7 +295,8 @@ static void *libvirt_thread(void *arg)
 			break;
 	if (lv->conn) {
 		if (lv->event_id >= 0)
-			virt.virConnectDomainEventDeregisterAny(lv->conn, lv->event_id);
+			virt.virConnectDomainEventDeregisterAny(lv->conn,
+								lv->event_id);
 		virt.virConnectUnregisterCloseCallback(lv->conn, on_close);
 		virt.virConnectClose(lv->conn);
 	}

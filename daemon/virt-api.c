@@ -20,11 +20,11 @@ static int load(char *err, size_t len)
 		snprintf(err, len, "%s", dlerror());
 		return -ENOENT;
 	}
-#define VIRT_API_RESOLVE(f)                                                  \
-	virt.f = (__typeof__(f) *)dlsym(lib, #f);                             \
-	if (!virt.f) {                                                        \
-		snprintf(err, len, "%s: no %s", VIRT_LIBRARY, #f);             \
-		return -ENOENT;                                               \
+#define VIRT_API_RESOLVE(f)                                        \
+	virt.f = (__typeof__(f) *)dlsym(lib, #f);                  \
+	if (!virt.f) {                                             \
+		snprintf(err, len, "%s: no %s", VIRT_LIBRARY, #f); \
+		return -ENOENT;                                    \
 	}
 	VIRT_API_FUNCS(VIRT_API_RESOLVE)
 #undef VIRT_API_RESOLVE
@@ -34,7 +34,7 @@ static int load(char *err, size_t len)
 
 int virt_api_load(char *err, size_t len)
 {
-	static int result = 1;	/* 1: not tried yet */
+	static int result = 1; /* 1: not tried yet */
 	static char why[256];
 
 	if (result == 1)

@@ -13,15 +13,20 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#define VIRT_API_FUNCS(X)                                                    \
-	X(virConnectClose) X(virConnectDomainEventDeregisterAny)              \
-	X(virConnectDomainEventRegisterAny) X(virConnectIsAlive)              \
-	X(virConnectListAllDomains) X(virConnectOpen)                         \
-	X(virConnectRegisterCloseCallback) X(virConnectUnregisterCloseCallback) \
-	X(virDomainFree) X(virDomainGetName) X(virDomainGetXMLDesc)           \
-	X(virDomainIsActive) X(virEventAddTimeout)                            \
-	X(virEventRegisterDefaultImpl) X(virEventRunDefaultImpl)              \
-	X(virEventUpdateTimeout) X(virGetLastErrorMessage) X(virSetErrorFunc)
+#define VIRT_API_FUNCS(X)                                                     \
+	X(virConnectClose)                                                    \
+	X(virConnectDomainEventDeregisterAny)                                 \
+	    X(virConnectDomainEventRegisterAny) X(virConnectIsAlive)          \
+		X(virConnectListAllDomains) X(virConnectOpen)                 \
+		    X(virConnectRegisterCloseCallback)                        \
+			X(virConnectUnregisterCloseCallback) X(virDomainFree) \
+			    X(virDomainGetName) X(virDomainGetXMLDesc)        \
+				X(virDomainIsActive) X(virEventAddTimeout)    \
+				    X(virEventRegisterDefaultImpl)            \
+					X(virEventRunDefaultImpl)             \
+					    X(virEventUpdateTimeout)          \
+						X(virGetLastErrorMessage)     \
+						    X(virSetErrorFunc)
 
 /* One pointer per function, named as the function: virt.virConnectOpen(). */
 struct virt_api {
