@@ -1,1 +1,0 @@
-cmd_/work/main/kmod/cvm.mod := printf '%s\n'   cvm_main.o cvm_vm.o cvm_memslot.o cvm_pin.o cvm_gfn.o cvm_access.o cvm_fsm.o | awk '!x[$$0]++ { print("/work/main/kmod/"$$0) }' > /work/main/kmod/cvm.mod
