@@ -40,6 +40,7 @@ static void notify_ready(struct cvmd *d)
 	uint64_t usec = 0;
 
 	sd_notify(0, "READY=1");
+	d->ready = true;
 	cvmd_notify_status(d);
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec) {
 		uv_timer_init(d->loop, &d->watchdog);

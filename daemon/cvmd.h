@@ -63,6 +63,7 @@ struct cvmd {
 	struct list_head clients;
 	struct list_head watches;
 	bool stopping;
+	bool ready;		/* READY=1 sent: STATUS= follows changes */
 	sd_bus *bus;
 	bool bus_lost;
 	uv_poll_t bus_poll;

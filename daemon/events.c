@@ -36,8 +36,12 @@ static bool use_journal(void)
 
 void cvmd_notify_status(struct cvmd *d)
 {
-	/* Not while stopping: VMs leave memory then, not the host. */
-	if (d->backend && !d->stopping)
+	/*
+	 * Not before READY (restoring 1,000 VMs would send 1,000 lines that
+	 * READY's own STATUS= replaces), nor while stopping: VMs leave
+	 * memory then, not the host.
+	 */
+	if (d->ready && !d->stopping)
 		sd_notifyf(0, "STATUS=Serving %u VMs on the %s backend",
 			   d->nr_vms, d->backend);
 }

@@ -12,7 +12,7 @@
 
 struct virt_api virt;
 
-static int load(char *err, size_t len)
+int virt_api_load(char *err, size_t len)
 {
 	void *lib = dlopen(VIRT_LIBRARY, RTLD_NOW | RTLD_LOCAL);
 
@@ -32,13 +32,3 @@ static int load(char *err, size_t len)
 	return 0;
 }
 
-int virt_api_load(char *err, size_t len)
-{
-	static int result = 1; /* 1: not tried yet */
-	static char why[256];
-
-	if (result == 1)
-		result = load(why, sizeof(why));
-	snprintf(err, len, "%s", why);
-	return result;
-}

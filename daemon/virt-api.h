@@ -37,8 +37,8 @@ struct virt_api {
 
 extern struct virt_api virt;
 
-/* Fill `virt` (once; later calls return the first result). Return 0, or
- * -ENOENT with why in err. */
+/* Fill `virt` (the libvirt thread calls it once). Return 0, or -ENOENT
+ * with why in err. */
 int virt_api_load(char *err, size_t len);
 
 #endif /* CVMD_VIRT_API_H */
