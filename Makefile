@@ -14,8 +14,10 @@ CVM_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
-# The kernel cvm.ko is built for and tested in (see tests/vm/README.md).
-KVER ?= $(shell tests/vm/kver.sh 2>/dev/null)
+# The kernel cvm.ko is built for and tested in (see tests/vm/README.md):
+# the newest with both image and headers, else (a build-only machine) the
+# newest with headers.
+KVER ?= $(shell tests/vm/kver.sh 2>/dev/null || tests/vm/kver.sh --headers 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 
 SIM_SRC := $(wildcard daemon/sim/*.c)
@@ -26,7 +28,7 @@ KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 
-SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit fuzz system
+SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit fuzz fresh system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
 
@@ -35,19 +37,25 @@ all: userspace module
 userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
-	$(BUILD)/tests/bench/bench-secure
+	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
+	$(BUILD)/tests/dbus/bus-big-write
 
 # make install / install-dkms, and make deb / rpm (packaging/README.md).
 include packaging/install.mk
 include packaging/packages.mk
 
+# One list: Build-Depends of packaging/debian/control, one build profile
+# per test group (packaging/install-deps.sh). `make run` needs the build's
+# own; `make check` every group's.
 deps:
-	@packaging/install-deps.sh build vm libvirt system
+	@packaging/install-deps.sh all
+deps-build:
+	@packaging/install-deps.sh
 
 # Kbuild writes next to the sources: build from a copy under $(BUILD).
 module: $(BUILD)/kmod/cvm.ko
 $(BUILD)/kmod/cvm.ko: $(KMOD_SRC)
-	@test -n "$(KVER)" || { echo "no Debian kernel build tree: run 'make deps'" >&2; exit 1; }
+	@test -n "$(KVER)" || { echo "no Debian kernel build tree: run 'packaging/install-deps.sh kbuild'" >&2; exit 1; }
 	@mkdir -p $(BUILD)/kmod/uapi
 	cp kmod/*.c kmod/*.h kmod/Kbuild $(BUILD)/kmod/
 	cp kmod/uapi/*.h $(BUILD)/kmod/uapi/
@@ -143,7 +151,7 @@ $(BUILD)/tests/bench/bench-secure: tests/bench/bench-secure.c $(LIBCVM_SRC) $(LI
 
 # Main job: cvmd + cvmctl walk one VM through its secure lifecycle
 # (backend auto: the simulator here, cvm.ko where /dev/cvm exists).
-run: deps $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
+run: deps-build $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
 	@client/walkthrough.sh $(CVM_BUILD_DIR)
 
 # The same walk-through against cvm.ko in the QEMU guest.
@@ -157,7 +165,8 @@ demo-kmod: deps module $(BUILD)/tests/vm/cvm-demo
 	tests/vm/run-in-guest.sh --timeout 300 -- tests/vm/guest-demo.sh $(CVM_BUILD_DIR)
 
 check-unit: $(UNIT_TESTS)
-	@tests/run-suite.sh unit sh -c 'st=0; for t in $(UNIT_TESTS); do $$t || st=1; done; exit $$st'
+	@tests/run-suite.sh unit sh -c 'st=0; for t in $(UNIT_TESTS) tests/unit/deps-lists.sh; do \
+		$$t || st=1; done; exit $$st'
 
 INTEGRATION_BINS := $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
 
@@ -192,6 +201,11 @@ check-dbus-polkit: $(INTEGRATION_BINS)
 check-fuzz: $(BUILD)/tests/fuzz/fuzz-request
 	@tests/run-suite.sh fuzz tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request \
 		tests/fuzz/corpus/request 20
+
+# A new user's first run: `make run` and `make all` in a clean clone inside
+# a minimal Debian 12 root (tests/fresh).
+check-fresh:
+	@tests/run-suite.sh fresh tests/fresh/check-fresh.sh $(CVM_BUILD_DIR)
 
 # The packages on a booted Debian 12 with systemd as PID 1 (tests/system).
 check-system:
@@ -242,7 +256,7 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all userspace deps module run check check-unit check-vm bench \
+.PHONY: all userspace deps deps-build module run check check-unit check-vm bench \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
-	format-check clean bins install install-dkms deb rpm check-system
+	format-check clean bins install install-dkms deb rpm check-system check-fresh

@@ -2,40 +2,48 @@
 # Install the Debian packages that building and testing cvm need, and only
 # those that are missing. Idempotent and silent when nothing is missing.
 #
-#   packaging/install-deps.sh [build] [vm] ...
+#   packaging/install-deps.sh [GROUP...]
 #
-# build: compiler, libraries and test framework for userspace;
-# vm:    the Debian kernel, its headers and QEMU, for tests in a booted kernel;
-# libvirt: a libvirtd that starts QEMU domains (check-libvirt);
-# system: what builds the .deb and .rpm packages and a Debian root to boot.
+# The list lives in one place: Build-Depends of packaging/debian/control.
+# What building needs has no build profile; what only the tests need is
+# marked with one profile per test group (pkg.cvm.GROUP). No GROUP: what
+# building needs (`make run`). GROUPs: test kbuild vm libvirt system, or
+# all. apt-get reads the declarations itself (`apt-get build-dep -P`).
 set -euo pipefail
 
-declare -A groups=(
-	[build]="gcc make pkg-config libc6-dev linux-libc-dev libcmocka-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev libinih-dev libjson-c-dev sqlite3 clang jq python3 dbus polkitd libvirt-dev libxml2-dev systemd"
-	[libvirt]="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86"
-	[system]="debhelper dh-dkms dpkg-dev lintian rpm rpmlint debootstrap e2fsprogs qemu-system-x86"
-	[vm]="linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static cpio kmod"
-)
+here=$(cd "$(dirname "$0")" && pwd)
+control=$here/debian/control
+known="test kbuild vm libvirt system"
 
-wanted=()
-for group in "${@:-build}"; do
-	[[ -v "groups[$group]" ]] || { echo "install-deps: unknown group '$group'" >&2; exit 2; }
-	read -ra pkgs <<<"${groups[$group]}"
-	wanted+=("${pkgs[@]}")
+profiles=
+for group in "$@"; do
+	if [ "$group" = all ]; then
+		set -- $known
+		profiles=
+		break
+	fi
+done
+for group in "$@"; do
+	case " $known " in
+	*" $group "*) profiles=${profiles:+$profiles,}pkg.cvm.$group ;;
+	*) echo "install-deps: unknown group '$group' (known: $known all)" >&2; exit 2 ;;
+	esac
 done
 
-missing=()
-for pkg in "${wanted[@]}"; do
-	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-	[[ "$status" == "install ok installed" ]] || missing+=("$pkg")
-done
-((${#missing[@]})) || exit 0
+# dpkg-checkbuilddeps (dpkg-dev) evaluates the profiles exactly as apt does;
+# before it is installed, apt answers the same question.
+if command -v dpkg-checkbuilddeps >/dev/null &&
+	dpkg-checkbuilddeps ${profiles:+-P "$profiles"} "$control" 2>/dev/null; then
+	exit 0
+fi
 
 if ((EUID != 0)); then
-	echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+	echo "install-deps: missing packages, run as root to install them:" >&2
+	dpkg-checkbuilddeps ${profiles:+-P "$profiles"} "$control" >&2 || true
 	exit 1
 fi
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing the build dependencies${profiles:+ for profiles $profiles}"
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# build-dep takes a directory holding debian/control: packaging/.
+apt-get build-dep -y -qq --no-install-recommends ${profiles:+-P "$profiles"} "$here" >/dev/null
