@@ -61,8 +61,8 @@ rm -f "$PKG"/*dbgsym*
 
 # --- 2. the root, with the packages installed as on a host ---
 t0=$(date +%s)
-step "debootstrap Debian 12 with its kernel, headers, DKMS, polkitd, libvirtd" \
-	"$SYS/mkroot.log" "$here/mkroot.sh" "$ROOT" || bail
+step "a Debian 12 root (the run's minbase) with its kernel, headers, DKMS, polkitd, libvirtd" \
+	"$SYS/mkroot.log" "$here/mkroot.sh" "$BUILD/roots/base" "$ROOT" || bail
 echo "# bench: root built in $(($(date +%s) - t0)) s"
 mkdir -p "$ROOT/root/cvm-system"
 cp "$PKG/cvm_${V1}_amd64.deb" "$PKG/cvm-dkms_${V1}_all.deb" "$ROOT/root/cvm-system/"

@@ -1,27 +1,27 @@
 #!/bin/bash
-# mkroot.sh ROOT - a minimal Debian 12 for check-system: systemd as init,
-# the Debian kernel with its headers and DKMS (so cvm-dkms builds cvm.ko
-# on install), dbus, polkitd and libvirtd, and nothing of cvm yet.
+# mkroot.sh BASE ROOT - a minimal Debian 12 for check-system: systemd as
+# init, the Debian kernel with its headers and DKMS (so cvm-dkms builds
+# cvm.ko on install), dbus, polkitd and libvirtd, and nothing of cvm yet.
+# It starts from a copy of BASE, the run's one debootstrap (mkbase.sh).
 #
 # Everything that needs /proc, /sys or /dev runs in a mount namespace of
 # its own (in-root.sh): no mount outlives the script, and an interrupted
 # run never leaves the host's /dev bound under the build directory.
 set -euo pipefail
 
-ROOT=${1:?usage: mkroot.sh ROOT}
-MIRROR=${CVM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+BASE=${1:?usage: mkroot.sh BASE ROOT}
+ROOT=${2:?usage: mkroot.sh BASE ROOT}
 here=$(cd "$(dirname "$0")" && pwd)
 
 # What a host running cvm has, beyond the base system (procps: /bin/kill,
 # which libvirtd.service's reload runs). jq for the checks.
-PACKAGES="linux-image-amd64 linux-headers-amd64 dkms polkitd procps
-	libvirt-daemon-system libvirt-daemon-driver-qemu jq"
+PACKAGES="systemd-sysv udev dbus kmod linux-image-amd64 linux-headers-amd64
+	dkms polkitd procps libvirt-daemon-system libvirt-daemon-driver-qemu jq"
 
+"$here/mkbase.sh" "$BASE"
 rm -rf "$ROOT"
-mkdir -p "$ROOT"
-debootstrap --variant=minbase --include=systemd-sysv,udev,dbus,kmod \
-	bookworm "$ROOT" "$MIRROR" >"$ROOT.debootstrap.log" 2>&1 ||
-	{ tail -20 "$ROOT.debootstrap.log" >&2; exit 1; }
+mkdir -p "$(dirname "$ROOT")"
+cp -a "$BASE" "$ROOT"
 
 # A VM image boots from virtio: an initramfs with what that needs, made
 # once (the default, MODULES=most, takes minutes and 40 MB).
