@@ -99,8 +99,8 @@ CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
 	daemon/libvirt.h daemon/virt-api.h
-XML_CFLAGS := $(shell xml2-config --cflags 2>/dev/null)
-XML_LIBS := $(shell xml2-config --libs 2>/dev/null)
+XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)
+XML_LIBS = $(shell xml2-config --libs 2>/dev/null)
 $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
