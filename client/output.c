@@ -208,6 +208,8 @@ struct json_object *cvm_json_status(const Cvm__DaemonStatus *st)
 	add_u64(o, "vms", st->vms);
 	add_u64(o, "pool_total_pages", st->pool_total_pages);
 	add_u64(o, "pool_free_pages", st->pool_free_pages);
+	add_u64(o, "pool_pages_per_vm", st->pool_pages_per_vm);
+	add_u64(o, "pool_vms", st->pool_vms);
 	return o;
 }
 
@@ -389,19 +391,37 @@ void cvm_print_list(FILE *f, const Cvm__VmList *list)
 	}
 }
 
-void cvm_print_status(FILE *f, const Cvm__DaemonStatus *st)
+void cvm_format_pool(const Cvm__DaemonStatus *st, char *buf, size_t len)
 {
 	char size[32];
+
+	if (!strcmp(st->backend, "sim") && st->pool_pages_per_vm) {
+		cvm_format_size(st->pool_pages_per_vm * CVM_PAGE_SIZE, size,
+				sizeof(size));
+		snprintf(buf, len,
+			 "per VM on the simulator: %u VM%s x %" PRIu64
+			 " pages (%s) = %" PRIu64 " pages, %" PRIu64 " free",
+			 st->pool_vms, st->pool_vms == 1 ? "" : "s",
+			 st->pool_pages_per_vm, size, st->pool_total_pages,
+			 st->pool_free_pages);
+		return;
+	}
+	cvm_format_size(st->pool_total_pages * CVM_PAGE_SIZE, size,
+			sizeof(size));
+	snprintf(buf, len, "%" PRIu64 " of %" PRIu64 " pages free (%s)",
+		 st->pool_free_pages, st->pool_total_pages, size);
+}
+
+void cvm_print_status(FILE *f, const Cvm__DaemonStatus *st)
+{
+	char pool[160];
 
 	fprintf(f, KEY "%s\n", "version:", *st->version ? st->version : "-");
 	fprintf(f, KEY "%u\n", "API version:", st->api_version);
 	fprintf(f, KEY "%s\n", "backend:", *st->backend ? st->backend : "-");
 	fprintf(f, KEY "%u\n", "VMs:", st->vms);
-	cvm_format_size(st->pool_total_pages * CVM_PAGE_SIZE, size,
-			sizeof(size));
-	fprintf(f, KEY "%" PRIu64 " of %" PRIu64 " pages free (%s)\n",
-		"secure pool:", st->pool_free_pages, st->pool_total_pages,
-		size);
+	cvm_format_pool(st, pool, sizeof(pool));
+	fprintf(f, KEY "%s\n", "secure pool:", pool);
 }
 
 void cvm_print_snapshot(FILE *f, const Cvm__Snapshot *snap)

@@ -49,6 +49,13 @@ struct json_object *cvm_json_error(const char *status, const char *message,
  */
 int cvm_json_print(FILE *f, struct json_object *o, bool compact);
 
+/*
+ * status's "secure pool:" value. kmod: "FREE of TOTAL pages free (SIZE)";
+ * sim (cvmd reports pool_pages_per_vm): "per VM on the simulator: N VMs x
+ * P pages (SIZE) = TOTAL pages, FREE free".
+ */
+void cvm_format_pool(const Cvm__DaemonStatus *st, char *buf, size_t len);
+
 /* Human forms. */
 void cvm_print_vm(FILE *f, const Cvm__VmInfo *vm);
 void cvm_print_list(FILE *f, const Cvm__VmList *list);

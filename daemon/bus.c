@@ -462,25 +462,23 @@ static int prop_manager(sd_bus *bus, const char *path, const char *iface,
 			void *userdata, sd_bus_error *e)
 {
 	struct cvmd *d = userdata;
-	uint64_t total = 0;
+	struct cvmd_pool pool;
 
 	(void)bus;
 	(void)path;
 	(void)iface;
 	(void)e;
-	if (!strcmp(d->backend, "sim"))
-		total = d->cfg.sim_pool_pages * d->nr_vms;
 	if (!strcmp(property, "Backend"))
 		return sd_bus_message_append(reply, "s", d->backend);
 	if (!strcmp(property, "Version"))
 		return sd_bus_message_append(reply, "s", CVMD_VERSION);
 	if (!strcmp(property, "VMCount"))
 		return sd_bus_message_append(reply, "u", d->nr_vms);
+	cvmd_vm_pool(d, &pool);
 	if (!strcmp(property, "PoolTotalPages"))
-		return sd_bus_message_append(reply, "t", total);
+		return sd_bus_message_append(reply, "t", pool.total);
 	if (!strcmp(property, "PoolFreePages"))
-		return sd_bus_message_append(reply, "t",
-					     total - (total ? d->pool_pages : 0));
+		return sd_bus_message_append(reply, "t", pool.free);
 	return -ENOENT;
 }
 

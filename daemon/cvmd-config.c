@@ -74,8 +74,11 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		return set_str(&cfg->socket_path, value);
 	if (!strcmp(key, "state_dir"))
 		return set_str(&cfg->state_dir, value);
-	if (!strcmp(key, "vmm"))
-		return set_str(&cfg->vmm_path, value);
+	if (!strcmp(key, "vmm")) {
+		ret = set_str(&cfg->vmm_path, value);
+		cfg->vmm_set = cfg->vmm_set || !ret;
+		return ret;
+	}
 	if (!strcmp(key, "device"))
 		return set_str(&cfg->device, value);
 	if (!strcmp(key, "admin_group"))
@@ -138,10 +141,9 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	if (set_str(&cfg->socket_path, "/run/cvmd/cvmd.sock") ||
 	    set_str(&cfg->state_dir, "/var/lib/cvm") ||
 	    set_str(&cfg->backend, "auto") ||
-	    set_str(&cfg->vmm_path, "/usr/libexec/cvm/cvm-vmm") ||
+	    set_str(&cfg->vmm_path, CVMD_DEFAULT_VMM) ||
 	    set_str(&cfg->device, "/dev/cvm") ||
-	    set_str(&cfg->admin_group, "cvm") ||
-	    set_str(&cfg->bus, "system") ||
+	    set_str(&cfg->admin_group, "cvm") || set_str(&cfg->bus, "system") ||
 	    set_str(&cfg->libvirt_uri, "qemu:///system"))
 		return -ENOMEM;
 	return 0;

@@ -8,8 +8,10 @@
  *
  * Command-line flags override the configuration file (default
  * /etc/cvm/cvmd.conf; a missing default file is fine, a missing explicit
- * one is an error). Exit status: 0 after SIGTERM/SIGINT, 1 on a start-up
- * failure, 2 on a usage or configuration error.
+ * one is an error). Without --vmm or a vmm key, the VMM is looked up
+ * relative to cvmd's own executable (find_vmm()). Exit status: 0 after
+ * SIGTERM/SIGINT, 1 on a start-up failure, 2 on a usage or configuration
+ * error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -93,6 +95,47 @@ static const char *resolve_backend(const struct cvmd_config *cfg)
 	if (!strcmp(cfg->backend, "auto"))
 		return access(cfg->device, F_OK) ? "sim" : "kmod";
 	return !strcmp(cfg->backend, "kmod") ? "kmod" : "sim";
+}
+
+static bool is_executable(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+/*
+ * The VMM when neither --vmm nor the vmm key named one: the cvm-vmm beside
+ * cvmd's own executable (a build tree), then its ../libexec/cvm/cvm-vmm
+ * (an installed tree: SBINDIR/cvmd and LIBEXECDIR/cvm/cvm-vmm under one
+ * prefix), then the compiled-in default. Return 0 or -ENOMEM.
+ */
+static int find_vmm(struct cvmd_config *cfg)
+{
+	char exe[4096], path[4096 + 32], *slash;
+	ssize_t len;
+
+	if (cfg->vmm_set)
+		return 0;
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0 || len == sizeof(exe) - 1)
+		return 0;
+	exe[len] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/cvm-vmm", exe);
+	if (is_executable(path))
+		return cvmd_config_set(cfg, "vmm", path);
+	/* The directory's parent ("" when cvmd sits in /). */
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(path, sizeof(path), "%s/libexec/cvm/cvm-vmm", exe);
+	if (slash && is_executable(path))
+		return cvmd_config_set(cfg, "vmm", path);
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -203,6 +246,10 @@ int main(int argc, char **argv)
 		cvmd_config_free(&d.cfg);
 		return 2;
 	}
+	if (find_vmm(&d.cfg)) {
+		cvmd_config_free(&d.cfg);
+		return 1;
+	}
 	d.loop = uv_default_loop();
 	list_init(&d.vms);
 	list_init(&d.clients);
@@ -259,9 +306,15 @@ int main(int argc, char **argv)
 	d.sigterm.data = d.sigint.data = &d;
 	uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
-	cvmd_log(LOG_INFO, "ready: backend %s, socket %s%s, %u VMs",
+	if (!is_executable(d.cfg.vmm_path))
+		cvmd_log(LOG_WARNING,
+			 "no VMM at %s: creating a VM will fail "
+			 "(set --vmm or the vmm key)",
+			 d.cfg.vmm_path);
+	cvmd_log(LOG_INFO, "ready: backend %s, socket %s%s, VMM %s, %u VMs",
 		 d.backend, d.cfg.socket_path,
-		 d.socket_activated ? " (activated)" : "", d.nr_vms);
+		 d.socket_activated ? " (activated)" : "", d.cfg.vmm_path,
+		 d.nr_vms);
 	notify_ready(&d);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);

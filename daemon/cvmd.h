@@ -27,11 +27,21 @@
 #endif
 #define CVMD_VERSION CVM_VERSION
 
+/*
+ * The VMM when neither --vmm nor the vmm key names one and none sits
+ * beside cvmd's executable or in its ../libexec/cvm (docs/cvmd.md).
+ */
+#ifndef CVMD_DEFAULT_VMM
+#define CVMD_DEFAULT_VMM "/usr/libexec/cvm/cvm-vmm"
+#endif
+
 struct cvmd_config {
 	char *socket_path;
 	char *state_dir;
 	char *backend;		/* auto, kmod, sim */
 	char *vmm_path;
+	/* vmm_path came from --vmm or the vmm key: no lookup */
+	bool vmm_set;
 	char *device;
 	char *admin_group;
 	char *bus;			/* system, session, none */
@@ -59,7 +69,6 @@ struct cvmd {
 	uv_signal_t sigterm, sigint;
 	struct list_head vms;
 	unsigned int nr_vms;
-	uint64_t pool_pages;		/* sum of the VMs' counts.pool_pages */
 	struct list_head clients;
 	struct list_head watches;
 	bool stopping;
@@ -171,10 +180,26 @@ void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req);
 extern const struct cvmd_client_ops cvmd_socket_client_ops;
 struct cvmd_client *cvmd_client_unref(struct cvmd_client *c);
 
+/*
+ * The secure pool as status reports it. sim: each VM's VMM has a pool of
+ * its own (cfg.sim_pool_pages), so the host's is their sum; a failed VM
+ * has no VMM and no pool. kmod: the module's, not known to cvmd (zeros).
+ * @vms VMs holding a pool, @per_vm pages in each, @total vms * per_vm,
+ * @free total minus the pages the VMs hold resident.
+ */
+struct cvmd_pool {
+	unsigned int vms;
+	uint64_t per_vm;
+	uint64_t total;
+	uint64_t free;
+};
+
 /* vm.c */
 struct cvmd_vm *cvmd_vm_find(struct cvmd *d, const char *name);
+void cvmd_vm_pool(struct cvmd *d, struct cvmd_pool *ret);
 int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
-		   struct cvmd_client *c, uint64_t id);
+		   struct cvmd_client *c, uint64_t id, char *ret_why,
+		   size_t why_size);
 void cvmd_vm_destroy(struct cvmd_vm *vm, struct cvmd_client *c, uint64_t id);
 int cvmd_vm_call(struct cvmd_vm *vm, const Cvm__Request *req,
 		 struct cvmd_call *call);

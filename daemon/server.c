@@ -162,6 +162,7 @@ void cvmd_client_error(struct cvmd_client *c, uint64_t id, int err,
 static void handle_status(struct cvmd *d, struct cvmd_client *c,
 			  const Cvm__Request *req)
 {
+	struct cvmd_pool pool;
 	Cvm__DaemonStatus st;
 	Cvm__Response resp;
 
@@ -171,10 +172,11 @@ static void handle_status(struct cvmd *d, struct cvmd_client *c,
 	st.vms = d->nr_vms;
 	st.api_version = 1;
 	/* sim: one pool per VMM process (kmod: the module's, via show). */
-	if (!strcmp(d->backend, "sim")) {
-		st.pool_total_pages = d->cfg.sim_pool_pages * d->nr_vms;
-		st.pool_free_pages = st.pool_total_pages - d->pool_pages;
-	}
+	cvmd_vm_pool(d, &pool);
+	st.pool_total_pages = pool.total;
+	st.pool_free_pages = pool.free;
+	st.pool_pages_per_vm = pool.per_vm;
+	st.pool_vms = pool.vms;
 	cvm__response__init(&resp);
 	resp.id = req->id;
 	resp.result_case = CVM__RESPONSE__RESULT_DAEMON;
@@ -216,17 +218,29 @@ out:
 	free(ptrs);
 }
 
+/* Why create was refused, when cvmd_vm_create() did not say more. */
+static const char *create_refusal(int err)
+{
+	switch (err) {
+	case -EEXIST:
+		return "a VM of that name exists";
+	case -EUSERS:
+		return "too many VMs on this host";
+	case -EINVAL:
+		return "invalid name or size";
+	}
+	return strerror(-err);
+}
+
 static void handle_create(struct cvmd *d, struct cvmd_client *c,
 			  const Cvm__Request *req)
 {
-	int ret = cvmd_vm_create(d, req->create, c, req->id);
+	char why[384];
+	int ret = cvmd_vm_create(d, req->create, c, req->id, why, sizeof(why));
 
 	if (ret)
 		cvmd_client_error(c, req->id, ret, "%s",
-				  ret == -EEXIST ? "a VM of that name exists" :
-				  ret == -EUSERS ? "too many VMs on this host" :
-				  ret == -EINVAL ? "invalid name or size" :
-				  strerror(-ret));
+				  *why ? why : create_refusal(ret));
 }
 
 static void handle_destroy(struct cvmd *d, struct cvmd_client *c,

@@ -41,6 +41,31 @@ struct cvmd_vm *cvmd_vm_find(struct cvmd *d, const char *name)
 	return NULL;
 }
 
+/**
+ * cvmd_vm_pool() - the secure pool for status: on sim, the sum of the
+ * pools of the VMs that have a VMM (one walk of at most max_vms VMs)
+ * @d: the daemon
+ * @ret: filled; all zeros on kmod
+ */
+void cvmd_vm_pool(struct cvmd *d, struct cvmd_pool *ret)
+{
+	uint64_t resident = 0;
+	struct cvmd_vm *vm;
+
+	memset(ret, 0, sizeof(*ret));
+	if (strcmp(d->backend, "sim"))
+		return;
+	ret->per_vm = d->cfg.sim_pool_pages;
+	list_for_each_entry (vm, &d->vms, node) {
+		if (vm->rec.state == CVM__VM_STATE__FAILED)
+			continue;
+		ret->vms++;
+		resident += vm->counts.pool_pages;
+	}
+	ret->total = ret->per_vm * ret->vms;
+	ret->free = ret->total > resident ? ret->total - resident : 0;
+}
+
 /* Names: 1-64 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 static bool name_valid(const char *name)
 {
@@ -110,8 +135,6 @@ void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info)
 	}
 	c->pinned = info->pinned_pages;
 	c->dma_shared = info->dma_shared_pages;
-	/* status reports the sum: kept as a running total, not a walk. */
-	vm->d->pool_pages += info->pool_pages - c->pool_pages;
 	c->pool_pages = info->pool_pages;
 	c->evictions = info->evictions;
 	c->measured = info->measured_pages;
@@ -200,7 +223,6 @@ static void free_vm(struct cvmd_vm *vm)
 	list_del(&vm->node);
 	vm->d->nr_vms--;
 	cvmd_notify_status(vm->d);
-	vm->d->pool_pages -= vm->counts.pool_pages;
 	vm->freeing = true;
 	disconnect(vm);
 	if (vm->ready_open) {
@@ -614,13 +636,15 @@ static int spawn_vmm(struct cvmd_vm *vm)
 	opt.flags = UV_PROCESS_DETACHED;
 	vm->proc.data = vm;
 	ret = uv_spawn(d->loop, &vm->proc, &opt);
+	/* Initialised even when it fails: the handle is closed either way. */
+	vm->handles++;
 	if (ret) {
 		vm->ready_open = false;
 		close_handle(vm, (uv_handle_t *)&vm->ready);
+		close_handle(vm, (uv_handle_t *)&vm->proc);
 		return ret;
 	}
 	vm->proc_live = true;
-	vm->handles++;
 	vm->rec.vmm_pid = vm->proc.pid;
 	uv_read_start((uv_stream_t *)&vm->ready, on_ready_alloc, on_ready_read);
 	return 0;
@@ -643,15 +667,23 @@ static struct cvmd_vm *vm_new(struct cvmd *d)
 /**
  * cvmd_vm_create() - create a VM: record it, start its VMM, answer the
  * client once the VMM is ready (or say why it is not)
+ * @d: the daemon
+ * @rq: the request
+ * @c: the client to answer
+ * @id: the request's id
+ * @ret_why: on an error, what failed and why ("" when the errno says it)
+ * @why_size: its size
  *
  * Return: 0 (the answer comes later), or -errno with nothing changed.
  */
 int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
-		   struct cvmd_client *c, uint64_t id)
+		   struct cvmd_client *c, uint64_t id, char *ret_why,
+		   size_t why_size)
 {
 	struct cvmd_vm *vm;
 	int ret;
 
+	*ret_why = '\0';
 	if (!name_valid(rq->name) || !rq->memory_bytes ||
 	    (rq->owner[0] && strcmp(rq->owner, "libvirt")) ||
 	    rq->memory_bytes % 4096 || rq->memory_bytes > (1ULL << 46) ||
@@ -687,8 +719,16 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 		return ret;
 	}
 	ret = spawn_vmm(vm);
-	if (!ret)
+	if (ret) {
+		snprintf(ret_why, why_size, "cannot start the VMM %s: %s",
+			 d->cfg.vmm_path, strerror(-ret));
+	} else {
 		ret = cvm_registry_update(d->reg, &vm->rec);
+		if (ret)
+			snprintf(ret_why, why_size,
+				 "cannot record its VMM's pid: %s",
+				 strerror(-ret));
+	}
 	if (ret) {
 		cvm_registry_delete(d->reg, vm->rec.name);
 		if (vm->proc_live)

@@ -224,4 +224,135 @@ check "exit 3: daemon unreachable" [ $? -eq 3 ]
 ctl destroy shape >/dev/null
 jq_is "everything destroyed" "$(ctl --json list)" length 0
 
+# --- a new user's first run: finding the VMM, saying why it won't start ---
+# Another cvmd beside the suite's, under $STATE/ (cleanup ends its VMMs);
+# ctl, expect_exit and jq_is talk to it while SOCK names its socket.
+MAIN_SOCK=$SOCK
+ALT_PID=
+start_alt() { # DIR CVMD [ARGS...]
+	local dir=$1 bin=$2 i
+	shift 2
+	mkdir -p "$dir"
+	SOCK=$dir/cvmd.sock
+	"$bin" --backend "$BACKEND" --socket "$SOCK" --state-dir "$dir" \
+		--config /dev/null --bus none --set libvirt_uri=none \
+		--set sim_pool=16M "$@" 2>"$dir/log" &
+	ALT_PID=$!
+	for i in $(seq 1 200); do
+		ctl status >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+stop_alt() {
+	kill -TERM "$ALT_PID" 2>/dev/null
+	wait "$ALT_PID" 2>/dev/null
+	SOCK=$MAIN_SOCK
+}
+vmm_exe_of() { readlink "/proc/$(ctl --json show "$1" | jq -r .vmm_pid)/exe"; }
+
+# Without --vmm (and no vmm key): the cvm-vmm beside cvmd's executable.
+if start_alt "$STATE/novmm" "$CVMD"; then
+	expect_exit 0 "cvmd without --vmm, from the build dir: create" create first --memory 4M
+	check "cvmd without --vmm: the VM runs the cvm-vmm beside cvmd" \
+		[ "$(vmm_exe_of first)" = "$(readlink -f "$VMM")" ]
+	ctl destroy first >/dev/null
+else
+	not_ok "cvmd without --vmm starts: $(cat "$STATE/novmm/log")"
+fi
+stop_alt
+# An installed layout: PREFIX/sbin/cvmd finds PREFIX/libexec/cvm/cvm-vmm.
+prefix=$STATE/prefix
+mkdir -p "$prefix/sbin" "$prefix/libexec/cvm"
+cp "$CVMD" "$prefix/sbin/cvmd" && cp "$VMM" "$prefix/libexec/cvm/cvm-vmm"
+if start_alt "$STATE/installed" "$prefix/sbin/cvmd"; then
+	expect_exit 0 "installed cvmd without --vmm: create" create inst --memory 4M
+	check "installed cvmd: the VM runs PREFIX/libexec/cvm/cvm-vmm" \
+		[ "$(vmm_exe_of inst)" = "$(readlink -f "$prefix/libexec/cvm/cvm-vmm")" ]
+	ctl destroy inst >/dev/null
+else
+	not_ok "installed cvmd starts: $(cat "$STATE/installed/log")"
+fi
+stop_alt
+
+# A VMM that cannot start: the message names the file and the reason, and
+# nothing is left behind.
+if start_alt "$STATE/badvmm" "$CVMD" --vmm /nonexistent/cvm-vmm; then
+	before=$(ctl --json status | jq -r .vms)
+	expect_exit 1 "missing VMM: create refused" create ghost --memory 4M
+	case $ERR in
+	*"create 'ghost' refused: cannot start the VMM /nonexistent/cvm-vmm: No such file or directory"*)
+		ok "missing VMM: the message names the file and why" ;;
+	*) not_ok "missing VMM: message: $ERR" ;;
+	esac
+	jq_is "missing VMM: --json carries the same message" \
+		"$(ctl --json create ghost --memory 4M 2>/dev/null)" .error.message \
+		"cannot start the VMM /nonexistent/cvm-vmm: No such file or directory"
+	jq_is "missing VMM: no record left" "$(ctl --json list)" length 0
+	jq_is "missing VMM: VM count unchanged" "$(ctl --json status)" .vms "$before"
+	expect_exit 1 "missing VMM: the name is free again (same refusal)" create ghost --memory 4M
+	case $ERR in *"cannot start the VMM"*) ok "missing VMM: not 'name taken'" ;;
+	*) not_ok "missing VMM: retry: $ERR" ;; esac
+else
+	not_ok "cvmd with a missing VMM starts: $(cat "$STATE/badvmm/log")"
+fi
+stop_alt
+
+# --- sim: each VM's VMM has its own pool; status sums them ---
+if [ "$BACKEND" = sim ]; then
+	OUT=$(ctl --json status)
+	jq_is "sim pool, no VMs: per-VM size (16M)" "$OUT" .pool_pages_per_vm 4096
+	jq_is "sim pool, no VMs: no pool" "$OUT" '[.pool_vms, .pool_total_pages, .pool_free_pages] | join(" ")' "0 0 0"
+	for v in p1 p2 p3; do ctl create $v --memory 1M >/dev/null; done
+	ctl init-start p1 >/dev/null && ctl page-in p1 0 >/dev/null && ctl page-in p1 0x1000 >/dev/null
+	OUT=$(ctl --json status)
+	jq_is "sim pool, 3 VMs: summed" "$OUT" \
+		'[.vms, .pool_vms, .pool_pages_per_vm, .pool_total_pages, .pool_free_pages] | join(" ")' \
+		"3 3 4096 12288 12286"
+	line=$(ctl status | grep '^secure pool:')
+	case $line in
+	*"per VM on the simulator: 3 VMs x 4096 pages (16 MiB) = 12288 pages, 12286 free") ok "sim pool: status says per VM and sums" ;;
+	*) not_ok "sim pool: status says: $line" ;;
+	esac
+	# A failed VM has no VMM, hence no pool.
+	kill -KILL "$(ctl --json show p3 | jq -r .vmm_pid)"
+	for _ in $(seq 1 100); do [ "$(state_of p3)" = failed ] && break; sleep 0.05; done
+	jq_is "sim pool: a failed VM's pool is not counted" "$(ctl --json status)" \
+		'[.vms, .pool_vms, .pool_total_pages] | join(" ")' "3 2 8192"
+	for v in p1 p2 p3; do ctl destroy $v >/dev/null; done
+
+	# --- make run: no raw bytes from the host's view on the terminal ---
+	nonprint() { LC_ALL=C grep -caP '[^\x20-\x7e\x1b\t]' "$1"; }
+	for i in 1 2 3 4 5; do
+		"$(dirname "$0")/../../client/walkthrough.sh" "$BUILD" >"$WORK/walk" 2>&1
+		st=$?
+		n=$(nonprint "$WORK/walk")
+		if [ "$st" -eq 0 ] && [ "$n" -eq 0 ] && grep -q 'after page-out: .*host reads: [0-9a-f]*\.\.\. (hex)' "$WORK/walk"; then
+			ok "walkthrough run $i: exit 0, ciphertext shown as hex, printable output"
+		else
+			not_ok "walkthrough run $i: exit $st, $n lines with non-printable bytes"
+		fi
+	done
+	# A host view holding a newline between printable bytes and others
+	# (as ciphertext may): a cvmctl whose host-read answers just that.
+	fake=$WORK/fake-build
+	mkdir -p "$fake/client"
+	ln -s "$(cd "$BUILD" && pwd)/daemon" "$fake/daemon"
+	cat >"$fake/client/cvmctl" <<-EOF
+	#!/bin/bash
+	for a; do [ "\$a" = host-read ] && { printf 'launch\n\001\200\377\033c\n'; exit 0; }; done
+	exec "$CVMCTL" "\$@"
+	EOF
+	chmod +x "$fake/client/cvmctl"
+	"$(dirname "$0")/../../client/walkthrough.sh" "$fake" >"$WORK/walk" 2>&1
+	st=$?
+	n=$(nonprint "$WORK/walk")
+	if [ "$st" -eq 0 ] && [ "$n" -eq 0 ] &&
+		grep -q 'host reads: 6c61756e63680a0180ff1b63\.\.\. (hex)' "$WORK/walk"; then
+		ok "walkthrough: a host view with a newline is shown as hex, never raw"
+	else
+		not_ok "walkthrough with a newline in the host view: exit $st, $n bad lines"
+	fi
+fi
+
 finish

@@ -615,6 +615,68 @@ static void test_hex_and_size(void **state)
 	assert_string_equal(buf, "0 B");
 }
 
+/* status's secure pool: the module's one pool, or the simulator's per VM. */
+static void test_format_pool(void **state)
+{
+	Cvm__DaemonStatus st = CVM__DAEMON_STATUS__INIT;
+	struct capture cap;
+	char buf[160];
+
+	(void)state;
+	st.backend = "kmod";
+	st.pool_total_pages = 16384;
+	st.pool_free_pages = 16000;
+	cvm_format_pool(&st, buf, sizeof(buf));
+	assert_string_equal(buf, "16000 of 16384 pages free (64 MiB)");
+
+	/* sim: N VMs x P pages, the sum and what is free of it. */
+	st.backend = "sim";
+	st.pool_pages_per_vm = 16384;
+	st.pool_vms = 2;
+	st.pool_total_pages = 32768;
+	st.pool_free_pages = 30000;
+	cvm_format_pool(&st, buf, sizeof(buf));
+	assert_string_equal(buf, "per VM on the simulator: 2 VMs x 16384 pages "
+				 "(64 MiB) = 32768 pages, 30000 free");
+	st.pool_vms = 1;
+	st.pool_total_pages = 16384;
+	st.pool_free_pages = 16384;
+	cvm_format_pool(&st, buf, sizeof(buf));
+	assert_string_equal(buf, "per VM on the simulator: 1 VM x 16384 pages "
+				 "(64 MiB) = 16384 pages, 16384 free");
+	/* No VMs yet: still says where the pools come from, not "0 of 0". */
+	st.pool_vms = 0;
+	st.pool_total_pages = 0;
+	st.pool_free_pages = 0;
+	cvm_format_pool(&st, buf, sizeof(buf));
+	assert_string_equal(buf, "per VM on the simulator: 0 VMs x 16384 pages "
+				 "(64 MiB) = 0 pages, 0 free");
+	/* A cvmd that does not report the per-VM size: the old form. */
+	st.pool_pages_per_vm = 0;
+	st.pool_total_pages = 8;
+	st.pool_free_pages = 3;
+	cvm_format_pool(&st, buf, sizeof(buf));
+	assert_string_equal(buf, "3 of 8 pages free (32 KiB)");
+	/* Truncated, never overrun. */
+	st.pool_pages_per_vm = 16384;
+	cvm_format_pool(&st, buf, 10);
+	assert_string_equal(buf, "per VM on");
+
+	/* The line status prints. */
+	st.version = "0.1.0";
+	st.api_version = 1;
+	st.vms = 3;
+	st.pool_vms = 2;
+	st.pool_total_pages = 32768;
+	st.pool_free_pages = 32767;
+	capture_begin(&cap, 1);
+	cvm_print_status(stdout, &st);
+	capture_end(&cap);
+	assert_non_null(strstr(cap.text, "\nsecure pool:      per VM on the "
+					 "simulator: 2 VMs x 16384 pages (64 "
+					 "MiB) = 32768 pages, 32767 free\n"));
+}
+
 /* --- JSON forms ---------------------------------------------------------- */
 
 /* Render o as cvmctl prints it, parse it back: the document scripts see. */
@@ -814,6 +876,16 @@ static void test_json_list_status_data(void **state)
 	assert_true(member_u64(o, "pool_total_pages") == 16384);
 	assert_true(member_u64(o, "pool_free_pages") == 1000);
 	assert_true(member_u64(o, "api_version") == 1);
+	assert_true(member_u64(o, "pool_pages_per_vm") == 0);
+	assert_true(member_u64(o, "pool_vms") == 0);
+	json_object_put(o);
+	/* sim: the per-VM pool and how many VMs hold one. */
+	st.pool_pages_per_vm = 8192;
+	st.pool_vms = 2;
+	o = round_trip(cvm_json_status(&st));
+	assert_true(member_u64(o, "pool_pages_per_vm") == 8192);
+	assert_true(member_u64(o, "pool_vms") == 2);
+	assert_true(member_u64(o, "pool_total_pages") == 16384);
 	json_object_put(o);
 
 	o = round_trip(cvm_json_data(0x1003, "hello", 5));
@@ -1227,6 +1299,7 @@ static void test_help(void **state)
 
 /* Fixed tests, then one test per Status cell and per usage case, each
  * named after what it checks. */
+/* clang-format off */
 static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_size_valid),
 	cmocka_unit_test(test_size_invalid),
@@ -1243,6 +1316,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_status_exit_complete),
 	cmocka_unit_test(test_base64),
 	cmocka_unit_test(test_hex_and_size),
+	cmocka_unit_test(test_format_pool),
 	cmocka_unit_test(test_json_vm),
 	cmocka_unit_test(test_json_vm_states),
 	cmocka_unit_test(test_json_list_status_data),
@@ -1255,6 +1329,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_usage_error_json),
 	cmocka_unit_test(test_help),
 };
+/* clang-format on */
 
 int main(void)
 {
