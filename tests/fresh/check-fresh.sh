@@ -96,6 +96,17 @@ if in_root sh -c 'cd /root/cvm && make -q all'; then
 else
 	not_ok "make -q all: something make check builds was not built"
 fi
+# Nothing that ran in the root may outlive its command (no PID namespace:
+# a leftover would live on on the build machine).
+left=
+for proc in /proc/[0-9]*; do
+	[ "$(readlink "$proc/root" 2>/dev/null)" = "$ROOT" ] && left="$left ${proc#/proc/}:$(cat "$proc/comm")"
+done
+if [ -z "$left" ]; then
+	ok "no process left running in the fresh root"
+else
+	not_ok "processes left running in the fresh root:$left"
+fi
 kver=$(in_root /root/cvm/tests/vm/kver.sh --headers 2>&1)
 magic=$(grep -ao 'vermagic=[^ ]*' "$ROOT/root/cvm/build/kmod/cvm.ko" 2>/dev/null | head -1)
 if [ -n "$kver" ] && [ "$magic" = "vermagic=$kver" ]; then
