@@ -3,11 +3,17 @@
 # passes or fails on time): one invocation for a domain that does not opt
 # in next to /bin/true; an opted-in prepare and stopped (p50/p99); and
 # virsh start of the same domain with and without opt-in (median of 5).
+# Like the libvirt suite, it runs in namespaces of its own with a libvirtd
+# of its own (tests/libvirt/lib-libvirt.sh): the host is not touched.
 BUILD=${1:?usage: bench-hook.sh BUILD}
 BACKEND=sim
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../integration/lib.sh"
 . "$here/../libvirt/lib-libvirt.sh"
+if [ -z "${CVM_LIBVIRT_HOST_MNTNS:-}" ]; then
+	libvirt_isolate "$here/bench-hook.sh" "$@"
+	exit
+fi
+. "$here/../integration/lib.sh"
 N=${N:-200}
 
 # Wall time of N runs of a command with stdin from a file, one per line,
@@ -64,7 +70,7 @@ stop_cvmd
 libvirt_setup
 libvirt_start || { echo "libvirtd did not start"; exit 1; }
 start_cvmd --set libvirt_uri=qemu:///system || exit 1
-V define "$WORK/plain.xml" >/dev/null && V define "$WORK/opted.xml" >/dev/null
+libvirt_define plain "$WORK/plain.xml" && libvirt_define opted "$WORK/opted.xml"
 for d in plain opted; do
 	for i in 1 2 3 4 5; do
 		t0=$(date +%s%N)

@@ -5,6 +5,11 @@
 # mutating call, a polkit rule lets it through, reads work for everyone,
 # and callers vanishing in the middle of a check don't hurt cvmd.
 BUILD=${1:?usage: guest-polkit.sh BUILD}
+# Only in the guest tests/vm/run-in-guest.sh boots (its kernel command
+# line names the job): on a host this would install the bus policy and a
+# polkit rule, and start a second system dbus-daemon.
+grep -q 'cvmrig\.job=' /proc/cmdline ||
+	{ echo "$0: runs only in the QEMU guest (tests/vm/run-in-guest.sh)" >&2; exit 2; }
 BACKEND=sim
 here=$(cd "$(dirname "$0")" && pwd)
 top=$here/../..

@@ -147,7 +147,7 @@ OUT=$("$CVMCTL" -c "unix:$TRAP" hook lxc hk-demand prepare begin - <"$XML/cvm-de
 ST=$?
 if [ "$ST" = 0 ] && [ -z "$OUT" ]; then ok "another driver (lxc): exit 0, silent"; else not_ok "another driver: exit $ST: $OUT"; fi
 if [ "$(trap_connections)" = 0 ]; then ok "unknown calls: cvmd was never contacted"; else not_ok "unknown calls contacted cvmd"; fi
-"$CVMCTL" hook qemu hk-demand prepare </dev/null >/dev/null 2>"$WORK/err"
+"$CVMCTL" -c "$NONE" hook qemu hk-demand prepare </dev/null >/dev/null 2>"$WORK/err"
 ST=$?
 if [ "$ST" = 2 ] && grep -q 'missing SUBOP' "$WORK/err"; then ok "missing arguments: usage error (exit 2)"; else not_ok "missing arguments: exit $ST: $(cat "$WORK/err")"; fi
 

@@ -12,6 +12,13 @@ CVMCTL=$BUILD/client/cvmctl
 PY=/usr/bin/python3
 failures=0
 
+# Nothing of the host's is reached from here: not a cvmd named by the
+# caller's CVM_CONNECT, nor the service manager or journal of a unit that
+# runs `make check` (cvmd would tell it READY=1 and STOPPING=1). Tests that
+# want these set them on the command they run.
+unset CVM_CONNECT NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID JOURNAL_STREAM \
+	LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+
 # A private world: socket, state dir, config, all under one temp dir that
 # other users may enter (the access tests connect as nobody).
 WORK=$(mktemp -d /tmp/cvm-it.XXXXXX)

@@ -11,7 +11,7 @@ BACKEND=sim
 bad_config() { # DESCRIPTION CONTENT EXPECTED-MESSAGE
 	printf '%b' "$2" >"$WORK/bad.conf"
 	out=$("$CVMD" --config "$WORK/bad.conf" --socket "$WORK/bad.sock" \
-		--state-dir "$WORK/bad-state" 2>&1)
+		--state-dir "$WORK/bad-state" --bus none --set libvirt_uri=none 2>&1)
 	st=$?
 	if [ $st -eq 2 ] && [[ $out == *"$3"* ]] && [ ! -e "$WORK/bad.sock" ]; then
 		ok "config: $1"
@@ -24,7 +24,9 @@ bad_config "bad value" '[cvmd]\nmax_vms = -3\n' "bad value for 'max_vms'"
 bad_config "unknown section" '[other]\nx = 1\n' "unknown section [other]"
 bad_config "syntax" 'garbage\n' "syntax error"
 bad_config "bad backend" '[cvmd]\nbackend = quantum\n' "bad value for 'backend'"
-out=$("$CVMD" --config "$WORK/missing.conf" 2>&1); st=$?
+# Its own socket and state dir even so: never the host's defaults.
+out=$("$CVMD" --config "$WORK/missing.conf" --socket "$WORK/missing.sock" \
+	--state-dir "$WORK/missing-state" --bus none --set libvirt_uri=none 2>&1); st=$?
 check "config: a missing explicit file is an error" [ $st -eq 2 ]
 
 # --- the registry: an older schema is migrated, a newer one refused ---

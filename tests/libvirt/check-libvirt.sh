@@ -1,15 +1,44 @@
 #!/bin/bash
 # check-libvirt.sh BUILD - the hook and cvmd's reconciliation with a real
-# libvirtd starting real (TCG) QEMU domains. Runs on the host as root; it
-# writes /etc/libvirt/qemu.conf and the hook, and stops its libvirtd.
+# libvirtd starting real (TCG) QEMU domains. Runs as root, and changes
+# nothing on the host: the suite runs again in namespaces of its own with
+# a libvirtd of its own (lib-libvirt.sh), and the host's /etc/libvirt,
+# users and groups, libvirtd processes and domains, libvirt's directories
+# and mounts, recorded before and after, are compared at the end.
 BUILD=${1:?usage: check-libvirt.sh BUILD}
 BACKEND=sim
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../integration/lib.sh"
 . "$here/lib-libvirt.sh"
 
+no_process_of() { ! pgrep -f "$1" >/dev/null; }
+
+if [ -z "${CVM_LIBVIRT_HOST_MNTNS:-}" ]; then
+	# On the host: record, run the suite isolated, compare.
+	libvirt_host_state "$WORK/before"
+	export CVM_LIBVIRT_OUTER=$WORK
+	libvirt_isolate "$here/check-libvirt.sh" "$BUILD"
+	st=$?
+	libvirt_host_state "$WORK/after"
+	libvirt_host_compare "$WORK/before" "$WORK/after" "$WORK/domains"
+	inner=$(cat "$WORK/inner-work" 2>/dev/null)
+	if [ -n "$inner" ]; then
+		check "host: no process of the suite left" no_process_of "$inner"
+		check "host: the suite's work directory is gone" [ ! -e "$inner" ]
+	else
+		not_ok "the suite ran in namespaces of its own"
+	fi
+	finish && [ "$st" -eq 0 ]
+	exit
+fi
+
+# In the namespaces: the suite itself.
+[ -z "${CVM_LIBVIRT_OUTER:-}" ] || echo "$WORK" >"$CVM_LIBVIRT_OUTER/inner-work"
 trap 'libvirt_stop; cleanup' EXIT
-libvirt_setup
+trap 'exit 130' INT
+trap 'exit 143' TERM
+libvirt_setup || { not_ok "a libvirt of the suite's own (private namespaces, tmpfs)"; exit 1; }
+ok "a libvirt of the suite's own: private namespaces, libvirt's $(libvirt_dirs | wc -w) directories on tmpfs"
 libvirt_start || { not_ok "libvirtd starts"; exit 1; }
 ok "libvirtd starts with the cvm hook installed"
 start_cvmd --set libvirt_uri=qemu:///system || { not_ok "cvmd starts"; exit 1; }
@@ -17,7 +46,7 @@ start_cvmd --set libvirt_uri=qemu:///system || { not_ok "cvmd starts"; exit 1; }
 OPT="<metadata><cvm:cvm xmlns:cvm='http://cvm.org/xmlns/libvirt/1.0' pin='demand'/></metadata>"
 define() { # NAME MIB EXTRA
 	domain_xml "$1" "$2" "$3" >"$WORK/$1.xml"
-	V define "$WORK/$1.xml" >/dev/null
+	libvirt_define "$1" "$WORK/$1.xml"
 }
 vm_state() { ctl --json show "$1" 2>/dev/null | jq -r .state; }
 wait_gone() { # NAME: up to 10 s

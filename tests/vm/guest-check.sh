@@ -6,6 +6,11 @@
 #
 #   guest-check.sh BUILD_DIR
 build=${1:?usage: guest-check.sh BUILD_DIR}
+# Only in the guest tests/vm/run-in-guest.sh boots (its kernel command
+# line names the job): on a host this would load modules and clear the
+# kernel log.
+grep -q 'cvmrig\.job=' /proc/cmdline ||
+	{ echo "$0: runs only in the QEMU guest (tests/vm/run-in-guest.sh)" >&2; exit 2; }
 status=0
 CVM_POOL_MB=16
 

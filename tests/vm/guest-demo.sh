@@ -4,6 +4,10 @@
 #
 #   guest-demo.sh BUILD_DIR
 build=${1:?usage: guest-demo.sh BUILD_DIR}
+# Only in the guest tests/vm/run-in-guest.sh boots (its kernel command
+# line names the job): on a host this would load modules.
+grep -q 'cvmrig\.job=' /proc/cmdline ||
+	{ echo "$0: runs only in the QEMU guest (tests/vm/run-in-guest.sh)" >&2; exit 2; }
 status=0
 
 # AES-GCM for page-out: the guest can't autoload modules from its chroot.
