@@ -46,8 +46,13 @@ side_by_side() {
 		"$(view guest-read)" "$host"
 }
 
-# No --vmm: cvmd finds the cvm-vmm beside its own executable.
-"$build/daemon/cvmd" --backend auto --socket "$sock" --state-dir "$work/state" \
+# No --vmm: cvmd finds the cvm-vmm beside its own executable. The backend
+# is auto unless CVM_RUN_BACKEND says otherwise (the test suites pin sim,
+# so they never touch a host's real /dev/cvm). cvmd is not the service:
+# it must not talk to a systemd that may be running `make run`.
+env -u NOTIFY_SOCKET -u JOURNAL_STREAM -u WATCHDOG_USEC -u WATCHDOG_PID \
+	-u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES \
+	"$build/daemon/cvmd" --backend "${CVM_RUN_BACKEND:-auto}" --socket "$sock" --state-dir "$work/state" \
 	--config /dev/null --bus none --set libvirt_uri=none 2>"$work/cvmd.log" &
 cvmd_pid=$!
 for _ in $(seq 1 100); do ctl status >/dev/null 2>&1 && break; sleep 0.05; done

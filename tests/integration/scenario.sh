@@ -324,7 +324,7 @@ if [ "$BACKEND" = sim ]; then
 	# --- make run: no raw bytes from the host's view on the terminal ---
 	nonprint() { LC_ALL=C grep -caP '[^\x20-\x7e\x1b\t]' "$1"; }
 	for i in 1 2 3 4 5; do
-		"$(dirname "$0")/../../client/walkthrough.sh" "$BUILD" >"$WORK/walk" 2>&1
+		CVM_RUN_BACKEND=sim "$(dirname "$0")/../../client/walkthrough.sh" "$BUILD" >"$WORK/walk" 2>&1
 		st=$?
 		n=$(nonprint "$WORK/walk")
 		if [ "$st" -eq 0 ] && [ "$n" -eq 0 ] && grep -q 'after page-out: .*host reads: [0-9a-f]*\.\.\. (hex)' "$WORK/walk"; then
@@ -344,7 +344,7 @@ if [ "$BACKEND" = sim ]; then
 	exec "$CVMCTL" "\$@"
 	EOF
 	chmod +x "$fake/client/cvmctl"
-	"$(dirname "$0")/../../client/walkthrough.sh" "$fake" >"$WORK/walk" 2>&1
+	CVM_RUN_BACKEND=sim "$(dirname "$0")/../../client/walkthrough.sh" "$fake" >"$WORK/walk" 2>&1
 	st=$?
 	n=$(nonprint "$WORK/walk")
 	if [ "$st" -eq 0 ] && [ "$n" -eq 0 ] &&
