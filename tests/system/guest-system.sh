@@ -12,6 +12,18 @@ set -u
 DIR=/root/cvm-system
 . "$DIR/env" # V1, V2: the installed and the upgrade package versions
 RESULTS=/mnt/results
+# The share's virtio channel may come up after fstab's mount was tried on
+# a slow boot: try again for a minute, and never hang the run without it.
+for _ in $(seq 60); do
+	mountpoint -q "$RESULTS" || mount "$RESULTS" 2>/dev/null
+	mountpoint -q "$RESULTS" && break
+	sleep 1
+done
+mountpoint -q "$RESULTS" || {
+	echo "guest-system.sh: no results share at $RESULTS" >/dev/console
+	systemctl poweroff --force
+	exit 1
+}
 exec >"$RESULTS/out.log" 2>&1
 export CVM_CONNECT=unix:/run/cvmd/cvmd.sock
 

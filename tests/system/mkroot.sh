@@ -27,7 +27,8 @@ cp -a "$BASE" "$ROOT"
 # once (the default, MODULES=most, takes minutes and 40 MB).
 mkdir -p "$ROOT/etc/initramfs-tools/conf.d"
 echo MODULES=list >"$ROOT/etc/initramfs-tools/conf.d/cvm-check"
-printf '%s\n' virtio_pci virtio_blk ext4 >"$ROOT/etc/initramfs-tools/modules"
+# 9p: the results share's channel exists before systemd mounts it.
+printf '%s\n' virtio_pci virtio_blk ext4 9pnet_virtio 9p >"$ROOT/etc/initramfs-tools/modules"
 
 "$here/in-root.sh" "$ROOT" sh -c "apt-get update -qq &&
 	apt-get install -y -qq --no-install-recommends $(echo $PACKAGES)" \
