@@ -20,8 +20,14 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 KVER ?= $(shell tests/vm/kver.sh 2>/dev/null || tests/vm/kver.sh --headers 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 
-SIM_SRC := $(wildcard daemon/sim/*.c)
-SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h
+# The module's portable core (kmod/cvm_core.h), compiled into cvm.ko and
+# into the simulator; the simulator adds its OS glue.
+CORE_SRC := kmod/cvm_core.c kmod/cvm_gfn.c kmod/cvm_convert.c kmod/cvm_secure.c \
+	kmod/cvm_dma.c kmod/cvm_access.c kmod/cvm_snapshot.c kmod/cvm_measure.c \
+	kmod/cvm_crypt.c
+CORE_HDR := kmod/cvm_core.h kmod/cvm_os.h kmod/cvm_fsm.h kmod/uapi/cvm.h
+SIM_SRC := $(wildcard daemon/sim/*.c) $(CORE_SRC)
+SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h $(CORE_HDR)
 LIBCVM_SRC := daemon/libcvm/cvm-dev.c kmod/cvm_fsm.c
 LIBCVM_HDR := daemon/libcvm/cvm-dev.h kmod/cvm_fsm.h kmod/uapi/cvm.h
 KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild

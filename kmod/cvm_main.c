@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * cvm_main.c - module entry, the /dev/cvm misc device and its ioctls.
  */
@@ -39,8 +39,8 @@ void cvm_vm_list_del(struct cvm_vm *vm)
 }
 
 /**
- * cvm_evict_any() - page out a cold resident page to free a pool page
- * @self: the VM asking, locked
+ * cvm_os_pool_evict() - page out a cold resident page to free a pool page
+ * @core: the VM asking, locked (the core's hook)
  *
  * The victim is the VM with the most resident pages (the largest user of
  * the pool gives first, so a small VM can't be starved by a large one),
@@ -51,35 +51,36 @@ void cvm_vm_list_del(struct cvm_vm *vm)
  *
  * Return: 0 when a pool page was freed, -ENOMEM when no VM had one to give.
  */
-int cvm_evict_any(struct cvm_vm *self)
+int cvm_os_pool_evict(struct cvm_core *core)
 {
+	struct cvm_vm *self = cvm_vm_of(core);
 	struct cvm_vm *vm, *victim = NULL;
-	u64 most = self->nr_resident;
+	u64 most = self->core.nr_resident;
 	int ret;
 
 	spin_lock(&cvm_vms_lock);
 	list_for_each_entry(vm, &cvm_vms, node) {
-		if (vm == self || READ_ONCE(vm->nr_resident) <= most)
+		if (vm == self || READ_ONCE(vm->core.nr_resident) <= most)
 			continue;
 		if (!mutex_trylock(&vm->lock))
 			continue;
 		if (victim)
 			mutex_unlock(&victim->lock);
 		victim = vm;
-		most = vm->nr_resident;
+		most = vm->core.nr_resident;
 	}
 	spin_unlock(&cvm_vms_lock);
 
 	if (victim) {
-		ret = cvm_secure_evict_one(victim);
+		ret = cvm_secure_evict_one(&victim->core);
 		mutex_unlock(&victim->lock);
 		if (!ret)
 			return 0;
 	}
-	return cvm_secure_evict_one(self) ? -ENOMEM : 0;
+	return cvm_secure_evict_one(&self->core) ? -ENOMEM : 0;
 }
 
-void cvm_stat_eviction(void)
+void cvm_os_evicted(struct cvm_core *core)
 {
 	atomic64_inc(&cvm_nr_evictions);
 }
@@ -168,7 +169,7 @@ static int __init cvm_init(void)
 {
 	int ret;
 
-	ret = cvm_crypt_check();
+	ret = cvm_os_aead_check();
 	if (ret) {
 		pr_err("cvm: gcm(aes) unavailable (%d): load the gcm module\n",
 		       ret);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * cvm_pin.c - demand and upfront pinning of guest pages, charged to the
  * owner's locked memory (RLIMIT_MEMLOCK, VFIO's model) and to the VM's own
@@ -27,7 +27,8 @@ int cvm_pin_charge(struct cvm_vm *vm, unsigned long npages)
 {
 	int ret;
 
-	if (vm->pin_limit_pages && vm->nr_pinned + npages > vm->pin_limit_pages)
+	if (vm->core.pin_limit_pages &&
+	    vm->core.nr_pinned + npages > vm->core.pin_limit_pages)
 		return -ENOMEM;
 	if (!mmget_not_zero(vm->mm))
 		return -ESRCH;
@@ -37,7 +38,7 @@ int cvm_pin_charge(struct cvm_vm *vm, unsigned long npages)
 	mmput(vm->mm);
 	if (ret)
 		return ret;
-	vm->nr_pinned += npages;
+	vm->core.nr_pinned += npages;
 	cvm_stat_pinned(npages);
 	return 0;
 }
@@ -61,7 +62,7 @@ void cvm_pin_uncharge(struct cvm_vm *vm, unsigned long npages)
 		mmap_write_unlock(vm->mm);
 		mmput(vm->mm);
 	}
-	vm->nr_pinned -= npages;
+	vm->core.nr_pinned -= npages;
 	cvm_stat_pinned(-(long)npages);
 }
 
@@ -93,11 +94,28 @@ static long cvm_pin_user(unsigned long uaddr, unsigned long npages,
 }
 
 /* The pinned host page of a GFN inside a memslot, or NULL. */
-struct page *cvm_host_page(struct cvm_vm *vm, u64 gfn)
+static struct page *cvm_host_page(struct cvm_vm *vm, u64 gfn)
 {
 	struct cvm_memslot *slot = cvm_memslot_find_gfn(vm, gfn);
 
 	return slot ? xa_load(&slot->pages, gfn - slot->base_gfn) : NULL;
+}
+
+/* The core's hooks (cvm_core.h): host pages are pins of memslot pages. */
+struct cvm_page *cvm_os_host_page(struct cvm_core *core, u64 gfn)
+{
+	return cvm_os_cpage(cvm_host_page(cvm_vm_of(core), gfn));
+}
+
+bool cvm_os_pinned(struct cvm_core *core, u64 gfn)
+{
+	return cvm_host_page(cvm_vm_of(core), gfn);
+}
+
+int cvm_os_pin(struct cvm_core *core, u64 gfn, u64 npages,
+	       const unsigned long *need)
+{
+	return cvm_pin_gfns(cvm_vm_of(core), gfn, npages, need);
 }
 
 /* Undo the pins this call made, given which GFNs it pinned. */
@@ -256,7 +274,7 @@ void cvm_unpin_slot_range(struct cvm_vm *vm, struct cvm_memslot *slot,
 
 	xa_for_each_range(&slot->pages, idx, page, first, last) {
 		gfn = slot->base_gfn + idx;
-		if (cvm_spage(vm, gfn) || cvm_dma_refs(vm, gfn))
+		if (cvm_spage(&vm->core, gfn) || cvm_dma_refs(&vm->core, gfn))
 			continue;
 		unpin_user_pages_dirty_lock(&page, 1, true);
 		xa_erase(&slot->pages, idx);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * cvm_pool.c - the secure pool: pages the module allocates at load and
  * never maps anywhere, so no host mapping can reach a secure page's
@@ -55,8 +55,11 @@ void cvm_pool_exit(void)
 	cvm_pool_nr_free = 0;
 }
 
-/* Return: a zeroed pool page, or NULL when the pool is empty. */
-struct page *cvm_pool_alloc(void)
+/*
+ * The core's hooks (cvm_core.h): one pool for every VM.
+ * Return: a zeroed pool page, or NULL when the pool is empty.
+ */
+struct cvm_page *cvm_os_pool_alloc(struct cvm_core *vm)
 {
 	struct page *page;
 
@@ -67,11 +70,13 @@ struct page *cvm_pool_alloc(void)
 		cvm_pool_nr_free--;
 	}
 	spin_unlock(&cvm_pool_lock);
-	return page;
+	return cvm_os_cpage(page);
 }
 
-void cvm_pool_free(struct page *page)
+void cvm_os_pool_free(struct cvm_core *vm, struct cvm_page *cpage)
 {
+	struct page *page = cvm_os_kpage(cpage);
+
 	clear_highpage(page);
 	spin_lock(&cvm_pool_lock);
 	list_add(&page->lru, &cvm_pool_free_list);

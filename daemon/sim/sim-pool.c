@@ -20,10 +20,10 @@
  *
  * Return: 0, or -ENOMEM with nothing mapped.
  */
-int sim_pool_init(struct sim_pool *pool, uint64_t nr_pages)
+int sim_pool_init(struct sim_pool *pool, u64 nr_pages)
 {
-	size_t bytes = nr_pages << SIM_PAGE_SHIFT;
-	uint64_t i;
+	size_t bytes = nr_pages << CVM_PAGE_SHIFT;
+	u64 i;
 	void *base;
 
 	base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
@@ -42,7 +42,7 @@ int sim_pool_init(struct sim_pool *pool, uint64_t nr_pages)
 	pool->total = nr_pages;
 	/* Lowest index on top: the first pages used are the first mapped. */
 	for (i = 0; i < nr_pages; i++)
-		pool->free[i] = (uint32_t)(nr_pages - 1 - i);
+		pool->free[i] = (u32)(nr_pages - 1 - i);
 	pool->nr_free = nr_pages;
 	return 0;
 }
@@ -50,25 +50,51 @@ int sim_pool_init(struct sim_pool *pool, uint64_t nr_pages)
 void sim_pool_fini(struct sim_pool *pool)
 {
 	if (pool->base)
-		munmap(pool->base, pool->total << SIM_PAGE_SHIFT);
+		munmap(pool->base, pool->total << CVM_PAGE_SHIFT);
 	free(pool->free);
 	pool->base = NULL;
 	pool->free = NULL;
 	pool->total = pool->nr_free = 0;
 }
 
-/* Return: a zeroed pool page, or NULL when the pool is empty. */
-uint8_t *sim_pool_alloc(struct sim_pool *pool)
+/*
+ * The core's hooks (cvm_core.h). The pool is the VM's own, so every page
+ * in use is one of its resident pages: eviction pages out its coldest,
+ * and fails only when nothing is resident (or when the test hook says so).
+ * Return: a zeroed pool page, or NULL when the pool is empty.
+ */
+struct cvm_page *cvm_os_pool_alloc(struct cvm_core *core)
 {
-	if (!pool->nr_free)
+	struct cvm_backend *vm = sim_vm_of(core);
+	struct sim_pool *pool = &vm->pool;
+
+	if (!vm->pool_fail_after || !pool->nr_free)
 		return NULL;
-	return pool->base +
-	       ((uint64_t)pool->free[--pool->nr_free] << SIM_PAGE_SHIFT);
+	if (vm->pool_fail_after > 0)
+		vm->pool_fail_after--;
+	return cvm_os_upage(pool->base + ((u64)pool->free[--pool->nr_free]
+					  << CVM_PAGE_SHIFT));
 }
 
-void sim_pool_free(struct sim_pool *pool, uint8_t *page)
+void cvm_os_pool_free(struct cvm_core *core, struct cvm_page *page)
 {
-	explicit_bzero(page, SIM_PAGE_SIZE);
+	struct sim_pool *pool = &sim_vm_of(core)->pool;
+	u8 *addr = cvm_os_uaddr(page);
+
+	explicit_bzero(addr, CVM_PAGE_SIZE);
 	pool->free[pool->nr_free++] =
-		(uint32_t)((uint64_t)(page - pool->base) >> SIM_PAGE_SHIFT);
+		(u32)((u64)(addr - pool->base) >> CVM_PAGE_SHIFT);
+}
+
+int cvm_os_pool_evict(struct cvm_core *core)
+{
+	if (!sim_vm_of(core)->pool_fail_after)
+		return -ENOMEM;
+	return cvm_secure_evict_one(core);
+}
+
+/* The pool is per VM: nothing counts beyond the VM's own evictions. */
+void cvm_os_evicted(struct cvm_core *core)
+{
+	(void)core;
 }
