@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * cvm_internal.h - the module's objects: a VM is the portable core's
  * tables (cvm_core.h, shared with the simulator) plus what only the

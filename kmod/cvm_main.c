@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: GPL-2.0
 /*
  * cvm_main.c - module entry, the /dev/cvm misc device and its ioctls.
  */

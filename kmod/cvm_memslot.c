@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: GPL-2.0
 /*
  * cvm_memslot.c - guest memory registration: ranges of the owner's address
  * space placed at a guest-physical base, as KVM memslots.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: GPL-2.0
 /*
  * cvm_os_linux.c - cvm_os.h in the kernel: memory charged to the caller's
  * memcg, pages through kmap_local, SHA-256 and AES-256-GCM through the

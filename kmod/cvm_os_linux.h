@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * cvm_os_linux.h - cvm_os.h in the kernel: the per-GFN map is an xarray,
  * memory is charged to the caller's memcg, pages are struct pages.

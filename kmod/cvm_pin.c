@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: GPL-2.0
 /*
  * cvm_pin.c - demand and upfront pinning of guest pages, charged to the
  * owner's locked memory (RLIMIT_MEMLOCK, VFIO's model) and to the VM's own

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: GPL-2.0
 /*
  * cvm_pool.c - the secure pool: pages the module allocates at load and
  * never maps anywhere, so no host mapping can reach a secure page's

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: GPL-2.0
 /*
  * cvm_vm.c - the VM object: its file descriptor, ioctl dispatch and the
  * secure lifecycle (INIT_START / INIT_DONE / INIT_ABORT / TERMINATE).

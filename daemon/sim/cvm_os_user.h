@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cvm_os_user.h - the module's OS interface (kmod/cvm_os.h) in one
  * process, so the module's core runs in the simulator: kernel types and
@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "list.h"
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -40,48 +42,6 @@ void cvm_os_warn(const char *file, int line);
 static inline void cond_resched(void)
 {
 }
-
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-
-/* The kernel's intrusive doubly-linked list, as much as the core uses. */
-struct list_head {
-	struct list_head *next, *prev;
-};
-
-static inline void INIT_LIST_HEAD(struct list_head *l)
-{
-	l->next = l->prev = l;
-}
-
-static inline bool list_empty(const struct list_head *l)
-{
-	return l->next == l;
-}
-
-static inline void list_add(struct list_head *e, struct list_head *head)
-{
-	e->next = head->next;
-	e->prev = head;
-	head->next->prev = e;
-	head->next = e;
-}
-
-static inline void list_del(struct list_head *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-	INIT_LIST_HEAD(e);
-}
-
-static inline void list_move(struct list_head *e, struct list_head *head)
-{
-	list_del(e);
-	list_add(e, head);
-}
-
-#define list_last_entry(head, type, member) \
-	container_of((head)->prev, type, member)
 
 /**
  * struct cvm_os_bitmap - a bitmap whose set bits can be walked in order at

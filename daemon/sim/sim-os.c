@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * sim-os.c - the module's OS interface (kmod/cvm_os.h, cvm_os_user.h) in
  * one process:
