@@ -10,7 +10,7 @@ VERSION := $(shell cat VERSION)
 # CPPFLAGS and LDFLAGS come from the caller (dpkg-buildflags, rpm's
 # %optflags): fortify, stack protector, relro and now-binding in packages.
 CVM_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-DCVM_VERSION='"$(VERSION)"' -Ikmod -Idaemon/libcvm $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+	-DCVM_VERSION='"$(VERSION)"' -Ikmod -Idaemon/vmm/libcvm $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
@@ -26,10 +26,10 @@ CORE_SRC := kmod/cvm_core.c kmod/cvm_gfn.c kmod/cvm_convert.c kmod/cvm_secure.c 
 	kmod/cvm_dma.c kmod/cvm_access.c kmod/cvm_snapshot.c kmod/cvm_measure.c \
 	kmod/cvm_crypt.c
 CORE_HDR := kmod/cvm_core.h kmod/cvm_os.h kmod/cvm_fsm.h kmod/uapi/cvm.h
-SIM_SRC := $(wildcard daemon/sim/*.c) $(CORE_SRC)
-SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h $(CORE_HDR)
-LIBCVM_SRC := daemon/libcvm/cvm-dev.c kmod/cvm_fsm.c
-LIBCVM_HDR := daemon/libcvm/cvm-dev.h kmod/cvm_fsm.h kmod/uapi/cvm.h
+SIM_SRC := $(wildcard daemon/vmm/sim/*.c) $(CORE_SRC)
+SIM_HDR := $(wildcard daemon/vmm/sim/*.h) daemon/vmm/backend.h daemon/list.h $(CORE_HDR)
+LIBCVM_SRC := daemon/vmm/libcvm/cvm-dev.c kmod/cvm_fsm.c
+LIBCVM_HDR := daemon/vmm/libcvm/cvm-dev.h kmod/cvm_fsm.h kmod/uapi/cvm.h
 KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
@@ -112,11 +112,11 @@ $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c pro
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
 		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
 
-VMM_SRC := $(wildcard daemon/vmm/*.c) daemon/backend-kmod.c
-$(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/backend.h $(SIM_SRC) $(SIM_HDR) \
+VMM_SRC := $(wildcard daemon/vmm/*.c)
+$(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
 		$(LIBCVM_SRC) $(LIBCVM_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -Idaemon/sim -o $@ $(VMM_SRC) \
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ $(VMM_SRC) \
 		$(SIM_SRC) $(LIBCVM_SRC) $(PROTO_SRC) -lprotobuf-c -lcrypto
 
 # libFuzzer target: the API socket's bytes through framing and dispatch.
@@ -135,7 +135,7 @@ $(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
 
 $(BUILD)/tests/unit/test-sim: tests/unit/test-sim.c $(SIM_SRC) $(SIM_HDR) kmod/cvm_fsm.c kmod/cvm_fsm.h
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(SANITIZE) -Idaemon -Idaemon/sim -o $@ tests/unit/test-sim.c \
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ tests/unit/test-sim.c \
 		$(SIM_SRC) kmod/cvm_fsm.c -lcmocka -lcrypto
 
 # The in-kernel suite runs inside the guest, on the host's libraries.

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test-sim.c - the sim backend (daemon/sim) against the module's contract:
- * every cell of the VM lifecycle table and of the GFN table through the
- * backend API (one test per cell, as tests/vm/ktest-lifecycle.c), argument
- * errors, the confidentiality table row by row (guest view vs host view),
+ * test-sim.c - the sim backend (daemon/vmm/sim) against the module's
+ * contract: every cell of the VM lifecycle table and of the GFN table
+ * through the backend API (one test per cell, as
+ * tests/vm/ktest-lifecycle.c), argument errors, the confidentiality table
+ * row by row (guest view vs host view),
  * the content rules, AES-GCM tamper/swap/replay, DMA refcounts and range
  * rollback, pool exhaustion and eviction, pin limits with real mlock()
  * accounting (VmLck), the launch measurement against an independently
