@@ -12,8 +12,7 @@
  * touched: INIT_DONE moves exactly those into secure memory (a page pinned
  * only because the memory is pinned upfront holds no guest data).
  */
-static int cvm_access_page(struct cvm_core *vm, u64 gfn,
-			   struct cvm_page **ret)
+static int cvm_access_page(struct cvm_core *vm, u64 gfn, struct cvm_page **ret)
 {
 	if (cvm_gfn_is_secure(cvm_gfn_state(vm, gfn)))
 		return cvm_secure_guest_page(vm, gfn, ret);

@@ -101,8 +101,9 @@ err_rollback:
 		if (!cvm_bit_test(take, i))
 			continue;
 		cvm_secure_give_back(vm, gfn + i);
-		cvm_gfn_set(vm, gfn + i, cvm_bit_test(was_shared, i) ?
-			    CVM_GFN_SHARED : CVM_GFN_NORMAL);
+		cvm_gfn_set(vm, gfn + i,
+			    cvm_bit_test(was_shared, i) ? CVM_GFN_SHARED
+							: CVM_GFN_NORMAL);
 	}
 	cvm_measure_restore(vm->measure);
 out_free:

@@ -96,7 +96,8 @@ int cvm_core_lifecycle(struct cvm_core *vm, enum cvm_vm_op op)
  *
  * Argument errors come first (-EINVAL), then "not started" (-EOPNOTSUPP;
  * DMA shares are allowed in any VM state), then the GPA range (-ERANGE),
- * then the tables.
+ * then the range's size (-E2BIG past CVM_PAGE_OP_MAX_PAGES), then the
+ * tables.
  */
 int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
 		     u64 nr_pages)
@@ -115,9 +116,9 @@ int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
 	case CVM_PAGE_CMD_OUT:
 		if (npages != 1)
 			return -EINVAL;
-		op = cmd == CVM_PAGE_CMD_IN ? CVM_GFN_OP_PAGE_IN :
-		     cmd == CVM_PAGE_CMD_OUT ? CVM_GFN_OP_PAGE_OUT :
-					       CVM_GFN_OP_SHARE;
+		op = cmd == CVM_PAGE_CMD_IN    ? CVM_GFN_OP_PAGE_IN
+		     : cmd == CVM_PAGE_CMD_OUT ? CVM_GFN_OP_PAGE_OUT
+					       : CVM_GFN_OP_SHARE;
 		break;
 	case CVM_PAGE_CMD_SHARE:
 		op = CVM_GFN_OP_SHARE;
@@ -136,6 +137,8 @@ int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
 		ret = cvm_os_check_range(vm, gfn, npages);
 	if (ret)
 		return ret;
+	if (npages > CVM_PAGE_OP_MAX_PAGES)
+		return -E2BIG;
 	if (cmd == CVM_PAGE_CMD_DMA_SHARE)
 		return cvm_dma_share(vm, gfn, npages);
 	if (cmd == CVM_PAGE_CMD_DMA_UNSHARE)
@@ -156,8 +159,8 @@ void cvm_core_stats(struct cvm_core *vm, struct cvm_vm_stats *st)
 	st->normal_pages = cvm_gfn_count(vm, CVM_GFN_NORMAL);
 	st->shared_pages = cvm_gfn_count(vm, CVM_GFN_SHARED);
 	st->secure_paged_out = cvm_gfn_count(vm, CVM_GFN_SECURE_PAGED_OUT);
-	st->secure_pages = cvm_gfn_count(vm, CVM_GFN_SECURE) +
-			   st->secure_paged_out;
+	st->secure_pages =
+	    cvm_gfn_count(vm, CVM_GFN_SECURE) + st->secure_paged_out;
 	st->pinned_pages = vm->nr_pinned;
 	st->pin_limit_bytes = vm->pin_limit_pages << CVM_PAGE_SHIFT;
 	st->pool_pages = vm->nr_resident;

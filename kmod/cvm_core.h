@@ -98,6 +98,13 @@ enum cvm_page_cmd {
 };
 #define CVM_PAGE_NR_CMDS 7
 
+/*
+ * The most GFNs one page operation covers (a range of 16 TiB): the
+ * per-call bitmaps stay indexable by 32 bits (the kernel's bitmap_zalloc()
+ * takes an unsigned int) and a call's walk stays bounded.
+ */
+#define CVM_PAGE_OP_MAX_PAGES 0xffffffffULL
+
 /* cvm_core.c: the VM's life */
 int cvm_core_init(struct cvm_core *vm, u64 nr_index);
 void cvm_core_fini(struct cvm_core *vm);
@@ -121,8 +128,8 @@ int cvm_crypt_new_with(struct cvm_os_aead *aead, struct cvm_crypt **ret);
 void cvm_crypt_free(struct cvm_crypt *c);
 int cvm_crypt_seal(struct cvm_crypt *c, u64 gfn, struct cvm_page *from,
 		   struct cvm_page *to, u64 *ret_version, u8 *ret_tag);
-int cvm_crypt_open(struct cvm_crypt *c, u64 gfn, u64 version,
-		   const u8 *tag, struct cvm_page *from, struct cvm_page *to);
+int cvm_crypt_open(struct cvm_crypt *c, u64 gfn, u64 version, const u8 *tag,
+		   struct cvm_page *from, struct cvm_page *to);
 
 /* cvm_measure.c: the launch measurement */
 int cvm_measure_new(struct cvm_measure **ret);
@@ -166,8 +173,7 @@ int cvm_access_locked(struct cvm_core *vm, u64 gpa, void *buf, u32 len,
 
 /* cvm_snapshot.c */
 int cvm_snapshot_size(struct cvm_core *vm, u64 capacity, u32 *ret_nr);
-void cvm_snapshot_entry(struct cvm_core *vm, u64 gfn,
-			struct cvm_gfn_info *out);
+void cvm_snapshot_entry(struct cvm_core *vm, u64 gfn, struct cvm_gfn_info *out);
 
 /*
  * Hooks every backend provides (cvm_pin.c and friends in the kernel, the

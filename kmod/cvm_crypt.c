@@ -109,8 +109,8 @@ int cvm_crypt_seal(struct cvm_crypt *c, u64 gfn, struct cvm_page *from,
  * Return: 0, or -EBADMSG when the ciphertext is not the one sealed for
  * this GFN and version (@to then holds garbage: the caller discards it).
  */
-int cvm_crypt_open(struct cvm_crypt *c, u64 gfn, u64 version,
-		   const u8 *tag, struct cvm_page *from, struct cvm_page *to)
+int cvm_crypt_open(struct cvm_crypt *c, u64 gfn, u64 version, const u8 *tag,
+		   struct cvm_page *from, struct cvm_page *to)
 {
 	u8 iv[CVM_OS_AEAD_IV_SIZE], aad[CVM_OS_AEAD_AAD_SIZE];
 

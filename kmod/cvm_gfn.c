@@ -10,8 +10,8 @@ enum cvm_gfn_state cvm_gfn_state(struct cvm_core *vm, u64 gfn)
 {
 	void *entry = cvm_os_map_load(&vm->gfn_states, gfn);
 
-	return entry ? (enum cvm_gfn_state)cvm_os_map_to_value(entry) :
-		       vm->untouched_state;
+	return entry ? (enum cvm_gfn_state)cvm_os_map_to_value(entry)
+		     : vm->untouched_state;
 }
 
 /**

@@ -67,7 +67,7 @@ struct cvm_memslot {
 struct cvm_vm {
 	struct cvm_core core;
 	struct mutex lock;
-	struct list_head node;	/* on the module's VM list */
+	struct list_head node; /* on the module's VM list */
 	struct list_head slots;	/* sorted by base_gfn */
 	u32 nr_slots;
 
@@ -118,8 +118,7 @@ void cvm_pool_counts(u64 *ret_total, u64 *ret_free);
 int cvm_os_aead_check(void);
 
 /* cvm_vm.c: the ioctls around the core's calls */
-int cvm_guest_access(struct cvm_vm *vm,
-		     const struct cvm_guest_access *arg);
+int cvm_guest_access(struct cvm_vm *vm, const struct cvm_guest_access *arg);
 int cvm_snapshot(struct cvm_vm *vm, struct cvm_snapshot *arg);
 
 /* Helpers for ioctl argument checks */

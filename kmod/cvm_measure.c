@@ -11,7 +11,7 @@ struct cvm_measure {
 	bool active;		/* between INIT_START and INIT_DONE */
 	bool sealed;
 	u64 nr_pages;
-	u64 saved_nr_pages;	/* with the hash's saved state */
+	u64 saved_nr_pages; /* with the hash's saved state */
 	u8 digest[CVM_DIGEST_SIZE];
 };
 

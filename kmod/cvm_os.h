@@ -71,13 +71,13 @@ static inline bool cvm_bit_test(const unsigned long *bits, u64 i)
  *				[*i, last], *i set to it; NULL when none
  * cvm_os_map_value(v), cvm_os_map_to_value(e)	inline
  */
-#define cvm_os_map_for_each_range(map, idx, entry, first, last)		\
-	for ((idx) = (first);							\
-	     (idx) <= (last) &&							\
-	     ((entry) = cvm_os_map_find((map), &(idx), (last))) != NULL;	\
+#define cvm_os_map_for_each_range(map, idx, entry, first, last)          \
+	for ((idx) = (first);                                            \
+	     (idx) <= (last) &&                                          \
+	     ((entry) = cvm_os_map_find((map), &(idx), (last))) != NULL; \
 	     (idx)++)
 
-#define cvm_os_map_for_each(map, idx, entry)				\
+#define cvm_os_map_for_each(map, idx, entry) \
 	cvm_os_map_for_each_range(map, idx, entry, 0, U64_MAX - 1)
 
 /*
@@ -89,8 +89,7 @@ struct cvm_page;
 
 void cvm_os_page_copy(struct cvm_page *to, struct cvm_page *from);
 void cvm_os_page_clear(struct cvm_page *page);
-void cvm_os_page_read(void *buf, struct cvm_page *page, size_t off,
-		      size_t len);
+void cvm_os_page_read(void *buf, struct cvm_page *page, size_t off, size_t len);
 void cvm_os_page_write(struct cvm_page *page, size_t off, const void *buf,
 		       size_t len);
 
@@ -127,7 +126,6 @@ void cvm_os_aead_free(struct cvm_os_aead *a);
 int cvm_os_aead_seal(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 		     struct cvm_page *from, struct cvm_page *to, u8 *ret_tag);
 int cvm_os_aead_open(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
-		     const u8 *tag, struct cvm_page *from,
-		     struct cvm_page *to);
+		     const u8 *tag, struct cvm_page *from, struct cvm_page *to);
 
 #endif /* CVM_OS_H */

@@ -24,8 +24,11 @@ void cvm_os_free(void *p)
 	kfree(p);
 }
 
+/* bitmap_zalloc() takes an unsigned int: more bits can't be had. */
 unsigned long *cvm_os_bitmap_zalloc(u64 nbits)
 {
+	if (nbits > UINT_MAX)
+		return NULL;
 	return bitmap_zalloc(nbits, GFP_KERNEL);
 }
 
@@ -44,8 +47,7 @@ void cvm_os_page_clear(struct cvm_page *page)
 	clear_highpage(cvm_os_kpage(page));
 }
 
-void cvm_os_page_read(void *buf, struct cvm_page *page, size_t off,
-		      size_t len)
+void cvm_os_page_read(void *buf, struct cvm_page *page, size_t off, size_t len)
 {
 	memcpy_from_page(buf, cvm_os_kpage(page), off, len);
 }
@@ -222,10 +224,9 @@ static void cvm_os_aead_sg(struct cvm_os_aead *a, struct scatterlist *sg,
 		sg_set_buf(&sg[2], a->buf->tag, CVM_OS_AEAD_TAG_SIZE);
 }
 
-static int cvm_os_aead_run(struct cvm_os_aead *a, const u8 *iv,
-			   const u8 *aad, struct scatterlist *src,
-			   struct scatterlist *dst, unsigned int cryptlen,
-			   bool encrypt)
+static int cvm_os_aead_run(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
+			   struct scatterlist *src, struct scatterlist *dst,
+			   unsigned int cryptlen, bool encrypt)
 {
 	DECLARE_CRYPTO_WAIT(wait);
 	int ret;
@@ -236,8 +237,8 @@ static int cvm_os_aead_run(struct cvm_os_aead *a, const u8 *iv,
 				  crypto_req_done, &wait);
 	aead_request_set_ad(a->req, CVM_OS_AEAD_AAD_SIZE);
 	aead_request_set_crypt(a->req, src, dst, cryptlen, a->buf->iv);
-	ret = encrypt ? crypto_aead_encrypt(a->req) :
-			crypto_aead_decrypt(a->req);
+	ret =
+	    encrypt ? crypto_aead_encrypt(a->req) : crypto_aead_decrypt(a->req);
 	return crypto_wait_req(ret, &wait);
 }
 
@@ -260,8 +261,7 @@ int cvm_os_aead_seal(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 }
 
 int cvm_os_aead_open(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
-		     const u8 *tag, struct cvm_page *from,
-		     struct cvm_page *to)
+		     const u8 *tag, struct cvm_page *from, struct cvm_page *to)
 {
 	struct scatterlist src[3], dst[2];
 

@@ -160,7 +160,7 @@ int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages,
 	struct page *page;
 	int ret = 0;
 
-	newly = bitmap_zalloc(npages, GFP_KERNEL);
+	newly = cvm_os_bitmap_zalloc(npages);
 	if (!newly)
 		return -ENOMEM;
 	for (i = 0; i < npages; i++) {
@@ -199,7 +199,7 @@ err_unpin:
 	cvm_pin_uncharge(vm, missing);
 	cvm_unpin_new(vm, gfn, newly, npages);
 out_free:
-	bitmap_free(newly);
+	cvm_os_bitmap_free(newly);
 	return ret;
 }
 

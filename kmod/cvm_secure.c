@@ -246,7 +246,8 @@ int cvm_secure_page_in(struct cvm_core *vm, u64 gfn)
  * A paged-out GFN is paged in; a never-touched one gets a zeroed pool
  * page (and its host page pinned, the destination of a later page-out).
  */
-int cvm_secure_guest_page(struct cvm_core *vm, u64 gfn, struct cvm_page **ret_page)
+int cvm_secure_guest_page(struct cvm_core *vm, u64 gfn,
+			  struct cvm_page **ret_page)
 {
 	struct cvm_spage *sp = cvm_spage(vm, gfn);
 	struct cvm_page *pool;

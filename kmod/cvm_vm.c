@@ -207,8 +207,8 @@ static long cvm_vm_page_op(struct cvm_vm *vm, unsigned int cmd,
 	case CVM_PAGE_IN:
 		if (arg.flags & ~CVM_PAGE_FLAGS)
 			return -EINVAL;
-		pcmd = arg.flags & CVM_PAGE_SHARED ? CVM_PAGE_CMD_IN_SHARED :
-						     CVM_PAGE_CMD_IN;
+		pcmd = arg.flags & CVM_PAGE_SHARED ? CVM_PAGE_CMD_IN_SHARED
+						   : CVM_PAGE_CMD_IN;
 		break;
 	case CVM_PAGE_OUT:
 		pcmd = CVM_PAGE_CMD_OUT;
@@ -310,7 +310,8 @@ int cvm_snapshot(struct cvm_vm *vm, struct cvm_snapshot *arg)
 	out = entries;
 	list_for_each_entry(slot, &vm->slots, node) {
 		for (i = 0; i < slot->npages; i++)
-			cvm_snapshot_entry(&vm->core, slot->base_gfn + i, out++);
+			cvm_snapshot_entry(&vm->core, slot->base_gfn + i,
+					   out++);
 		cond_resched();
 	}
 	mutex_unlock(&vm->lock);

@@ -684,6 +684,43 @@ static void test_init_done_touched_only(void **state)
 	tvm_free(&vm);
 }
 
+/*
+ * A range of 2^32 GFNs or more inside a VM that large: refused as too big
+ * (E2BIG) after the range check, before any per-GFN walk or bitmap (the
+ * kernel's bitmaps take 32-bit sizes); nothing changes.
+ */
+static void test_range_too_big(void **state)
+{
+	const uint64_t npages = (1ULL << 32) + 2;
+	struct cvm_vm_stats st;
+	struct tvm vm;
+	int ret;
+
+	(void)state;
+	ret = tvm_new_cfg(&vm, npages * PG, 0, false, 0);
+	if (ret == -ENOMEM) {
+		print_message("no room for a 16 TiB mapping here: skipped\n");
+		skip();
+	}
+	assert_int_equal(ret, 0);
+	assert_int_equal(dma_share(&vm, 0, 1ULL << 32), -E2BIG);
+	assert_int_equal(dma_share(&vm, 1, (1ULL << 32) + 1), -E2BIG);
+	assert_int_equal(dma_share(&vm, 2, (1ULL << 32) + 1), -ERANGE);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(sim->page_op(vm.b, CVM_PAGE_OP_UNSHARE, 0, 1ULL << 32),
+			 -E2BIG);
+	assert_int_equal(sim->page_op(vm.b, CVM_PAGE_OP_SHARE, PG, npages),
+			 -ERANGE);
+	assert_int_equal(sim->page_op(vm.b, CVM_PAGE_OP_SHARE, 0,
+				      (1ULL << 32) - 1 + (1ULL << 63)),
+			 -ERANGE);
+	st = stats(&vm);
+	assert_int_equal(st.normal_pages, npages);
+	assert_int_equal(st.pinned_pages, 0);
+	assert_int_equal(st.dma_shared_pages, 0);
+	tvm_free(&vm);
+}
+
 /* A range share that meets a refused GFN changes nothing at all. */
 static void test_range_all_or_nothing(void **state)
 {
@@ -1267,29 +1304,36 @@ static void test_seal_format(void **state)
 	assert_int_equal(cvm_crypt_new_with(aead, &c), 0);
 	/* versions count from 1, one per seal */
 	for (i = 1; i <= 2; i++) {
-		assert_int_equal(cvm_crypt_seal(c, 5, cvm_os_upage(pattern), cvm_os_upage(out), &version,
-						tag), 0);
+		assert_int_equal(cvm_crypt_seal(c, 5, cvm_os_upage(pattern),
+						cvm_os_upage(out), &version,
+						tag),
+				 0);
 		assert_int_equal(version, i);
 		ref_seal(key, 5, i, pattern, ref, ref_tag);
 		assert_memory_equal(out, ref, PG);
 		assert_memory_equal(tag, ref_tag, 16);
 	}
-	assert_int_equal(cvm_crypt_open(c, 5, 2, tag, cvm_os_upage(out),
-					 cvm_os_upage(back)), 0);
+	assert_int_equal(
+	    cvm_crypt_open(c, 5, 2, tag, cvm_os_upage(out), cvm_os_upage(back)),
+	    0);
 	assert_memory_equal(back, pattern, PG);
 	/* another GFN, another version, another tag: refused */
-	assert_int_equal(cvm_crypt_open(c, 6, 2, tag, cvm_os_upage(out),
-					 cvm_os_upage(back)), -EBADMSG);
-	assert_int_equal(cvm_crypt_open(c, 5, 1, tag, cvm_os_upage(out),
-					 cvm_os_upage(back)), -EBADMSG);
+	assert_int_equal(
+	    cvm_crypt_open(c, 6, 2, tag, cvm_os_upage(out), cvm_os_upage(back)),
+	    -EBADMSG);
+	assert_int_equal(
+	    cvm_crypt_open(c, 5, 1, tag, cvm_os_upage(out), cvm_os_upage(back)),
+	    -EBADMSG);
 	tag[3] ^= 1;
-	assert_int_equal(cvm_crypt_open(c, 5, 2, tag, cvm_os_upage(out),
-					 cvm_os_upage(back)), -EBADMSG);
+	assert_int_equal(
+	    cvm_crypt_open(c, 5, 2, tag, cvm_os_upage(out), cvm_os_upage(back)),
+	    -EBADMSG);
 	tag[3] ^= 1;
 	/* in place */
 	memcpy(back, out, PG);
 	assert_int_equal(cvm_crypt_open(c, 5, 2, tag, cvm_os_upage(back),
-					 cvm_os_upage(back)), 0);
+					cvm_os_upage(back)),
+			 0);
 	assert_memory_equal(back, pattern, PG);
 	cvm_crypt_free(c);
 	cvm_crypt_free(NULL);
@@ -1332,7 +1376,8 @@ static void test_two_vms_independent(void **state)
 	assert_int_equal(page_out(&a, 0), 0);
 	assert_int_equal(page_out(&b, 0), 0);
 	/* same bytes, same GFN, same version: different keys */
-	assert_int_equal(cvm_spage(&a.b->core, 0)->version, cvm_spage(&b.b->core, 0)->version);
+	assert_int_equal(cvm_spage(&a.b->core, 0)->version,
+			 cvm_spage(&b.b->core, 0)->version);
 	assert_memory_not_equal(a.mem, b.mem, PG);
 	/* one VM's ciphertext in the other's page fails */
 	memcpy(b.mem, a.mem, PG);
@@ -2391,53 +2436,54 @@ static char *cell_name(const char *table, const char *from, const char *op,
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-		cmocka_unit_test(test_vm_start_is_not_a_backend_op),
-		cmocka_unit_test(test_page_ops_not_started),
-		cmocka_unit_test(test_init_done_counts),
-		cmocka_unit_test(test_init_done_touched_only),
-		cmocka_unit_test(test_range_all_or_nothing),
-		cmocka_unit_test(test_page_op_bad),
-		cmocka_unit_test(test_access_bad),
-		cmocka_unit_test(test_access_max),
-		cmocka_unit_test(test_create_bad),
-		cmocka_unit_test(test_not_owner),
-		cmocka_unit_test(test_view_normal_and_shared),
-		cmocka_unit_test(test_view_secure_resident),
-		cmocka_unit_test(test_view_secure_paged_out),
-		cmocka_unit_test(test_view_secure_untouched),
-		cmocka_unit_test(test_unshare_and_init_done_keep_data),
-		cmocka_unit_test(test_page_in_from_shared_keeps_data),
-		cmocka_unit_test(test_share_discards),
-		cmocka_unit_test(test_abort_terminate_discard),
-		cmocka_unit_test(test_destroy_discards),
-		cmocka_unit_test(test_pool_pages_zeroed_on_free),
-		cmocka_unit_test(test_bitmap_walk),
-		cmocka_unit_test(test_seal_format),
-		cmocka_unit_test(test_seal_versions),
-		cmocka_unit_test(test_two_vms_independent),
-		cmocka_unit_test(test_tamper_swap_replay),
-		cmocka_unit_test(test_access_stops_at_bad_page),
-		cmocka_unit_test(test_access_mixed_states),
-		cmocka_unit_test(test_dma_refcount_busy),
-		cmocka_unit_test(test_dma_range_rollback),
-		cmocka_unit_test(test_dma_overflow),
-		cmocka_unit_test(test_pool_exhaustion_evicts),
-		cmocka_unit_test(test_eviction_lru),
-		cmocka_unit_test(test_eviction_by_guest_access),
-		cmocka_unit_test(test_convert_rollback),
-		cmocka_unit_test(test_init_done_half_way),
-		cmocka_unit_test(test_demand_pins_nothing),
-		cmocka_unit_test(test_touch_pins_exactly_n),
-		cmocka_unit_test(test_vm_pin_limit),
-		cmocka_unit_test(test_upfront),
-		cmocka_unit_test(test_rlimit_boundary),
-		cmocka_unit_test(test_rlimit_shared_with_mlock),
-		cmocka_unit_test(test_memlock_reported),
-		cmocka_unit_test(test_pinned_page_is_host_page),
-		cmocka_unit_test(test_measurement),
-		cmocka_unit_test(test_measurement_sources),
-		cmocka_unit_test(test_snapshot),
-		cmocka_unit_test(test_four_threads_random),
+	    cmocka_unit_test(test_vm_start_is_not_a_backend_op),
+	    cmocka_unit_test(test_page_ops_not_started),
+	    cmocka_unit_test(test_init_done_counts),
+	    cmocka_unit_test(test_init_done_touched_only),
+	    cmocka_unit_test(test_range_all_or_nothing),
+	    cmocka_unit_test(test_page_op_bad),
+	    cmocka_unit_test(test_access_bad),
+	    cmocka_unit_test(test_access_max),
+	    cmocka_unit_test(test_create_bad),
+	    cmocka_unit_test(test_not_owner),
+	    cmocka_unit_test(test_view_normal_and_shared),
+	    cmocka_unit_test(test_view_secure_resident),
+	    cmocka_unit_test(test_view_secure_paged_out),
+	    cmocka_unit_test(test_view_secure_untouched),
+	    cmocka_unit_test(test_unshare_and_init_done_keep_data),
+	    cmocka_unit_test(test_page_in_from_shared_keeps_data),
+	    cmocka_unit_test(test_share_discards),
+	    cmocka_unit_test(test_abort_terminate_discard),
+	    cmocka_unit_test(test_destroy_discards),
+	    cmocka_unit_test(test_pool_pages_zeroed_on_free),
+	    cmocka_unit_test(test_bitmap_walk),
+	    cmocka_unit_test(test_seal_format),
+	    cmocka_unit_test(test_seal_versions),
+	    cmocka_unit_test(test_two_vms_independent),
+	    cmocka_unit_test(test_tamper_swap_replay),
+	    cmocka_unit_test(test_access_stops_at_bad_page),
+	    cmocka_unit_test(test_access_mixed_states),
+	    cmocka_unit_test(test_dma_refcount_busy),
+	    cmocka_unit_test(test_dma_range_rollback),
+	    cmocka_unit_test(test_dma_overflow),
+	    cmocka_unit_test(test_range_too_big),
+	    cmocka_unit_test(test_pool_exhaustion_evicts),
+	    cmocka_unit_test(test_eviction_lru),
+	    cmocka_unit_test(test_eviction_by_guest_access),
+	    cmocka_unit_test(test_convert_rollback),
+	    cmocka_unit_test(test_init_done_half_way),
+	    cmocka_unit_test(test_demand_pins_nothing),
+	    cmocka_unit_test(test_touch_pins_exactly_n),
+	    cmocka_unit_test(test_vm_pin_limit),
+	    cmocka_unit_test(test_upfront),
+	    cmocka_unit_test(test_rlimit_boundary),
+	    cmocka_unit_test(test_rlimit_shared_with_mlock),
+	    cmocka_unit_test(test_memlock_reported),
+	    cmocka_unit_test(test_pinned_page_is_host_page),
+	    cmocka_unit_test(test_measurement),
+	    cmocka_unit_test(test_measurement_sources),
+	    cmocka_unit_test(test_snapshot),
+	    cmocka_unit_test(test_four_threads_random),
 	};
 	size_t nvm = sizeof(vm_cells) / sizeof(vm_cells[0]);
 	size_t ngfn = sizeof(gfn_cells) / sizeof(gfn_cells[0]);

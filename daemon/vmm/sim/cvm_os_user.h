@@ -27,15 +27,15 @@ typedef uint64_t u64;
 
 /* Broken invariants: reported once, as the kernel's WARN_ON_ONCE. */
 void cvm_os_warn(const char *file, int line);
-#define WARN_ON_ONCE(cond)                                              \
-	({                                                              \
-		bool __warn = !!(cond);                                 \
-		static bool __warned;                                   \
-		if (__warn && !__warned) {                              \
-			__warned = true;                                \
-			cvm_os_warn(__FILE__, __LINE__);                \
-		}                                                       \
-		__warn;                                                 \
+#define WARN_ON_ONCE(cond)                               \
+	({                                               \
+		bool __warn = !!(cond);                  \
+		static bool __warned;                    \
+		if (__warn && !__warned) {               \
+			__warned = true;                 \
+			cvm_os_warn(__FILE__, __LINE__); \
+		}                                        \
+		__warn;                                  \
 	})
 
 /* One process, no preemption points to offer. */
@@ -71,14 +71,13 @@ void cvm_os_bitmap_set_all(struct cvm_os_bitmap *bm);
 /* The first set bit at or after @from, or bm->nbits. */
 u64 cvm_os_bitmap_next(const struct cvm_os_bitmap *bm, u64 from);
 
-static inline bool cvm_os_bitmap_test(const struct cvm_os_bitmap *bm,
-				      u64 bit)
+static inline bool cvm_os_bitmap_test(const struct cvm_os_bitmap *bm, u64 bit)
 {
 	return bit < bm->nbits && (bm->words[bit / 64] >> (bit % 64) & 1);
 }
 
-#define cvm_os_bitmap_for_each(bit, bm)                                 \
-	for ((bit) = cvm_os_bitmap_next((bm), 0); (bit) < (bm)->nbits;  \
+#define cvm_os_bitmap_for_each(bit, bm)                                \
+	for ((bit) = cvm_os_bitmap_next((bm), 0); (bit) < (bm)->nbits; \
 	     (bit) = cvm_os_bitmap_next((bm), (bit) + 1))
 
 /*

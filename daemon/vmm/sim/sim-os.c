@@ -60,8 +60,7 @@ int cvm_os_bitmap_init(struct cvm_os_bitmap *bm, u64 nbits)
 void cvm_os_bitmap_fini(struct cvm_os_bitmap *bm)
 {
 	bm->words = cvm_os_lazy_free(bm->words, bm->nwords * sizeof(u64));
-	bm->summary = cvm_os_lazy_free(bm->summary,
-				    bm->nsummary * sizeof(u64));
+	bm->summary = cvm_os_lazy_free(bm->summary, bm->nsummary * sizeof(u64));
 }
 
 void cvm_os_bitmap_set(struct cvm_os_bitmap *bm, u64 bit)
@@ -134,8 +133,8 @@ int cvm_os_map_init(struct cvm_os_map *map, u64 nr)
 		return -ENOMEM;
 	ret = cvm_os_bitmap_init(&map->present, nr);
 	if (ret) {
-		map->slots = cvm_os_lazy_free(map->slots,
-					      nr * sizeof(*map->slots));
+		map->slots =
+		    cvm_os_lazy_free(map->slots, nr * sizeof(*map->slots));
 		return ret;
 	}
 	return 0;
@@ -143,8 +142,8 @@ int cvm_os_map_init(struct cvm_os_map *map, u64 nr)
 
 void cvm_os_map_destroy(struct cvm_os_map *map)
 {
-	map->slots = cvm_os_lazy_free(map->slots, map->present.nbits *
-						  sizeof(*map->slots));
+	map->slots = cvm_os_lazy_free(map->slots,
+				      map->present.nbits * sizeof(*map->slots));
 	cvm_os_bitmap_fini(&map->present);
 }
 
@@ -178,8 +177,7 @@ void cvm_os_page_clear(struct cvm_page *page)
 	memset(cvm_os_uaddr(page), 0, CVM_PAGE_SIZE);
 }
 
-void cvm_os_page_read(void *buf, struct cvm_page *page, size_t off,
-		      size_t len)
+void cvm_os_page_read(void *buf, struct cvm_page *page, size_t off, size_t len)
 {
 	memcpy(buf, cvm_os_uaddr(page) + off, len);
 }
@@ -277,8 +275,10 @@ int cvm_os_aead_new_with_key(const u8 *key, struct cvm_os_aead **ret)
 		cvm_os_aead_free(a);
 		return -ENOMEM;
 	}
-	if (EVP_EncryptInit_ex(a->enc, EVP_aes_256_gcm(), NULL, key, NULL) != 1 ||
-	    EVP_DecryptInit_ex(a->dec, EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
+	if (EVP_EncryptInit_ex(a->enc, EVP_aes_256_gcm(), NULL, key, NULL) !=
+		1 ||
+	    EVP_DecryptInit_ex(a->dec, EVP_aes_256_gcm(), NULL, key, NULL) !=
+		1) {
 		cvm_os_aead_free(a);
 		return -EIO;
 	}
@@ -315,8 +315,8 @@ int cvm_os_aead_seal(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 	int len;
 
 	if (EVP_EncryptInit_ex(a->enc, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_EncryptUpdate(a->enc, NULL, &len, aad,
-			      CVM_OS_AEAD_AAD_SIZE) != 1 ||
+	    EVP_EncryptUpdate(a->enc, NULL, &len, aad, CVM_OS_AEAD_AAD_SIZE) !=
+		1 ||
 	    EVP_EncryptUpdate(a->enc, out, &len, cvm_os_uaddr(from),
 			      CVM_PAGE_SIZE) != 1 ||
 	    EVP_EncryptFinal_ex(a->enc, out + len, &len) != 1 ||
@@ -327,16 +327,15 @@ int cvm_os_aead_seal(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 }
 
 int cvm_os_aead_open(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
-		     const u8 *tag, struct cvm_page *from,
-		     struct cvm_page *to)
+		     const u8 *tag, struct cvm_page *from, struct cvm_page *to)
 {
 	u8 tag_copy[CVM_OS_AEAD_TAG_SIZE], *out = cvm_os_uaddr(to);
 	int len;
 
 	memcpy(tag_copy, tag, sizeof(tag_copy));
 	if (EVP_DecryptInit_ex(a->dec, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_DecryptUpdate(a->dec, NULL, &len, aad,
-			      CVM_OS_AEAD_AAD_SIZE) != 1 ||
+	    EVP_DecryptUpdate(a->dec, NULL, &len, aad, CVM_OS_AEAD_AAD_SIZE) !=
+		1 ||
 	    EVP_DecryptUpdate(a->dec, out, &len, cvm_os_uaddr(from),
 			      CVM_PAGE_SIZE) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_GCM_SET_TAG,

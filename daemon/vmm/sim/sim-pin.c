@@ -253,7 +253,8 @@ int sim_pin_upfront(struct cvm_backend *vm)
 	size_t bytes = vm->core.nr_pages << CVM_PAGE_SHIFT;
 	int ret;
 
-	if (vm->core.pin_limit_pages && vm->core.nr_pages > vm->core.pin_limit_pages)
+	if (vm->core.pin_limit_pages &&
+	    vm->core.nr_pages > vm->core.pin_limit_pages)
 		return -ENOMEM;
 	ret = sim_mlock(vm->mem, bytes);
 	if (ret) {

@@ -72,8 +72,8 @@ struct cvm_page *cvm_os_pool_alloc(struct cvm_core *core)
 		return NULL;
 	if (vm->pool_fail_after > 0)
 		vm->pool_fail_after--;
-	return cvm_os_upage(pool->base + ((u64)pool->free[--pool->nr_free]
-					  << CVM_PAGE_SHIFT));
+	return cvm_os_upage(
+	    pool->base + ((u64)pool->free[--pool->nr_free] << CVM_PAGE_SHIFT));
 }
 
 void cvm_os_pool_free(struct cvm_core *core, struct cvm_page *page)
@@ -83,7 +83,7 @@ void cvm_os_pool_free(struct cvm_core *core, struct cvm_page *page)
 
 	explicit_bzero(addr, CVM_PAGE_SIZE);
 	pool->free[pool->nr_free++] =
-		(u32)((u64)(addr - pool->base) >> CVM_PAGE_SHIFT);
+	    (u32)((u64)(addr - pool->base) >> CVM_PAGE_SHIFT);
 }
 
 int cvm_os_pool_evict(struct cvm_core *core)

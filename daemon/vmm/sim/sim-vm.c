@@ -112,8 +112,9 @@ static int sim_create(const struct cvm_backend_config *cfg,
 	if (!r)
 		r = cvm_os_bitmap_init(&vm->touched, n);
 	if (!r)
-		r = sim_pool_init(&vm->pool, cfg->sim_pool_pages ?
-				  cfg->sim_pool_pages : SIM_POOL_DEFAULT_PAGES);
+		r = sim_pool_init(&vm->pool, cfg->sim_pool_pages
+						 ? cfg->sim_pool_pages
+						 : SIM_POOL_DEFAULT_PAGES);
 	if (!r && cfg->upfront)
 		r = sim_pin_upfront(vm);
 	if (r) {
@@ -141,13 +142,13 @@ static int sim_lifecycle(struct cvm_backend *vm, enum cvm_vm_op op)
 }
 
 static const enum cvm_page_cmd sim_page_cmd[] = {
-	[CVM_PAGE_OP_IN] = CVM_PAGE_CMD_IN,
-	[CVM_PAGE_OP_IN_SHARED] = CVM_PAGE_CMD_IN_SHARED,
-	[CVM_PAGE_OP_OUT] = CVM_PAGE_CMD_OUT,
-	[CVM_PAGE_OP_SHARE] = CVM_PAGE_CMD_SHARE,
-	[CVM_PAGE_OP_UNSHARE] = CVM_PAGE_CMD_UNSHARE,
-	[CVM_PAGE_OP_DMA_SHARE] = CVM_PAGE_CMD_DMA_SHARE,
-	[CVM_PAGE_OP_DMA_UNSHARE] = CVM_PAGE_CMD_DMA_UNSHARE,
+    [CVM_PAGE_OP_IN] = CVM_PAGE_CMD_IN,
+    [CVM_PAGE_OP_IN_SHARED] = CVM_PAGE_CMD_IN_SHARED,
+    [CVM_PAGE_OP_OUT] = CVM_PAGE_CMD_OUT,
+    [CVM_PAGE_OP_SHARE] = CVM_PAGE_CMD_SHARE,
+    [CVM_PAGE_OP_UNSHARE] = CVM_PAGE_CMD_UNSHARE,
+    [CVM_PAGE_OP_DMA_SHARE] = CVM_PAGE_CMD_DMA_SHARE,
+    [CVM_PAGE_OP_DMA_UNSHARE] = CVM_PAGE_CMD_DMA_UNSHARE,
 };
 
 /*
@@ -155,15 +156,16 @@ static const enum cvm_page_cmd sim_page_cmd[] = {
  * first (an unknown operation, a range for a one-page operation), then
  * the owner, then the core's checks.
  */
-static int sim_page_op(struct cvm_backend *vm, enum cvm_page_action op,
-		       u64 gpa, u64 npages)
+static int sim_page_op(struct cvm_backend *vm, enum cvm_page_action op, u64 gpa,
+		       u64 npages)
 {
 	int ret;
 
 	if ((unsigned int)op > CVM_PAGE_OP_DMA_UNSHARE)
 		return -EINVAL;
-	if (npages > 1 && (op == CVM_PAGE_OP_IN ||
-			   op == CVM_PAGE_OP_IN_SHARED || op == CVM_PAGE_OP_OUT))
+	if (npages > 1 &&
+	    (op == CVM_PAGE_OP_IN || op == CVM_PAGE_OP_IN_SHARED ||
+	     op == CVM_PAGE_OP_OUT))
 		return -EINVAL;
 	ret = sim_check_owner(vm);
 	if (ret)
