@@ -24,7 +24,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 # into the simulator; the simulator adds its OS glue.
 CORE_SRC := kmod/cvm_core.c kmod/cvm_gfn.c kmod/cvm_convert.c kmod/cvm_secure.c \
 	kmod/cvm_dma.c kmod/cvm_access.c kmod/cvm_snapshot.c kmod/cvm_measure.c \
-	kmod/cvm_crypt.c kmod/cvm_fsm.c
+	kmod/cvm_crypt.c kmod/cvm_fsm.c kmod/cvm_pool.c
 CORE_HDR := kmod/cvm_core.h kmod/cvm_os.h kmod/cvm_fsm.h kmod/uapi/cvm.h
 SIM_SRC := $(wildcard daemon/vmm/sim/*.c) $(CORE_SRC)
 SIM_HDR := $(wildcard daemon/vmm/sim/*.h) daemon/vmm/backend.h daemon/list.h $(CORE_HDR)

@@ -48,6 +48,20 @@ struct cvm_crypt;
 struct cvm_measure;
 
 /**
+ * struct cvm_pool - secure-pool pages and which are free
+ * @lock: the pool may serve several VMs (the module's serves every VM).
+ * @free: a stack of the free pages, @nr_free of them.
+ * @total: pages in the pool, at most @capacity.
+ */
+struct cvm_pool {
+	struct cvm_os_lock lock;
+	struct cvm_page **free;
+	u64 nr_free;
+	u64 total;
+	u64 capacity;
+};
+
+/**
  * struct cvm_core - the portable part of a VM, embedded in the backend's
  * VM object
  * @state: the VM's lifecycle state.
@@ -112,6 +126,15 @@ int cvm_core_lifecycle(struct cvm_core *vm, enum cvm_vm_op op);
 int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
 		     u64 nr_pages);
 void cvm_core_stats(struct cvm_core *vm, struct cvm_vm_stats *st);
+
+/* cvm_pool.c */
+int cvm_pool_init(struct cvm_pool *pool, u64 capacity);
+void cvm_pool_fini(struct cvm_pool *pool);
+void cvm_pool_add(struct cvm_pool *pool, struct cvm_page *page);
+struct cvm_page *cvm_pool_remove(struct cvm_pool *pool);
+struct cvm_page *cvm_pool_get(struct cvm_pool *pool);
+void cvm_pool_put(struct cvm_pool *pool, struct cvm_page *page);
+void cvm_pool_counts(struct cvm_pool *pool, u64 *ret_total, u64 *ret_free);
 
 /* cvm_gfn.c */
 enum cvm_gfn_state cvm_gfn_state(struct cvm_core *vm, u64 gfn);

@@ -109,11 +109,6 @@ void cvm_unpin_slot_range(struct cvm_vm *vm, struct cvm_memslot *slot,
 			  u64 first, u64 last);
 u64 cvm_pin_memlock_limit(struct cvm_vm *vm);
 
-/* cvm_pool.c */
-int cvm_pool_init(unsigned long nr_pages);
-void cvm_pool_exit(void);
-void cvm_pool_counts(u64 *ret_total, u64 *ret_free);
-
 /* cvm_os_linux.c: is gcm(aes) available? Loads its module on demand. */
 int cvm_os_aead_check(void);
 

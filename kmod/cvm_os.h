@@ -4,15 +4,17 @@
  * written against, and nothing more.
  *
  * Two implementations: the kernel's (cvm_os_linux.h + cvm_os_linux.c:
- * xarray, kmalloc, kmap_local, the crypto API), compiled into cvm.ko, and
- * a userspace one (cvm_os_user.h beside the simulator: malloc, lazily
- * zeroed arrays with two-level bitmaps, OpenSSL EVP), compiled into
- * cvm-vmm, as ZFS's libzpool runs the kernel DMU in userspace.
+ * xarray, kmalloc, spinlocks, kmap_local, the crypto API), compiled into
+ * cvm.ko, and a userspace one (cvm_os_user.h beside the simulator: malloc,
+ * lazily zeroed arrays with two-level bitmaps, pthreads, OpenSSL EVP),
+ * compiled into cvm-vmm, as ZFS's libzpool runs the kernel DMU in
+ * userspace.
  *
  * Each implementation header provides the types u8..u64, U32_MAX,
  * U64_MAX, struct list_head and its kernel-named helpers, WARN_ON_ONCE(),
- * cond_resched(), struct cvm_os_map and the inline functions marked
- * "inline" below; the rest are functions of the implementation.
+ * cond_resched(), struct cvm_os_lock, struct cvm_os_map and the inline
+ * functions marked "inline" below; the rest are functions of the
+ * implementation.
  *
  * What a backend decides by mechanism (pinning, where the pool lives,
  * which pages count as touched) is declared in cvm_core.h as cvm_os_*
@@ -32,12 +34,19 @@
 #define CVM_PAGE_SIZE (1UL << CVM_PAGE_SHIFT)
 
 /*
+ * Locking (struct cvm_os_lock, inline): for what several VMs share, the
+ * pool; a VM's own state is under its backend's VM lock.
+ * cvm_os_lock_init(lock), cvm_os_lock(lock), cvm_os_unlock(lock)
+ *
  * Memory: cvm_os_zalloc() gives zeroed memory charged to the VM's owner
  * where the OS can, cvm_os_free() accepts NULL. Bitmaps of one call's
  * range (what to pin, what to roll back), nbits may be 0.
  */
 void *cvm_os_zalloc(size_t bytes);
 void cvm_os_free(void *p);
+/* Large arrays (kvzalloc in the kernel), NULL for 0 bytes or too many. */
+void *cvm_os_vzalloc(size_t bytes);
+void cvm_os_vfree(void *p);
 unsigned long *cvm_os_bitmap_zalloc(u64 nbits);
 void cvm_os_bitmap_free(unsigned long *bits);
 

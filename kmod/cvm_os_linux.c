@@ -8,6 +8,7 @@
 #include <crypto/hash.h>
 #include <linux/bitmap.h>
 #include <linux/highmem.h>
+#include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -22,6 +23,16 @@ void *cvm_os_zalloc(size_t bytes)
 void cvm_os_free(void *p)
 {
 	kfree(p);
+}
+
+void *cvm_os_vzalloc(size_t bytes)
+{
+	return bytes ? kvzalloc(bytes, GFP_KERNEL) : NULL;
+}
+
+void cvm_os_vfree(void *p)
+{
+	kvfree(p);
 }
 
 /* bitmap_zalloc() takes an unsigned int: more bits can't be had. */

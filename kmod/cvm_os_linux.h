@@ -13,9 +13,30 @@
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
+
+/* Taken in eviction under a VM's mutex: a spinlock. */
+struct cvm_os_lock {
+	spinlock_t lock;
+};
+
+static inline void cvm_os_lock_init(struct cvm_os_lock *l)
+{
+	spin_lock_init(&l->lock);
+}
+
+static inline void cvm_os_lock(struct cvm_os_lock *l)
+{
+	spin_lock(&l->lock);
+}
+
+static inline void cvm_os_unlock(struct cvm_os_lock *l)
+{
+	spin_unlock(&l->lock);
+}
 
 struct cvm_os_map {
 	struct xarray xa;

@@ -995,8 +995,8 @@ static void test_view_secure_resident(void **state)
 	memset(vm.mem + 2 * PG, 0x66, PG);
 	assert_memory_equal(guest_view(&vm, 2), pattern, PG);
 	/* the contents are in the pool, outside the guest memory */
-	assert_true(vm.b->pool.base + vm.b->pool.total * PG <= vm.mem ||
-		    vm.b->pool.base >= vm.mem + vm.size);
+	assert_true(vm.b->pool_mem + vm.b->pool.total * PG <= vm.mem ||
+		    vm.b->pool_mem >= vm.mem + vm.size);
 	tvm_free(&vm);
 }
 
@@ -1200,12 +1200,12 @@ static void test_pool_pages_zeroed_on_free(void **state)
 		assert_int_equal(gwrite(&vm, i * PG, pattern, PG), 0);
 		assert_int_equal(page_in(&vm, i), 0);
 	}
-	assert_false(all_zero(vm.b->pool.base, 4 * PG));
+	assert_false(all_zero(vm.b->pool_mem, 4 * PG));
 	assert_int_equal(page_out(&vm, 0), 0);
 	assert_int_equal(page_out(&vm, 1), 0);
 	assert_int_equal(share_pages(&vm, 2, 1), 0);
 	assert_int_equal(lc(&vm, CVM_VM_OP_TERMINATE), 0);
-	assert_true(all_zero(vm.b->pool.base, 4 * PG));
+	assert_true(all_zero(vm.b->pool_mem, 4 * PG));
 	tvm_free(&vm);
 }
 
@@ -1293,7 +1293,7 @@ static void test_seal_format(void **state)
 	uint8_t key[CVM_OS_AEAD_KEY_SIZE], tag[16], ref_tag[16];
 	struct cvm_os_aead *aead;
 	struct cvm_crypt *c;
-	uint64_t version;
+	u64 version;
 	int i;
 
 	(void)state;

@@ -10,6 +10,7 @@
 #define CVM_OS_USER_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,10 +18,11 @@
 
 #include "list.h"
 
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
+/* As the kernel's, so they are the uapi's __u64 and friends. */
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
 
 #define U32_MAX UINT32_MAX
 #define U64_MAX UINT64_MAX
@@ -37,6 +39,25 @@ void cvm_os_warn(const char *file, int line);
 		}                                        \
 		__warn;                                  \
 	})
+
+struct cvm_os_lock {
+	pthread_mutex_t mutex;
+};
+
+static inline void cvm_os_lock_init(struct cvm_os_lock *l)
+{
+	pthread_mutex_init(&l->mutex, NULL);
+}
+
+static inline void cvm_os_lock(struct cvm_os_lock *l)
+{
+	pthread_mutex_lock(&l->mutex);
+}
+
+static inline void cvm_os_unlock(struct cvm_os_lock *l)
+{
+	pthread_mutex_unlock(&l->mutex);
+}
 
 /* One process, no preemption points to offer. */
 static inline void cond_resched(void)

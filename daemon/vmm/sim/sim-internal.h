@@ -5,9 +5,9 @@
  * simulator's own (README.md): pins as mlock(2) of the caller's mapping, a
  * secure pool of its own per VM, the owner check.
  *
- * Locking: vm->lock protects everything in struct cvm_backend, the pool
- * included. Every entry point of the ops table takes it; the core and the
- * hooks below run with it held.
+ * Locking: vm->lock protects everything in struct cvm_backend (the pool
+ * has its own lock too, as the module's). Every entry point of the ops
+ * table takes it; the core and the hooks below run with it held.
  */
 #ifndef CVM_SIM_INTERNAL_H
 #define CVM_SIM_INTERNAL_H
@@ -21,24 +21,13 @@
 #define SIM_POOL_DEFAULT_PAGES 16384
 
 /**
- * struct sim_pool - a VM's secure pool: one anonymous mapping of its own,
- * never part of the guest memory, so no host-view read reaches it
- * @base: the mapping, @total pages.
- * @free: stack of the free pages' indexes, @nr_free of them.
- */
-struct sim_pool {
-	u8 *base;
-	u64 total;
-	u64 nr_free;
-	u32 *free;
-};
-
-/**
  * struct cvm_backend - one sim VM: one memslot, guest memory at GPA 0
  * @core: the module's tables (cvm_core.h).
  * @lock: the VM lock (see the top of this file).
  * @owner: the creating process; others get -EIO, as from the module.
  * @mem: the caller's mapping of the guest memory: the host view.
+ * @pool: the VM's own secure pool (cvm_pool.c), its pages at @pool_mem,
+ *	one anonymous mapping never part of the guest memory.
  * @pool_fail_after: test hook (sim_vm_fail_pool_after()): pool pages
  *	left before the pool behaves as exhausted with nothing to evict;
  *	negative when off.
@@ -52,7 +41,8 @@ struct cvm_backend {
 	pthread_mutex_t lock;
 	pid_t owner;
 	u8 *mem;
-	struct sim_pool pool;
+	struct cvm_pool pool;
+	u8 *pool_mem;
 	int64_t pool_fail_after;
 	struct cvm_os_bitmap pinned;
 	struct cvm_os_bitmap touched;
@@ -81,7 +71,7 @@ int sim_pin_upfront(struct cvm_backend *vm);
 void sim_unpin_all(struct cvm_backend *vm);
 
 /* sim-pool.c */
-int sim_pool_init(struct sim_pool *pool, u64 nr_pages);
-void sim_pool_fini(struct sim_pool *pool);
+int sim_pool_init(struct cvm_backend *vm, u64 nr_pages);
+void sim_pool_fini(struct cvm_backend *vm);
 
 #endif /* CVM_SIM_INTERNAL_H */

@@ -157,6 +157,16 @@ void cvm_os_free(void *p)
 	free(p);
 }
 
+void *cvm_os_vzalloc(size_t bytes)
+{
+	return bytes ? calloc(1, bytes) : NULL;
+}
+
+void cvm_os_vfree(void *p)
+{
+	free(p);
+}
+
 unsigned long *cvm_os_bitmap_zalloc(u64 nbits)
 {
 	return calloc(nbits / CVM_BITS_PER_LONG + 1, sizeof(unsigned long));

@@ -1,60 +1,56 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * sim-pool.c - a VM's secure pool, as cvm_pool.c: pages that hold resident
- * secure contents. They live in one anonymous mapping of their own, never
- * part of the guest memory (the host view), left out of core dumps and
- * wiped in forked children. A page is zeroed when it goes back to the pool,
- * so nothing of a secure page's contents outlives it there.
+ * sim-pool.c - a VM's secure pool: the pages the core's pool (cvm_pool.c)
+ * counts, in one anonymous mapping of their own, never part of the guest
+ * memory (the host view), left out of core dumps and wiped in forked
+ * children.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 
 #include "sim-internal.h"
 
 /**
- * sim_pool_init() - map the pool
- * @pool: the pool, zeroed
+ * sim_pool_init() - map the VM's pool
+ * @vm: the VM, its pool zeroed
  * @nr_pages: its size, 1 .. UINT32_MAX
  *
  * Return: 0, or -ENOMEM with nothing mapped.
  */
-int sim_pool_init(struct sim_pool *pool, u64 nr_pages)
+int sim_pool_init(struct cvm_backend *vm, u64 nr_pages)
 {
 	size_t bytes = nr_pages << CVM_PAGE_SHIFT;
-	u64 i;
 	void *base;
+	u64 i;
 
 	base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return -ENOMEM;
-	pool->free = malloc(nr_pages * sizeof(*pool->free));
-	if (!pool->free) {
+	if (cvm_pool_init(&vm->pool, nr_pages)) {
 		munmap(base, bytes);
 		return -ENOMEM;
 	}
 	/* Best effort: secrets stay out of core dumps and forked children. */
 	madvise(base, bytes, MADV_DONTDUMP);
 	madvise(base, bytes, MADV_WIPEONFORK);
-	pool->base = base;
-	pool->total = nr_pages;
-	/* Lowest index on top: the first pages used are the first mapped. */
-	for (i = 0; i < nr_pages; i++)
-		pool->free[i] = (u32)(nr_pages - 1 - i);
-	pool->nr_free = nr_pages;
+	vm->pool_mem = base;
+	/* Lowest page on top: the first pages used are the first mapped. */
+	for (i = nr_pages; i--;)
+		cvm_pool_add(&vm->pool, cvm_os_upage(vm->pool_mem +
+						     (i << CVM_PAGE_SHIFT)));
 	return 0;
 }
 
-void sim_pool_fini(struct sim_pool *pool)
+void sim_pool_fini(struct cvm_backend *vm)
 {
-	if (pool->base)
-		munmap(pool->base, pool->total << CVM_PAGE_SHIFT);
-	free(pool->free);
-	pool->base = NULL;
-	pool->free = NULL;
-	pool->total = pool->nr_free = 0;
+	u64 pages = vm->pool.total;
+
+	while (cvm_pool_remove(&vm->pool))
+		;
+	cvm_pool_fini(&vm->pool);
+	if (vm->pool_mem)
+		munmap(vm->pool_mem, pages << CVM_PAGE_SHIFT);
+	vm->pool_mem = NULL;
 }
 
 /*
@@ -66,24 +62,19 @@ void sim_pool_fini(struct sim_pool *pool)
 struct cvm_page *cvm_os_pool_alloc(struct cvm_core *core)
 {
 	struct cvm_backend *vm = sim_vm_of(core);
-	struct sim_pool *pool = &vm->pool;
+	struct cvm_page *page;
 
-	if (!vm->pool_fail_after || !pool->nr_free)
+	if (!vm->pool_fail_after)
 		return NULL;
-	if (vm->pool_fail_after > 0)
+	page = cvm_pool_get(&vm->pool);
+	if (page && vm->pool_fail_after > 0)
 		vm->pool_fail_after--;
-	return cvm_os_upage(
-	    pool->base + ((u64)pool->free[--pool->nr_free] << CVM_PAGE_SHIFT));
+	return page;
 }
 
 void cvm_os_pool_free(struct cvm_core *core, struct cvm_page *page)
 {
-	struct sim_pool *pool = &sim_vm_of(core)->pool;
-	u8 *addr = cvm_os_uaddr(page);
-
-	explicit_bzero(addr, CVM_PAGE_SIZE);
-	pool->free[pool->nr_free++] =
-	    (u32)((u64)(addr - pool->base) >> CVM_PAGE_SHIFT);
+	cvm_pool_put(&sim_vm_of(core)->pool, page);
 }
 
 int cvm_os_pool_evict(struct cvm_core *core)

@@ -49,7 +49,7 @@ static struct cvm_backend *sim_destroy(struct cvm_backend *vm)
 		cvm_dma_forget_range(&vm->core, 0, vm->core.nr_pages);
 	pthread_mutex_unlock(&vm->lock);
 	cvm_core_fini(&vm->core);
-	sim_pool_fini(&vm->pool);
+	sim_pool_fini(vm);
 	cvm_os_bitmap_fini(&vm->pinned);
 	cvm_os_bitmap_fini(&vm->touched);
 	pthread_mutex_destroy(&vm->lock);
@@ -82,7 +82,7 @@ static int sim_create(const struct cvm_backend_config *cfg,
 		      struct cvm_backend **ret)
 {
 	struct cvm_backend *vm;
-	u64 n;
+	u64 n, pool_pages;
 	int r;
 
 	if (!cfg || !ret)
@@ -98,6 +98,9 @@ static int sim_create(const struct cvm_backend_config *cfg,
 	vm->mem = cfg->mem;
 	vm->pool_fail_after = -1;
 	n = cfg->memory_bytes >> CVM_PAGE_SHIFT;
+	pool_pages = cfg->sim_pool_pages;
+	if (!pool_pages)
+		pool_pages = SIM_POOL_DEFAULT_PAGES;
 	/*
 	 * As the module, capture the right to bypass RLIMIT_MEMLOCK now, for
 	 * stats; the kernel checks it again at each mlock() (README.md).
@@ -112,9 +115,7 @@ static int sim_create(const struct cvm_backend_config *cfg,
 	if (!r)
 		r = cvm_os_bitmap_init(&vm->touched, n);
 	if (!r)
-		r = sim_pool_init(&vm->pool, cfg->sim_pool_pages
-						 ? cfg->sim_pool_pages
-						 : SIM_POOL_DEFAULT_PAGES);
+		r = sim_pool_init(vm, pool_pages);
 	if (!r && cfg->upfront)
 		r = sim_pin_upfront(vm);
 	if (r) {
@@ -156,8 +157,8 @@ static const enum cvm_page_cmd sim_page_cmd[] = {
  * first (an unknown operation, a range for a one-page operation), then
  * the owner, then the core's checks.
  */
-static int sim_page_op(struct cvm_backend *vm, enum cvm_page_action op, u64 gpa,
-		       u64 npages)
+static int sim_page_op(struct cvm_backend *vm, enum cvm_page_action op,
+		       uint64_t gpa, uint64_t npages)
 {
 	int ret;
 
@@ -181,8 +182,8 @@ static int sim_page_op(struct cvm_backend *vm, enum cvm_page_action op, u64 gpa,
  * bounce buffer: a write takes the caller's bytes before touching the VM,
  * a read hands them over only when the whole access succeeded.
  */
-static int sim_access(struct cvm_backend *vm, u64 gpa, void *buf, u32 len,
-		      bool write)
+static int sim_access(struct cvm_backend *vm, uint64_t gpa, void *buf,
+		      uint32_t len, bool write)
 {
 	u8 small[CVM_PAGE_SIZE], *bounce = small;
 	u64 first, npages;
@@ -296,8 +297,8 @@ static int sim_info(struct cvm_backend *vm, struct cvm_info *ret)
 	ret->nr_vms = 1;
 	ret->pinned_pages = vm->core.nr_pinned;
 	ret->charged_bytes = vm->core.nr_pinned << CVM_PAGE_SHIFT;
-	ret->pool_total_pages = vm->pool.total;
-	ret->pool_free_pages = vm->pool.nr_free;
+	cvm_pool_counts(&vm->pool, &ret->pool_total_pages,
+			&ret->pool_free_pages);
 	ret->evictions = vm->core.nr_evictions;
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
