@@ -46,6 +46,17 @@ void cvm_core_fini(struct cvm_core *vm)
 	cvm_os_map_destroy(&vm->gfn_states);
 }
 
+/*
+ * Every GFN back to normal, secure contents discarded and their host pages
+ * zeroed: INIT_ABORT, TERMINATE, and a VM going away (its backend unpins
+ * afterwards).
+ */
+void cvm_core_drop_all(struct cvm_core *vm)
+{
+	cvm_secure_discard_all(vm);
+	cvm_gfn_drop_all(vm);
+}
+
 /**
  * cvm_core_lifecycle() - apply a lifecycle operation
  * @vm: the VM, locked
@@ -74,8 +85,7 @@ int cvm_core_lifecycle(struct cvm_core *vm, enum cvm_vm_op op)
 		break;
 	case CVM_VM_OP_INIT_ABORT:
 	case CVM_VM_OP_TERMINATE:
-		cvm_secure_discard_all(vm);
-		cvm_gfn_drop_all(vm);
+		cvm_core_drop_all(vm);
 		cvm_measure_reset(vm->measure);
 		break;
 	case CVM_VM_OP_START_VM:

@@ -122,6 +122,7 @@ enum cvm_page_cmd {
 /* cvm_core.c: the VM's life */
 int cvm_core_init(struct cvm_core *vm, u64 nr_index);
 void cvm_core_fini(struct cvm_core *vm);
+void cvm_core_drop_all(struct cvm_core *vm);
 int cvm_core_lifecycle(struct cvm_core *vm, enum cvm_vm_op op);
 int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
 		     u64 nr_pages);

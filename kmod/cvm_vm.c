@@ -35,9 +35,8 @@ static void cvm_vm_free(struct cvm_vm *vm)
 	/* Off the list first, then wait for an evictor holding our lock. */
 	cvm_vm_list_del(vm);
 	mutex_lock(&vm->lock);
-	cvm_secure_discard_all(&vm->core);
+	cvm_core_drop_all(&vm->core);
 	cvm_memslot_delete_all(vm);
-	cvm_gfn_drop_all(&vm->core);
 	mutex_unlock(&vm->lock);
 	cvm_core_fini(&vm->core);
 	put_task_struct(vm->task);

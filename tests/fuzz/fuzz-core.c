@@ -11,7 +11,9 @@
  *   VM's host memory, whatever happens next;
  * - pinned and charged counters equal what the GFNs hold, every GFN with
  *   secure contents or a DMA share is pinned, resident pages are the LRU
- *   and the pool's used pages;
+ *   and the pool's used pages; at the end of a run the process's locked
+ *   memory (VmLck) is its pins exactly, and after destruction it is back
+ *   where it was;
  * - DMA refs equal a model counted from the successful calls (never
  *   negative);
  * - the same sequence on a second VM gives the same errnos, the same
@@ -284,19 +286,38 @@ static int fz_op(struct fz_input *in, struct fz_vm *vm)
 	return 0;
 }
 
+/* The process's locked memory in KiB: mlock()ed pins are charged there. */
+static long fz_vmlck_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	fz_check(f, "/proc/self/status");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 /* One run of the input; the tampering of host bytes replays as well. */
 static void fz_run(const uint8_t *data, size_t size, struct fz_trace *t,
 		   struct cvm_measurement *m)
 {
 	struct fz_input in = {data, size};
+	long locked = fz_vmlck_kb();
 	struct cvm_vm_stats st;
 	struct fz_vm vm;
 
 	t->n = 0;
 	memset(m, 0, sizeof(*m));
 	fz_vm_new(&vm, &in);
-	if (!vm.b)
+	if (!vm.b) {
+		fz_check(fz_vmlck_kb() == locked,
+			 "locked memory after a refusal");
 		return;
+	}
 	fz_invariants(&vm);
 	while (in.size && t->n < FZ_MAX_OPS) {
 		t->ret[t->n] = fz_op(&in, &vm);
@@ -306,7 +327,11 @@ static void fz_run(const uint8_t *data, size_t size, struct fz_trace *t,
 		t->n++;
 	}
 	fz_check(!cvm_backend_sim.measurement(vm.b, m), "measurement");
+	fz_check(!cvm_backend_sim.stats(vm.b, &st), "stats");
+	fz_check(fz_vmlck_kb() == locked + (long)(st.pinned_pages * 4),
+		 "locked memory is the pins");
 	fz_vm_free(&vm);
+	fz_check(fz_vmlck_kb() == locked, "locked memory after destruction");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

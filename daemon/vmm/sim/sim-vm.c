@@ -41,8 +41,7 @@ static struct cvm_backend *sim_destroy(struct cvm_backend *vm)
 		return NULL;
 	pthread_mutex_lock(&vm->lock);
 	/* Secure contents never reach the host: their host pages are zeroed. */
-	cvm_secure_discard_all(&vm->core);
-	cvm_gfn_drop_all(&vm->core);
+	cvm_core_drop_all(&vm->core);
 	sim_unpin_all(vm);
 	/* The memory goes with the VM: so do its DMA shares. */
 	if (vm->core.nr_pages)
