@@ -36,7 +36,7 @@ static int cvm_access_pin(struct cvm_core *vm, u64 first, u64 npages)
 	for (i = 0; i < npages; i++)
 		if (!cvm_gfn_is_secure(cvm_gfn_state(vm, first + i)))
 			cvm_bit_set(need, i);
-	ret = cvm_os_pin(vm, first, npages, need);
+	ret = cvm_pin(vm, first, npages, need);
 	cvm_os_bitmap_free(need);
 	return ret;
 }

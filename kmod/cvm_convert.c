@@ -81,7 +81,7 @@ int cvm_convert_range(struct cvm_core *vm, u64 gfn, u64 npages,
 			goto out_free;
 		cond_resched();
 	}
-	ret = cvm_os_pin(vm, gfn, npages, take);
+	ret = cvm_pin(vm, gfn, npages, take);
 	if (!ret)
 		ret = cvm_measure_save(vm->measure);
 	if (ret)

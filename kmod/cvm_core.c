@@ -156,6 +156,46 @@ int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
 	return cvm_convert_range(vm, gfn, npages, op);
 }
 
+/**
+ * cvm_pin() - make sure GFNs of a range have their host page pinned
+ * @vm: the VM, locked
+ * @gfn: first GFN, the range inside the VM's memory
+ * @npages: GFNs
+ * @need: which of them (bit i for @gfn + i), or NULL for all
+ *
+ * All or nothing: the pages missing are counted and checked against the
+ * per-VM limit together first, then the backend pins them
+ * (cvm_os_pin_new()), undoing its own pins if one fails.
+ *
+ * Return: 0, -ENOMEM over a limit (nothing of this call stays pinned or
+ * charged), -EFAULT when a host page can't be pinned.
+ */
+int cvm_pin(struct cvm_core *vm, u64 gfn, u64 npages, const unsigned long *need)
+{
+	unsigned long *newly;
+	u64 i, missing = 0;
+	int ret = 0;
+
+	newly = cvm_os_bitmap_zalloc(npages);
+	if (!newly)
+		return -ENOMEM;
+	for (i = 0; i < npages; i++) {
+		if (need && !cvm_bit_test(need, i))
+			continue;
+		if (!cvm_os_pinned(vm, gfn + i)) {
+			cvm_bit_set(newly, i);
+			missing++;
+		}
+	}
+	if (missing && vm->pin_limit_pages &&
+	    vm->nr_pinned + missing > vm->pin_limit_pages)
+		ret = -ENOMEM;
+	else if (missing)
+		ret = cvm_os_pin_new(vm, gfn, npages, newly, missing);
+	cvm_os_bitmap_free(newly);
+	return ret;
+}
+
 /*
  * The counters the core keeps; the backend adds the charge, its limits
  * and its memslots.

@@ -127,6 +127,8 @@ int cvm_core_lifecycle(struct cvm_core *vm, enum cvm_vm_op op);
 int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
 		     u64 nr_pages);
 void cvm_core_stats(struct cvm_core *vm, struct cvm_vm_stats *st);
+int cvm_pin(struct cvm_core *vm, u64 gfn, u64 npages,
+	    const unsigned long *need);
 
 /* cvm_pool.c */
 int cvm_pool_init(struct cvm_pool *pool, u64 capacity);
@@ -207,12 +209,13 @@ void cvm_snapshot_entry(struct cvm_core *vm, u64 gfn, struct cvm_gfn_info *out);
 /* 0, or -ERANGE when [gfn, gfn + npages) leaves the VM's memory. */
 int cvm_os_check_range(struct cvm_core *vm, u64 gfn, u64 npages);
 /*
- * Pin the host pages of the range (those set in @need; all when NULL),
- * all or nothing, counting them in vm->nr_pinned: 0, -ENOMEM over a
- * limit, -EFAULT.
+ * Pin the host pages of the GFNs set in @newly (bit i for @gfn + i,
+ * @missing of them, none pinned yet; cvm_pin() checked the per-VM limit),
+ * all or nothing, counting them in vm->nr_pinned: 0, -ENOMEM over the
+ * OS's limit, -EFAULT.
  */
-int cvm_os_pin(struct cvm_core *vm, u64 gfn, u64 npages,
-	       const unsigned long *need);
+int cvm_os_pin_new(struct cvm_core *vm, u64 gfn, u64 npages,
+		   const unsigned long *newly, u64 missing);
 /* A GFN's pinned host page, or NULL when it is not pinned. */
 struct cvm_page *cvm_os_host_page(struct cvm_core *vm, u64 gfn);
 bool cvm_os_pinned(struct cvm_core *vm, u64 gfn);

@@ -50,7 +50,7 @@ int cvm_dma_share(struct cvm_core *vm, u64 gfn, u64 npages)
 		cond_resched();
 	}
 	if (!ret)
-		ret = cvm_os_pin(vm, gfn, npages, NULL);
+		ret = cvm_pin(vm, gfn, npages, NULL);
 	if (ret) {
 		while (i--)
 			cvm_os_map_release(&vm->dma_refs, gfn + i);

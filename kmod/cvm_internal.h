@@ -101,8 +101,6 @@ void cvm_memslot_zap_drain(struct cvm_vm *vm);
 /* cvm_pin.c */
 int cvm_pin_charge(struct cvm_vm *vm, unsigned long npages);
 void cvm_pin_uncharge(struct cvm_vm *vm, unsigned long npages);
-int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages,
-		 const unsigned long *need);
 int cvm_pin_slot_upfront(struct cvm_vm *vm, struct cvm_memslot *slot);
 void cvm_unpin_slot(struct cvm_vm *vm, struct cvm_memslot *slot);
 void cvm_unpin_slot_range(struct cvm_vm *vm, struct cvm_memslot *slot,

@@ -112,12 +112,6 @@ bool cvm_os_pinned(struct cvm_core *core, u64 gfn)
 	return cvm_host_page(cvm_vm_of(core), gfn);
 }
 
-int cvm_os_pin(struct cvm_core *core, u64 gfn, u64 npages,
-	       const unsigned long *need)
-{
-	return cvm_pin_gfns(cvm_vm_of(core), gfn, npages, need);
-}
-
 /* Undo the pins this call made, given which GFNs it pinned. */
 static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
 			  const unsigned long *newly, u64 npages)
@@ -138,44 +132,32 @@ static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
 }
 
 /**
- * cvm_pin_gfns() - make sure GFNs of a range have their host page pinned
- * @vm: the VM, locked; the caller is the owner (current->mm == vm->mm)
+ * cvm_os_pin_new() - pin the host pages of the GFNs cvm_pin() found missing
+ * @core: the VM, locked; the caller is the owner (current->mm == vm->mm)
  * @gfn: first GFN, the whole range inside memslots
  * @npages: GFNs in the range
- * @need: bitmap of the GFNs (relative to @gfn) to pin, or NULL for all
+ * @newly: bitmap of the GFNs (relative to @gfn) to pin, none pinned yet
+ * @missing: how many bits @newly has
  *
- * The missing pages are charged together first, so a request that does not
- * fit fails before anything is pinned; a later pin failure unpins and
+ * The pages are charged together first, so a request that does not fit
+ * fails before anything is pinned; a later pin failure unpins and
  * uncharges what this call did. Either every page asked for is pinned or
  * nothing changed.
  *
  * Return: 0, -ENOMEM over a limit, -EFAULT when a host page can't be pinned.
  */
-int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages,
-		 const unsigned long *need)
+int cvm_os_pin_new(struct cvm_core *core, u64 gfn, u64 npages,
+		   const unsigned long *newly, u64 missing)
 {
+	struct cvm_vm *vm = cvm_vm_of(core);
 	struct cvm_memslot *slot;
-	unsigned long *newly;
-	unsigned long i, missing = 0;
 	struct page *page;
-	int ret = 0;
+	unsigned long i;
+	int ret;
 
-	newly = cvm_os_bitmap_zalloc(npages);
-	if (!newly)
-		return -ENOMEM;
-	for (i = 0; i < npages; i++) {
-		if (need && !test_bit(i, need))
-			continue;
-		if (!cvm_host_page(vm, gfn + i)) {
-			__set_bit(i, newly);
-			missing++;
-		}
-	}
-	if (!missing)
-		goto out_free;
 	ret = cvm_pin_charge(vm, missing);
 	if (ret)
-		goto out_free;
+		return ret;
 
 	for_each_set_bit(i, newly, npages) {
 		slot = cvm_memslot_find_gfn(vm, gfn + i);
@@ -192,14 +174,12 @@ int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages,
 		if (!(missing % CVM_PIN_BATCH))
 			cond_resched();
 	}
-	goto out_free;
+	return 0;
 
 err_unpin:
 	/* The pages not reached yet were charged but never pinned. */
 	cvm_pin_uncharge(vm, missing);
 	cvm_unpin_new(vm, gfn, newly, npages);
-out_free:
-	cvm_os_bitmap_free(newly);
 	return ret;
 }
 

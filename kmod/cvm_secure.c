@@ -254,7 +254,7 @@ int cvm_secure_guest_page(struct cvm_core *vm, u64 gfn,
 	int ret;
 
 	if (!sp) {
-		ret = cvm_os_pin(vm, gfn, 1, NULL);
+		ret = cvm_pin(vm, gfn, 1, NULL);
 		if (ret)
 			return ret;
 		pool = cvm_secure_pool_page(vm);

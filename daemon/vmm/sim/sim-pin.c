@@ -155,22 +155,13 @@ int cvm_os_check_range(struct cvm_core *core, u64 gfn, u64 npages)
 	return 0;
 }
 
-/* Is GFN @gfn + @i one this call pins? */
-static bool sim_pin_wanted(struct cvm_backend *vm, u64 gfn, u64 i,
-			   const unsigned long *need)
-{
-	if (need && !cvm_bit_test(need, i))
-		return false;
-	return !cvm_os_bitmap_test(&vm->pinned, gfn + i);
-}
-
 /*
- * mlock() (or munlock()) the runs of wanted GFNs among the first @npages
- * of the call, one syscall per run of contiguous pages. On a failure,
- * *ret_end is the index just past the run that failed.
+ * mlock() (or munlock()) the runs of GFNs set in @newly among the first
+ * @npages of the call, one syscall per run of contiguous pages. On a
+ * failure, *ret_end is the index just past the run that failed.
  */
 static int sim_pin_runs(struct cvm_backend *vm, u64 gfn, u64 npages,
-			const unsigned long *need, bool lock, u64 *ret_end)
+			const unsigned long *newly, bool lock, u64 *ret_end)
 {
 	u64 i = 0, first;
 	void *addr;
@@ -178,12 +169,12 @@ static int sim_pin_runs(struct cvm_backend *vm, u64 gfn, u64 npages,
 	int ret;
 
 	while (i < npages) {
-		if (!sim_pin_wanted(vm, gfn, i, need)) {
+		if (!cvm_bit_test(newly, i)) {
 			i++;
 			continue;
 		}
 		first = i;
-		while (i < npages && sim_pin_wanted(vm, gfn, i, need))
+		while (i < npages && cvm_bit_test(newly, i))
 			i++;
 		addr = sim_gfn_host(vm, gfn + first);
 		len = (i - first) << CVM_PAGE_SHIFT;
@@ -202,41 +193,34 @@ static int sim_pin_runs(struct cvm_backend *vm, u64 gfn, u64 npages,
 }
 
 /**
- * cvm_os_pin() - make sure GFNs of a range have their host page pinned
- * @vm: the VM, locked
+ * cvm_os_pin_new() - mlock() the host pages of the GFNs cvm_pin() found
+ * missing
+ * @core: the VM, locked
  * @gfn: first GFN, the whole range inside the memory
  * @npages: GFNs in the range
- * @need: bitmap of the GFNs (relative to @gfn) to pin, or NULL for all
+ * @newly: bitmap of the GFNs (relative to @gfn) to pin, none pinned yet
+ * @missing: how many bits @newly has
  *
- * The missing pages are counted and checked against the per-VM limit
- * together first; then mlock()ed; if the kernel refuses one (over
- * RLIMIT_MEMLOCK), what this call locked is unlocked again.
+ * If the kernel refuses one (over RLIMIT_MEMLOCK), what this call locked
+ * is unlocked again.
  *
  * Return: 0, -ENOMEM over a limit (nothing of this call stays pinned),
  * -EFAULT when a page can't be locked for another reason.
  */
-int cvm_os_pin(struct cvm_core *core, u64 gfn, u64 npages,
-	       const unsigned long *need)
+int cvm_os_pin_new(struct cvm_core *core, u64 gfn, u64 npages,
+		   const unsigned long *newly, u64 missing)
 {
 	struct cvm_backend *vm = sim_vm_of(core);
-	u64 i, missing = 0, end;
+	u64 i, end;
 	int ret;
 
-	for (i = 0; i < npages; i++)
-		missing += sim_pin_wanted(vm, gfn, i, need);
-	if (!missing)
-		return 0;
-	if (vm->core.pin_limit_pages &&
-	    vm->core.nr_pinned + missing > vm->core.pin_limit_pages)
-		return -ENOMEM;
-	ret = sim_pin_runs(vm, gfn, npages, need, true, &end);
+	ret = sim_pin_runs(vm, gfn, npages, newly, true, &end);
 	if (ret) {
-		/* Nothing is marked yet: the same walk finds what we locked. */
-		sim_pin_runs(vm, gfn, end, need, false, &end);
+		sim_pin_runs(vm, gfn, end, newly, false, &end);
 		return ret;
 	}
 	for (i = 0; i < npages; i++)
-		if (sim_pin_wanted(vm, gfn, i, need))
+		if (cvm_bit_test(newly, i))
 			cvm_os_bitmap_set(&vm->pinned, gfn + i);
 	vm->core.nr_pinned += missing;
 	return 0;
