@@ -101,7 +101,7 @@ fz_invariants(struct fz_vm *vm)
 {
 	struct cvm_core *c = &vm->b->core;
 	struct cvm_gfn_info e[FZ_MAX_PAGES];
-	u64 count[CVM_GFN_NR_STATES] = {0};
+	u64 count[CVM_GFN_NR_STATES] = { 0 };
 	u64 gfn, resident = 0, dma_pages = 0, lru = 0, i;
 	struct cvm_vm_stats st;
 	struct list_head *pos;
@@ -176,7 +176,7 @@ fz_invariants(struct fz_vm *vm)
 
 static void fz_vm_new(struct fz_vm *vm, struct fz_input *in)
 {
-	struct cvm_backend_config cfg = {0};
+	struct cvm_backend_config cfg = { 0 };
 	uint8_t pool = fz_u8(in), limit = fz_u8(in), flags = fz_u8(in);
 
 	memset(vm, 0, sizeof(*vm));
@@ -305,7 +305,7 @@ static long fz_vmlck_kb(void)
 static void fz_run(const uint8_t *data, size_t size, struct fz_trace *t,
 		   struct cvm_measurement *m)
 {
-	struct fz_input in = {data, size};
+	struct fz_input in = { data, size };
 	long locked = fz_vmlck_kb();
 	struct cvm_vm_stats st;
 	struct fz_vm vm;

@@ -325,14 +325,14 @@ static void test_not_owner(void **state)
 int kt_run_input(void)
 {
 	static const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_version_and_extensions),
-	    cmocka_unit_test(test_create_bad),
-	    cmocka_unit_test(test_memslot_bad),
-	    cmocka_unit_test(test_access_bad),
-	    cmocka_unit_test(test_page_op_bad),
-	    cmocka_unit_test(test_page_op_too_big),
-	    cmocka_unit_test(test_wrong_fd_type),
-	    cmocka_unit_test(test_not_owner),
+		cmocka_unit_test(test_version_and_extensions),
+		cmocka_unit_test(test_create_bad),
+		cmocka_unit_test(test_memslot_bad),
+		cmocka_unit_test(test_access_bad),
+		cmocka_unit_test(test_page_op_bad),
+		cmocka_unit_test(test_page_op_too_big),
+		cmocka_unit_test(test_wrong_fd_type),
+		cmocka_unit_test(test_not_owner),
 	};
 
 	return cmocka_run_group_tests_name("input", tests, NULL, NULL);
