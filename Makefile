@@ -10,7 +10,7 @@ VERSION := $(shell cat VERSION)
 # CPPFLAGS and LDFLAGS come from the caller (dpkg-buildflags, rpm's
 # %optflags): fortify, stack protector, relro and now-binding in packages.
 CVM_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-DCVM_VERSION='"$(VERSION)"' -Ikmod -Idaemon/libcvm $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+	-DCVM_VERSION='"$(VERSION)"' -Ikmod -Idaemon/vmm/libcvm $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
@@ -20,10 +20,16 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 KVER ?= $(shell tests/vm/kver.sh 2>/dev/null || tests/vm/kver.sh --headers 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 
-SIM_SRC := $(wildcard daemon/sim/*.c)
-SIM_HDR := $(wildcard daemon/sim/*.h) daemon/backend.h
-LIBCVM_SRC := daemon/libcvm/cvm-dev.c kmod/cvm_fsm.c
-LIBCVM_HDR := daemon/libcvm/cvm-dev.h kmod/cvm_fsm.h kmod/uapi/cvm.h
+# The module's portable core (kmod/cvm_core.h), compiled into cvm.ko and
+# into the simulator; the simulator adds its OS glue.
+CORE_SRC := kmod/cvm_core.c kmod/cvm_gfn.c kmod/cvm_convert.c kmod/cvm_secure.c \
+	kmod/cvm_dma.c kmod/cvm_access.c kmod/cvm_snapshot.c kmod/cvm_measure.c \
+	kmod/cvm_crypt.c kmod/cvm_fsm.c kmod/cvm_pool.c
+CORE_HDR := kmod/cvm_core.h kmod/cvm_os.h kmod/cvm_fsm.h kmod/uapi/cvm.h
+SIM_SRC := $(wildcard daemon/vmm/sim/*.c) $(CORE_SRC)
+SIM_HDR := $(wildcard daemon/vmm/sim/*.h) daemon/vmm/backend.h daemon/list.h $(CORE_HDR)
+LIBCVM_SRC := daemon/vmm/libcvm/cvm-dev.c kmod/cvm_fsm.c
+LIBCVM_HDR := daemon/vmm/libcvm/cvm-dev.h kmod/cvm_fsm.h kmod/uapi/cvm.h
 KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
@@ -38,6 +44,7 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
+	$(BUILD)/tests/fuzz/fuzz-core \
 	$(BUILD)/tests/dbus/bus-big-write
 
 # make install / install-dkms, and make deb / rpm (packaging/README.md).
@@ -106,12 +113,12 @@ $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c pro
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
 		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
 
-VMM_SRC := $(wildcard daemon/vmm/*.c) daemon/backend-kmod.c
-$(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/backend.h $(SIM_SRC) $(SIM_HDR) \
+VMM_SRC := $(wildcard daemon/vmm/*.c)
+$(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
 		$(LIBCVM_SRC) $(LIBCVM_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -Idaemon/sim -o $@ $(VMM_SRC) \
-		$(SIM_SRC) $(LIBCVM_SRC) $(PROTO_SRC) -lprotobuf-c -lcrypto
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ $(VMM_SRC) \
+		$(SIM_SRC) $(filter-out $(CORE_SRC),$(LIBCVM_SRC)) $(PROTO_SRC) -lprotobuf-c -lcrypto
 
 # libFuzzer target: the API socket's bytes through framing and dispatch.
 CVMD_LIB_SRC := $(filter-out daemon/cvmd.c,$(CVMD_SRC))
@@ -122,15 +129,31 @@ $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CV
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
 		$(XML_LIBS) -lpthread -ldl
 
+# libFuzzer target: the module's core through the sim backend, random
+# operation sequences on random VMs, invariants after every step.
+$(BUILD)/tests/fuzz/fuzz-core: tests/fuzz/fuzz-core.c $(SIM_SRC) $(SIM_HDR)
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined -Ikmod -Idaemon -Idaemon/vmm \
+		-Idaemon/vmm/sim -o $@ tests/fuzz/fuzz-core.c $(SIM_SRC) -lcrypto
+
+# `make fuzz-core FUZZ_SECONDS=N`: fuzz the core from its seed corpus; what
+# it finds goes to $(BUILD)/fuzz/core (minimize it into tests/fuzz/corpus/core).
+FUZZ_SECONDS ?= 60
+fuzz-core: $(BUILD)/tests/fuzz/fuzz-core
+	@mkdir -p $(BUILD)/fuzz/core
+	$(BUILD)/tests/fuzz/fuzz-core -max_total_time=$(FUZZ_SECONDS) -max_len=2048 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/core tests/fuzz/corpus/core
+
 $(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -o $@ $< -lsystemd
 
 
-$(BUILD)/tests/unit/test-sim: tests/unit/test-sim.c $(SIM_SRC) $(SIM_HDR) kmod/cvm_fsm.c kmod/cvm_fsm.h
+$(BUILD)/tests/unit/test-sim: tests/unit/test-sim.c $(SIM_SRC) $(SIM_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(SANITIZE) -Idaemon -Idaemon/sim -o $@ tests/unit/test-sim.c \
-		$(SIM_SRC) kmod/cvm_fsm.c -lcmocka -lcrypto
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ tests/unit/test-sim.c \
+		$(SIM_SRC) -lcmocka -lcrypto
 
 # The in-kernel suite runs inside the guest, on the host's libraries.
 $(BUILD)/tests/vm/cvm-ktest: $(KTEST_SRC) $(KTEST_HDR) $(LIBCVM_SRC) $(LIBCVM_HDR)
@@ -198,9 +221,11 @@ check-dbus-polkit: $(INTEGRATION_BINS)
 	@tests/run-suite.sh dbus-polkit tests/vm/run-in-guest.sh --timeout 600 -- \
 		tests/dbus/guest-polkit.sh $(CVM_BUILD_DIR)
 
-check-fuzz: $(BUILD)/tests/fuzz/fuzz-request
-	@tests/run-suite.sh fuzz tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request \
-		tests/fuzz/corpus/request 20
+check-fuzz: $(BUILD)/tests/fuzz/fuzz-request $(BUILD)/tests/fuzz/fuzz-core
+	@tests/run-suite.sh fuzz sh -c 'st=0; \
+		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request tests/fuzz/corpus/request 20 || st=1; \
+		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-core tests/fuzz/corpus/core 20 || st=1; \
+		exit $$st'
 
 # A new user's first run: `make run` and `make all` in a clean clone inside
 # a minimal Debian 12 root (tests/fresh).
@@ -256,7 +281,7 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all userspace deps deps-build module run check check-unit check-vm bench \
+.PHONY: all userspace deps deps-build module run check check-unit check-vm bench fuzz-core \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh

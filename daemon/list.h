@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* list.h - a minimal intrusive doubly-linked list, as the kernel's. */
+/*
+ * list.h - a minimal intrusive doubly-linked list, as the kernel's: cvmd's
+ * lists, and the module's core in the simulator (cvm_os_user.h).
+ */
 #ifndef CVM_LIST_H
 #define CVM_LIST_H
 
@@ -16,6 +19,8 @@ struct list_head {
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 #define list_first_entry(head, type, member) \
 	list_entry((head)->next, type, member)
+#define list_last_entry(head, type, member) \
+	list_entry((head)->prev, type, member)
 #define list_for_each_entry(pos, head, member)                               \
 	for (pos = list_entry((head)->next, __typeof__(*pos), member);       \
 	     &pos->member != (head);                                         \
@@ -31,6 +36,8 @@ static inline void list_init(struct list_head *h)
 	h->next = h->prev = h;
 }
 
+#define INIT_LIST_HEAD list_init
+
 static inline bool list_empty(const struct list_head *h)
 {
 	return h->next == h;
@@ -44,11 +51,22 @@ static inline void list_add_tail(struct list_head *n, struct list_head *h)
 	h->prev = n;
 }
 
+static inline void list_add(struct list_head *n, struct list_head *h)
+{
+	list_add_tail(n, h->next);
+}
+
 static inline void list_del(struct list_head *n)
 {
 	n->prev->next = n->next;
 	n->next->prev = n->prev;
 	list_init(n);
+}
+
+static inline void list_move(struct list_head *n, struct list_head *h)
+{
+	list_del(n);
+	list_add(n, h);
 }
 
 #endif /* CVM_LIST_H */

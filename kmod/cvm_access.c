@@ -1,75 +1,63 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
 /*
  * cvm_access.c - emulated guest access: what the guest reads or writes at
  * a guest-physical address. A normal or shared GFN is the host page,
  * pinned on first use (demand pinning); a secure GFN is its pool page,
- * paged in first when paged out.
+ * paged in first when paged out. The backend bounces the caller's bytes.
  */
-#include <linux/bitmap.h>
-#include <linux/highmem.h>
-#include <linux/mm.h>
-#include <linux/slab.h>
-#include <linux/uaccess.h>
-
-#include "cvm_internal.h"
+#include "cvm_core.h"
 
 /*
  * The page the guest sees at a GFN. A normal or shared one is marked
  * touched: INIT_DONE moves exactly those into secure memory (a page pinned
- * only because the memslot is pinned upfront holds no guest data).
+ * only because the memory is pinned upfront holds no guest data).
  */
-static int cvm_access_page(struct cvm_vm *vm, u64 gfn, struct page **ret)
+static int cvm_access_page(struct cvm_core *vm, u64 gfn, struct cvm_page **ret)
 {
-	struct cvm_memslot *slot;
-
 	if (cvm_gfn_is_secure(cvm_gfn_state(vm, gfn)))
 		return cvm_secure_guest_page(vm, gfn, ret);
-	slot = cvm_memslot_find_gfn(vm, gfn);
-	*ret = xa_load(&slot->pages, gfn - slot->base_gfn);
-	if (!*ret)
-		return -EFAULT;
-	xa_set_mark(&slot->pages, gfn - slot->base_gfn, CVM_PAGE_TOUCHED);
-	return 0;
+	*ret = cvm_os_touch(vm, gfn);
+	return *ret ? 0 : -EFAULT;
 }
 
 /*
  * Pin the host pages of the range's normal and shared GFNs, all or
  * nothing, so a limit is hit before any byte moves.
  */
-static int cvm_access_pin(struct cvm_vm *vm, u64 first, u64 npages)
+static int cvm_access_pin(struct cvm_core *vm, u64 first, u64 npages)
 {
 	unsigned long *need;
 	u64 i;
 	int ret;
 
-	need = bitmap_zalloc(npages, GFP_KERNEL);
+	need = cvm_os_bitmap_zalloc(npages);
 	if (!need)
 		return -ENOMEM;
 	for (i = 0; i < npages; i++)
 		if (!cvm_gfn_is_secure(cvm_gfn_state(vm, first + i)))
-			__set_bit(i, need);
-	ret = cvm_pin_gfns(vm, first, npages, need);
-	bitmap_free(need);
+			cvm_bit_set(need, i);
+	ret = cvm_pin(vm, first, npages, need);
+	cvm_os_bitmap_free(need);
 	return ret;
 }
 
-static int cvm_access_copy(struct cvm_vm *vm, u64 gpa, char *buf, u32 len,
+static int cvm_access_copy(struct cvm_core *vm, u64 gpa, u8 *buf, u32 len,
 			   bool write)
 {
-	struct page *page;
+	struct cvm_page *page;
 	u32 off, chunk;
 	int ret;
 
 	while (len) {
-		off = offset_in_page(gpa);
-		chunk = min_t(u32, len, PAGE_SIZE - off);
-		ret = cvm_access_page(vm, gpa >> PAGE_SHIFT, &page);
+		off = gpa & (CVM_PAGE_SIZE - 1);
+		chunk = CVM_PAGE_SIZE - off < len ? CVM_PAGE_SIZE - off : len;
+		ret = cvm_access_page(vm, gpa >> CVM_PAGE_SHIFT, &page);
 		if (ret)
 			return ret;
 		if (write)
-			memcpy_to_page(page, off, buf, chunk);
+			cvm_os_page_write(page, off, buf, chunk);
 		else
-			memcpy_from_page(buf, page, off, chunk);
+			cvm_os_page_read(buf, page, off, chunk);
 		gpa += chunk;
 		buf += chunk;
 		len -= chunk;
@@ -78,51 +66,55 @@ static int cvm_access_copy(struct cvm_vm *vm, u64 gpa, char *buf, u32 len,
 }
 
 /**
- * cvm_guest_access() - CVM_GUEST_ACCESS
- * @vm: the VM, unlocked; the caller is its owner
- * @arg: flags, length and reserved fields checked
+ * cvm_access_span() - the GFNs an access covers
+ * @gpa: first byte
+ * @len: bytes, at least 1
+ * @ret_first: first GFN
+ * @ret_npages: GFNs
  *
- * The caller's bytes are copied in before the VM is touched, so a bad
- * buffer changes nothing; host pages are pinned all or nothing. A secure
- * page that can't be made resident (pool exhausted with nothing to evict,
- * or paged-out contents that fail authentication) stops the access there.
- *
- * Return: 0; -ERANGE when the range leaves the memslots; -EFAULT for a
- * bad buffer or an unpinnable host page; -ENOMEM over a pin limit or with
- * the pool exhausted; -EBADMSG when paged-out contents were tampered with.
+ * Return: 0, or -ERANGE when the access wraps around the address space.
  */
-int cvm_guest_access(struct cvm_vm *vm, const struct cvm_guest_access *arg)
+int cvm_access_span(u64 gpa, u32 len, u64 *ret_first, u64 *ret_npages)
 {
-	bool write = arg->flags & CVM_ACCESS_WRITE;
-	void __user *ubuf = u64_to_user_ptr(arg->uaddr);
-	u64 first, npages, end;
-	char *buf;
+	u64 end;
+
+	if (__builtin_add_overflow(gpa, (u64)len, &end))
+		return -ERANGE;
+	*ret_first = gpa >> CVM_PAGE_SHIFT;
+	*ret_npages = ((end - 1) >> CVM_PAGE_SHIFT) - *ret_first + 1;
+	return 0;
+}
+
+/**
+ * cvm_access_locked() - an emulated guest read or write
+ * @vm: the VM, locked; the caller is its owner
+ * @gpa: first byte
+ * @buf: the bytes to write, or where the bytes read go (a bounce buffer:
+ *	a write takes the caller's bytes before the VM is touched, a read
+ *	hands them over only when the whole access succeeded)
+ * @len: 1 .. CVM_ACCESS_MAX
+ * @write: a guest write
+ *
+ * Host pages are pinned all or nothing. A secure page that can't be made
+ * resident (pool exhausted with nothing to evict, or paged-out contents
+ * that fail authentication) stops the access there.
+ *
+ * Return: 0; -ERANGE when the range leaves the VM's memory; -EFAULT for an
+ * unpinnable host page; -ENOMEM over a pin limit or with the pool
+ * exhausted; -EBADMSG when paged-out contents were tampered with.
+ */
+int cvm_access_locked(struct cvm_core *vm, u64 gpa, void *buf, u32 len,
+		      bool write)
+{
+	u64 first, npages;
 	int ret;
 
-	if (check_add_overflow(arg->gpa, (u64)arg->len, &end))
-		return -ERANGE;
-	first = arg->gpa >> PAGE_SHIFT;
-	npages = ((end - 1) >> PAGE_SHIFT) - first + 1;
-
-	buf = kvmalloc(arg->len, GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
-	if (write && copy_from_user(buf, ubuf, arg->len)) {
-		ret = -EFAULT;
-		goto out_free;
-	}
-
-	cvm_vm_lock(vm);
-	ret = cvm_memslot_check_range(vm, first, npages);
+	ret = cvm_access_span(gpa, len, &first, &npages);
+	if (!ret)
+		ret = cvm_os_check_range(vm, first, npages);
 	if (!ret)
 		ret = cvm_access_pin(vm, first, npages);
 	if (!ret)
-		ret = cvm_access_copy(vm, arg->gpa, buf, arg->len, write);
-	mutex_unlock(&vm->lock);
-
-	if (!ret && !write && copy_to_user(ubuf, buf, arg->len))
-		ret = -EFAULT;
-out_free:
-	kvfree(buf);
+		ret = cvm_access_copy(vm, gpa, buf, len, write);
 	return ret;
 }

@@ -1,13 +1,10 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
 /*
  * cvm_convert.c - the page operations (page-in, page-out, share, unshare)
  * over a range, all or nothing, and INIT_DONE's move of touched pages into
  * secure memory.
  */
-#include <linux/bitmap.h>
-#include <linux/slab.h>
-
-#include "cvm_internal.h"
+#include "cvm_core.h"
 
 static bool cvm_becomes_secure(enum cvm_gfn_state from, enum cvm_gfn_state to)
 {
@@ -15,7 +12,7 @@ static bool cvm_becomes_secure(enum cvm_gfn_state from, enum cvm_gfn_state to)
 }
 
 /* Apply one GFN's transition whose checks and resources are in place. */
-static int cvm_convert_one(struct cvm_vm *vm, u64 gfn, enum cvm_gfn_op op,
+static int cvm_convert_one(struct cvm_core *vm, u64 gfn, enum cvm_gfn_op op,
 			   enum cvm_gfn_state from, enum cvm_gfn_state to)
 {
 	if (from == to)
@@ -35,7 +32,7 @@ static int cvm_convert_one(struct cvm_vm *vm, u64 gfn, enum cvm_gfn_op op,
 /**
  * cvm_convert_range() - apply a GFN-table operation to a range
  * @vm: the VM, locked and started
- * @gfn: first GFN, the range inside memslots
+ * @gfn: first GFN, the range inside the VM's memory
  * @npages: GFNs
  * @op: SHARE, UNSHARE, PAGE_IN or PAGE_OUT (the last two: one page)
  *
@@ -51,7 +48,7 @@ static int cvm_convert_one(struct cvm_vm *vm, u64 gfn, enum cvm_gfn_op op,
  * secure), -EBADMSG (paged-out contents failed authentication), -ENOMEM,
  * -EFAULT.
  */
-int cvm_convert_range(struct cvm_vm *vm, u64 gfn, u64 npages,
+int cvm_convert_range(struct cvm_core *vm, u64 gfn, u64 npages,
 		      enum cvm_gfn_op op)
 {
 	unsigned long *take = NULL, *was_shared = NULL;
@@ -59,8 +56,8 @@ int cvm_convert_range(struct cvm_vm *vm, u64 gfn, u64 npages,
 	u64 i, done;
 	int ret;
 
-	take = bitmap_zalloc(npages, GFP_KERNEL);
-	was_shared = bitmap_zalloc(npages, GFP_KERNEL);
+	take = cvm_os_bitmap_zalloc(npages);
+	was_shared = cvm_os_bitmap_zalloc(npages);
 	if (!take || !was_shared) {
 		ret = -ENOMEM;
 		goto out_free;
@@ -75,16 +72,16 @@ int cvm_convert_range(struct cvm_vm *vm, u64 gfn, u64 npages,
 				ret = -EBUSY;
 				goto out_free;
 			}
-			__set_bit(i, take);
+			cvm_bit_set(take, i);
 			if (from == CVM_GFN_SHARED)
-				__set_bit(i, was_shared);
+				cvm_bit_set(was_shared, i);
 		}
 		ret = cvm_gfn_reserve(vm, gfn + i, to);
 		if (ret)
 			goto out_free;
 		cond_resched();
 	}
-	ret = cvm_pin_gfns(vm, gfn, npages, take);
+	ret = cvm_pin(vm, gfn, npages, take);
 	if (!ret)
 		ret = cvm_measure_save(vm->measure);
 	if (ret)
@@ -100,15 +97,18 @@ int cvm_convert_range(struct cvm_vm *vm, u64 gfn, u64 npages,
 	goto out_free;
 
 err_rollback:
-	for_each_set_bit(i, take, done) {
+	for (i = 0; i < done; i++) {
+		if (!cvm_bit_test(take, i))
+			continue;
 		cvm_secure_give_back(vm, gfn + i);
-		cvm_gfn_set(vm, gfn + i, test_bit(i, was_shared) ?
-			    CVM_GFN_SHARED : CVM_GFN_NORMAL);
+		cvm_gfn_set(vm, gfn + i,
+			    cvm_bit_test(was_shared, i) ? CVM_GFN_SHARED
+							: CVM_GFN_NORMAL);
 	}
 	cvm_measure_restore(vm->measure);
 out_free:
-	bitmap_free(take);
-	bitmap_free(was_shared);
+	cvm_os_bitmap_free(take);
+	cvm_os_bitmap_free(was_shared);
 	return ret;
 }
 
@@ -117,36 +117,31 @@ out_free:
  * memory, then make the untouched ones secure by state
  * @vm: the VM, locked, transient
  *
- * Walks the pages the guest touched (marked pinned pages), never the
- * whole memory, and not the pages only pinned upfront: the result, and the
- * launch measurement, do not depend on the pinning mode. A
+ * Walks the pages the guest touched (cvm_os_next_touched()), in GFN order,
+ * never the whole memory, and not the pages only pinned upfront: the
+ * result, and the launch measurement, do not depend on the pinning mode. A
  * failure half way leaves the VM transient with the GFNs moved so far
  * secure; INIT_DONE may be retried.
  *
  * Return: 0; -EBUSY when a normal GFN holds a DMA share; -ENOMEM.
  */
-int cvm_convert_init_done(struct cvm_vm *vm)
+int cvm_convert_init_done(struct cvm_core *vm)
 {
-	struct cvm_memslot *slot;
-	unsigned long idx;
-	struct page *page;
 	void *entry;
 	u64 gfn;
 	int ret;
 
-	xa_for_each(&vm->dma_refs, idx, entry)
-		if (cvm_gfn_state(vm, idx) == CVM_GFN_NORMAL)
+	cvm_os_map_for_each(&vm->dma_refs, gfn, entry)
+		if (cvm_gfn_state(vm, gfn) == CVM_GFN_NORMAL)
 			return -EBUSY;
-	list_for_each_entry(slot, &vm->slots, node) {
-		xa_for_each_marked(&slot->pages, idx, page, CVM_PAGE_TOUCHED) {
-			gfn = slot->base_gfn + idx;
-			if (cvm_gfn_state(vm, gfn) != CVM_GFN_NORMAL)
-				continue;
-			ret = cvm_secure_take(vm, gfn);
-			if (ret)
-				return ret;
-			cond_resched();
-		}
+	for (gfn = cvm_os_next_touched(vm, 0); gfn != U64_MAX;
+	     gfn = cvm_os_next_touched(vm, gfn + 1)) {
+		if (cvm_gfn_state(vm, gfn) != CVM_GFN_NORMAL)
+			continue;
+		ret = cvm_secure_take(vm, gfn);
+		if (ret)
+			return ret;
+		cond_resched();
 	}
 	ret = cvm_measure_seal(vm->measure);
 	if (ret)

@@ -1,40 +1,41 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
 /*
  * cvm_dma.c - DMA shares: a refcount per GFN. A page with a DMA share
  * stays pinned and can't become secure (-EBUSY) until every share is
  * released. Range calls are all or nothing.
  */
-#include "cvm_internal.h"
+#include "cvm_core.h"
 
-u32 cvm_dma_refs(struct cvm_vm *vm, u64 gfn)
+u32 cvm_dma_refs(struct cvm_core *vm, u64 gfn)
 {
-	void *entry = xa_load(&vm->dma_refs, gfn);
+	void *entry = cvm_os_map_load(&vm->dma_refs, gfn);
 
-	return entry ? xa_to_value(entry) : 0;
+	return entry ? (u32)cvm_os_map_to_value(entry) : 0;
 }
 
-static void cvm_dma_set(struct cvm_vm *vm, u64 gfn, u32 refs)
+/* Set a GFN's refcount; a new entry was reserved. */
+static void cvm_dma_set(struct cvm_core *vm, u64 gfn, u32 refs)
 {
 	u32 old = cvm_dma_refs(vm, gfn);
 
 	if (refs)
-		WARN_ON_ONCE(xa_is_err(xa_store(&vm->dma_refs, gfn,
-						xa_mk_value(refs), GFP_NOWAIT)));
+		WARN_ON_ONCE(cvm_os_map_store(&vm->dma_refs, gfn,
+					      cvm_os_map_value(refs)));
 	else
-		xa_erase(&vm->dma_refs, gfn);
+		cvm_os_map_erase(&vm->dma_refs, gfn);
 	vm->nr_dma_shared += (refs > 0) - (old > 0);
 }
 
 /**
  * cvm_dma_share() - take one DMA share on each GFN of a range
  * @vm: the VM, locked; the caller is its owner
- * @gfn: first GFN, the range inside memslots
+ * @gfn: first GFN, the range inside the VM's memory
  * @npages: GFNs
  *
  * Return: 0; -EBADFD when a GFN is secure (share it first); -EOVERFLOW;
  * -ENOMEM or -EFAULT from pinning. Nothing changes on error.
  */
-int cvm_dma_share(struct cvm_vm *vm, u64 gfn, u64 npages)
+int cvm_dma_share(struct cvm_core *vm, u64 gfn, u64 npages)
 {
 	u64 i;
 	int ret = 0;
@@ -45,14 +46,14 @@ int cvm_dma_share(struct cvm_vm *vm, u64 gfn, u64 npages)
 		else if (cvm_dma_refs(vm, gfn + i) == U32_MAX)
 			ret = -EOVERFLOW;
 		else if (!cvm_dma_refs(vm, gfn + i))
-			ret = xa_reserve(&vm->dma_refs, gfn + i,
-					 GFP_KERNEL_ACCOUNT);
+			ret = cvm_os_map_reserve(&vm->dma_refs, gfn + i);
+		cond_resched();
 	}
 	if (!ret)
-		ret = cvm_pin_gfns(vm, gfn, npages, NULL);
+		ret = cvm_pin(vm, gfn, npages, NULL);
 	if (ret) {
 		while (i--)
-			xa_release(&vm->dma_refs, gfn + i);
+			cvm_os_map_release(&vm->dma_refs, gfn + i);
 		return ret;
 	}
 	for (i = 0; i < npages; i++)
@@ -63,12 +64,12 @@ int cvm_dma_share(struct cvm_vm *vm, u64 gfn, u64 npages)
 /**
  * cvm_dma_unshare() - drop one DMA share on each GFN of a range
  * @vm: the VM, locked
- * @gfn: first GFN, the range inside memslots
+ * @gfn: first GFN, the range inside the VM's memory
  * @npages: GFNs
  *
  * Return: 0, or -EBADFD when a GFN holds no DMA share (nothing changes).
  */
-int cvm_dma_unshare(struct cvm_vm *vm, u64 gfn, u64 npages)
+int cvm_dma_unshare(struct cvm_core *vm, u64 gfn, u64 npages)
 {
 	u64 i;
 
@@ -81,11 +82,12 @@ int cvm_dma_unshare(struct cvm_vm *vm, u64 gfn, u64 npages)
 }
 
 /* A memslot goes away: its DMA shares with it. */
-void cvm_dma_forget_range(struct cvm_vm *vm, u64 gfn, u64 npages)
+void cvm_dma_forget_range(struct cvm_core *vm, u64 gfn, u64 npages)
 {
-	unsigned long idx;
 	void *entry;
+	u64 idx;
 
-	xa_for_each_range(&vm->dma_refs, idx, entry, gfn, gfn + npages - 1)
+	cvm_os_map_for_each_range(&vm->dma_refs, idx, entry, gfn,
+				  gfn + npages - 1)
 		cvm_dma_set(vm, idx, 0);
 }

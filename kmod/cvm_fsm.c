@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
 /*
  * cvm_fsm.c - the two state tables of DESIGN §2 and §3, written as tables
  * so that each cell reads exactly as it does in the design.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /*
  * cvm_fsm.h - the VM lifecycle table and the GFN table (DESIGN §2, §3).
  *

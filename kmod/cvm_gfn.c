@@ -1,16 +1,17 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
 /*
  * cvm_gfn.c - per-GFN state, stored sparsely: only GFNs whose state
  * differs from the VM's untouched state have an entry, so lifecycle
  * changes walk the touched GFNs, never the whole guest memory.
  */
-#include "cvm_internal.h"
+#include "cvm_core.h"
 
-enum cvm_gfn_state cvm_gfn_state(struct cvm_vm *vm, u64 gfn)
+enum cvm_gfn_state cvm_gfn_state(struct cvm_core *vm, u64 gfn)
 {
-	void *entry = xa_load(&vm->gfn_states, gfn);
+	void *entry = cvm_os_map_load(&vm->gfn_states, gfn);
 
-	return entry ? xa_to_value(entry) : vm->untouched_state;
+	return entry ? (enum cvm_gfn_state)cvm_os_map_to_value(entry)
+		     : vm->untouched_state;
 }
 
 /**
@@ -18,7 +19,7 @@ enum cvm_gfn_state cvm_gfn_state(struct cvm_vm *vm, u64 gfn)
  * @vm: the VM, locked
  * @state: the state
  */
-u64 cvm_gfn_count(struct cvm_vm *vm, enum cvm_gfn_state state)
+u64 cvm_gfn_count(struct cvm_core *vm, enum cvm_gfn_state state)
 {
 	u64 explicit = 0;
 	int s;
@@ -38,26 +39,25 @@ u64 cvm_gfn_count(struct cvm_vm *vm, enum cvm_gfn_state state)
  *
  * Return: 0 or -ENOMEM. A reservation left unused is harmless.
  */
-int cvm_gfn_reserve(struct cvm_vm *vm, u64 gfn, enum cvm_gfn_state to)
+int cvm_gfn_reserve(struct cvm_core *vm, u64 gfn, enum cvm_gfn_state to)
 {
-	if (to == vm->untouched_state || xa_load(&vm->gfn_states, gfn))
+	if (to == vm->untouched_state || cvm_os_map_load(&vm->gfn_states, gfn))
 		return 0;
-	return xa_reserve(&vm->gfn_states, gfn, GFP_KERNEL_ACCOUNT);
+	return cvm_os_map_reserve(&vm->gfn_states, gfn);
 }
 
 /* Set a GFN's state; the entry was reserved (cvm_gfn_reserve()). */
-void cvm_gfn_set(struct cvm_vm *vm, u64 gfn, enum cvm_gfn_state to)
+void cvm_gfn_set(struct cvm_core *vm, u64 gfn, enum cvm_gfn_state to)
 {
 	enum cvm_gfn_state from = cvm_gfn_state(vm, gfn);
 
 	if (from == to)
 		return;
 	if (to == vm->untouched_state) {
-		xa_erase(&vm->gfn_states, gfn);
+		cvm_os_map_erase(&vm->gfn_states, gfn);
 	} else {
-		WARN_ON_ONCE(xa_is_err(xa_store(&vm->gfn_states, gfn,
-						 xa_mk_value(to),
-						 GFP_KERNEL_ACCOUNT)));
+		WARN_ON_ONCE(cvm_os_map_store(&vm->gfn_states, gfn,
+					      cvm_os_map_value(to)));
 		vm->nr_explicit[to]++;
 	}
 	if (from != vm->untouched_state)
@@ -70,44 +70,45 @@ void cvm_gfn_set(struct cvm_vm *vm, u64 gfn, enum cvm_gfn_state to)
  * flipping the untouched state does it; only explicit secure entries, now
  * equal to the default, are walked and dropped.
  */
-void cvm_gfn_flip_untouched(struct cvm_vm *vm)
+void cvm_gfn_flip_untouched(struct cvm_core *vm)
 {
-	unsigned long gfn;
 	void *entry;
+	u64 gfn;
 
 	WARN_ON_ONCE(vm->untouched_state != CVM_GFN_NORMAL ||
 		     vm->nr_explicit[CVM_GFN_NORMAL]);
 	vm->untouched_state = CVM_GFN_SECURE;
-	xa_for_each(&vm->gfn_states, gfn, entry) {
-		if (xa_to_value(entry) == CVM_GFN_SECURE) {
-			xa_erase(&vm->gfn_states, gfn);
+	cvm_os_map_for_each(&vm->gfn_states, gfn, entry) {
+		if (cvm_os_map_to_value(entry) == CVM_GFN_SECURE) {
+			cvm_os_map_erase(&vm->gfn_states, gfn);
 			vm->nr_explicit[CVM_GFN_SECURE]--;
 		}
 	}
 }
 
 /* INIT_ABORT and TERMINATE: every GFN becomes normal. */
-void cvm_gfn_drop_all(struct cvm_vm *vm)
+void cvm_gfn_drop_all(struct cvm_core *vm)
 {
-	unsigned long gfn;
 	void *entry;
+	u64 gfn;
 	int s;
 
-	xa_for_each(&vm->gfn_states, gfn, entry)
-		xa_erase(&vm->gfn_states, gfn);
+	cvm_os_map_for_each(&vm->gfn_states, gfn, entry)
+		cvm_os_map_erase(&vm->gfn_states, gfn);
 	for (s = 0; s < CVM_GFN_NR_STATES; s++)
 		vm->nr_explicit[s] = 0;
 	vm->untouched_state = CVM_GFN_NORMAL;
 }
 
 /* A memslot goes away: its GFNs stop existing. */
-void cvm_gfn_forget_range(struct cvm_vm *vm, u64 gfn, u64 npages)
+void cvm_gfn_forget_range(struct cvm_core *vm, u64 gfn, u64 npages)
 {
-	unsigned long idx;
 	void *entry;
+	u64 idx;
 
-	xa_for_each_range(&vm->gfn_states, idx, entry, gfn, gfn + npages - 1) {
-		xa_erase(&vm->gfn_states, idx);
-		vm->nr_explicit[xa_to_value(entry)]--;
+	cvm_os_map_for_each_range(&vm->gfn_states, idx, entry, gfn,
+				  gfn + npages - 1) {
+		cvm_os_map_erase(&vm->gfn_states, idx);
+		vm->nr_explicit[cvm_os_map_to_value(entry)]--;
 	}
 }

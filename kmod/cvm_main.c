@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cvm_main.c - module entry, the /dev/cvm misc device and its ioctls.
+ * cvm_main.c - module entry, the /dev/cvm misc device and its ioctls, and
+ * the secure pool every VM shares: pages allocated at load and never
+ * mapped anywhere, so no host mapping can reach a secure page's contents
+ * (the core's cvm_pool.c does the accounting).
  */
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/gfp.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
@@ -13,6 +17,8 @@
 static unsigned int pool_mb = 64;
 module_param(pool_mb, uint, 0444);
 MODULE_PARM_DESC(pool_mb, "Size of the secure pool in MiB (default 64)");
+
+static struct cvm_pool cvm_pool;
 
 static atomic64_t cvm_nr_pinned = ATOMIC64_INIT(0);
 static atomic64_t cvm_nr_evictions = ATOMIC64_INIT(0);
@@ -39,8 +45,8 @@ void cvm_vm_list_del(struct cvm_vm *vm)
 }
 
 /**
- * cvm_evict_any() - page out a cold resident page to free a pool page
- * @self: the VM asking, locked
+ * cvm_os_pool_evict() - page out a cold resident page to free a pool page
+ * @core: the VM asking, locked (the core's hook)
  *
  * The victim is the VM with the most resident pages (the largest user of
  * the pool gives first, so a small VM can't be starved by a large one),
@@ -51,35 +57,47 @@ void cvm_vm_list_del(struct cvm_vm *vm)
  *
  * Return: 0 when a pool page was freed, -ENOMEM when no VM had one to give.
  */
-int cvm_evict_any(struct cvm_vm *self)
+int cvm_os_pool_evict(struct cvm_core *core)
 {
+	struct cvm_vm *self = cvm_vm_of(core);
 	struct cvm_vm *vm, *victim = NULL;
-	u64 most = self->nr_resident;
+	u64 most = self->core.nr_resident;
 	int ret;
 
 	spin_lock(&cvm_vms_lock);
 	list_for_each_entry(vm, &cvm_vms, node) {
-		if (vm == self || READ_ONCE(vm->nr_resident) <= most)
+		if (vm == self || READ_ONCE(vm->core.nr_resident) <= most)
 			continue;
 		if (!mutex_trylock(&vm->lock))
 			continue;
 		if (victim)
 			mutex_unlock(&victim->lock);
 		victim = vm;
-		most = vm->nr_resident;
+		most = vm->core.nr_resident;
 	}
 	spin_unlock(&cvm_vms_lock);
 
 	if (victim) {
-		ret = cvm_secure_evict_one(victim);
+		ret = cvm_secure_evict_one(&victim->core);
 		mutex_unlock(&victim->lock);
 		if (!ret)
 			return 0;
 	}
-	return cvm_secure_evict_one(self) ? -ENOMEM : 0;
+	return cvm_secure_evict_one(&self->core) ? -ENOMEM : 0;
 }
 
-void cvm_stat_eviction(void)
+/* The core's pool hooks (cvm_core.h): one pool for every VM. */
+struct cvm_page *cvm_os_pool_alloc(struct cvm_core *core)
+{
+	return cvm_pool_get(&cvm_pool);
+}
+
+void cvm_os_pool_free(struct cvm_core *core, struct cvm_page *page)
+{
+	cvm_pool_put(&cvm_pool, page);
+}
+
+void cvm_os_evicted(struct cvm_core *core)
 {
 	atomic64_inc(&cvm_nr_evictions);
 }
@@ -126,7 +144,8 @@ static long cvm_dev_get_info(void __user *uarg)
 		.evictions = atomic64_read(&cvm_nr_evictions),
 	};
 
-	cvm_pool_counts(&info.pool_total_pages, &info.pool_free_pages);
+	cvm_pool_counts(&cvm_pool, &info.pool_total_pages,
+			&info.pool_free_pages);
 	/* Every pinned page is charged exactly once, to its VM's owner. */
 	info.charged_bytes = info.pinned_pages << PAGE_SHIFT;
 	if (copy_to_user(uarg, &info, sizeof(info)))
@@ -164,24 +183,56 @@ static struct miscdevice cvm_misc = {
 	.mode = 0600,
 };
 
+static void cvm_pool_pages_free(void)
+{
+	struct cvm_page *page;
+
+	/* Every VM is gone (each held a module reference): all are free. */
+	WARN_ON_ONCE(cvm_pool.nr_free != cvm_pool.total);
+	while ((page = cvm_pool_remove(&cvm_pool)))
+		__free_page(cvm_os_kpage(page));
+	cvm_pool_fini(&cvm_pool);
+}
+
+/* Return: 0, or -ENOMEM with nothing allocated. */
+static int cvm_pool_pages_alloc(unsigned long nr_pages)
+{
+	struct page *page;
+	unsigned long i;
+	int ret;
+
+	ret = cvm_pool_init(&cvm_pool, nr_pages);
+	if (ret)
+		return ret;
+	for (i = 0; i < nr_pages; i++) {
+		page = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+		if (!page) {
+			cvm_pool_pages_free();
+			return -ENOMEM;
+		}
+		cvm_pool_add(&cvm_pool, cvm_os_cpage(page));
+	}
+	return 0;
+}
+
 static int __init cvm_init(void)
 {
 	int ret;
 
-	ret = cvm_crypt_check();
+	ret = cvm_os_aead_check();
 	if (ret) {
 		pr_err("cvm: gcm(aes) unavailable (%d): load the gcm module\n",
 		       ret);
 		return ret;
 	}
-	ret = cvm_pool_init((unsigned long)pool_mb << (20 - PAGE_SHIFT));
+	ret = cvm_pool_pages_alloc((unsigned long)pool_mb << (20 - PAGE_SHIFT));
 	if (ret) {
 		pr_err("cvm: can't allocate a %u MiB secure pool\n", pool_mb);
 		return ret;
 	}
 	ret = misc_register(&cvm_misc);
 	if (ret)
-		cvm_pool_exit();
+		cvm_pool_pages_free();
 	return ret;
 }
 
@@ -191,7 +242,7 @@ static void __exit cvm_exit(void)
 	/* Every VM fd holds a module reference: none can be left here. */
 	WARN_ON_ONCE(cvm_nr_vms);
 	WARN_ON_ONCE(atomic64_read(&cvm_nr_pinned));
-	cvm_pool_exit();
+	cvm_pool_pages_free();
 }
 
 module_init(cvm_init);

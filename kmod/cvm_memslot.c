@@ -190,7 +190,7 @@ int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
 	    end > TASK_SIZE_MAX || arg->uaddr != (unsigned long)arg->uaddr)
 		return -EINVAL;
 	/* A secure VM's GFNs are shared or secure: no new normal memory. */
-	if (vm->state != CVM_VM_NORMAL)
+	if (vm->core.state != CVM_VM_NORMAL)
 		return -EBADFD;
 	if (cvm_memslot_find_id(vm, arg->slot) ||
 	    cvm_memslot_overlaps(vm, arg->gpa >> PAGE_SHIFT,
@@ -226,7 +226,7 @@ int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
 			break;
 	list_add_tail(&slot->node, &pos->node);
 	vm->nr_slots++;
-	vm->nr_pages += slot->npages;
+	vm->core.nr_pages += slot->npages;
 	return 0;
 
 err_notifier:
@@ -241,13 +241,13 @@ err_free:
 static void cvm_memslot_free(struct cvm_vm *vm, struct cvm_memslot *slot)
 {
 	mmu_interval_notifier_remove(&slot->notifier);
-	cvm_secure_discard_range(vm, slot->base_gfn, slot->npages);
-	cvm_dma_forget_range(vm, slot->base_gfn, slot->npages);
+	cvm_secure_discard_range(&vm->core, slot->base_gfn, slot->npages);
+	cvm_dma_forget_range(&vm->core, slot->base_gfn, slot->npages);
 	cvm_unpin_slot(vm, slot);
-	cvm_gfn_forget_range(vm, slot->base_gfn, slot->npages);
+	cvm_gfn_forget_range(&vm->core, slot->base_gfn, slot->npages);
 	list_del(&slot->node);
 	vm->nr_slots--;
-	vm->nr_pages -= slot->npages;
+	vm->core.nr_pages -= slot->npages;
 	xa_destroy(&slot->pages);
 	kfree(slot);
 }
@@ -275,4 +275,42 @@ void cvm_memslot_delete_all(struct cvm_vm *vm)
 
 	list_for_each_entry_safe(slot, next, &vm->slots, node)
 		cvm_memslot_free(vm, slot);
+}
+
+/* The core's hooks (cvm_core.h) over the memslots. */
+int cvm_os_check_range(struct cvm_core *core, u64 gfn, u64 npages)
+{
+	return cvm_memslot_check_range(cvm_vm_of(core), gfn, npages);
+}
+
+/* A normal or shared page the guest accesses: marked for INIT_DONE. */
+struct cvm_page *cvm_os_touch(struct cvm_core *core, u64 gfn)
+{
+	struct cvm_memslot *slot = cvm_memslot_find_gfn(cvm_vm_of(core), gfn);
+	struct page *page;
+
+	if (!slot)
+		return NULL;
+	page = xa_load(&slot->pages, gfn - slot->base_gfn);
+	if (page)
+		xa_set_mark(&slot->pages, gfn - slot->base_gfn,
+			    CVM_PAGE_TOUCHED);
+	return cvm_os_cpage(page);
+}
+
+u64 cvm_os_next_touched(struct cvm_core *core, u64 gfn)
+{
+	struct cvm_vm *vm = cvm_vm_of(core);
+	struct cvm_memslot *slot;
+	unsigned long idx;
+
+	list_for_each_entry(slot, &vm->slots, node) {
+		if (slot->base_gfn + slot->npages <= gfn)
+			continue;
+		idx = gfn > slot->base_gfn ? gfn - slot->base_gfn : 0;
+		if (xa_find(&slot->pages, &idx, slot->npages - 1,
+			    CVM_PAGE_TOUCHED))
+			return slot->base_gfn + idx;
+	}
+	return U64_MAX;
 }

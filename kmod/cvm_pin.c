@@ -27,7 +27,8 @@ int cvm_pin_charge(struct cvm_vm *vm, unsigned long npages)
 {
 	int ret;
 
-	if (vm->pin_limit_pages && vm->nr_pinned + npages > vm->pin_limit_pages)
+	if (vm->core.pin_limit_pages &&
+	    vm->core.nr_pinned + npages > vm->core.pin_limit_pages)
 		return -ENOMEM;
 	if (!mmget_not_zero(vm->mm))
 		return -ESRCH;
@@ -37,7 +38,7 @@ int cvm_pin_charge(struct cvm_vm *vm, unsigned long npages)
 	mmput(vm->mm);
 	if (ret)
 		return ret;
-	vm->nr_pinned += npages;
+	vm->core.nr_pinned += npages;
 	cvm_stat_pinned(npages);
 	return 0;
 }
@@ -61,7 +62,7 @@ void cvm_pin_uncharge(struct cvm_vm *vm, unsigned long npages)
 		mmap_write_unlock(vm->mm);
 		mmput(vm->mm);
 	}
-	vm->nr_pinned -= npages;
+	vm->core.nr_pinned -= npages;
 	cvm_stat_pinned(-(long)npages);
 }
 
@@ -93,11 +94,22 @@ static long cvm_pin_user(unsigned long uaddr, unsigned long npages,
 }
 
 /* The pinned host page of a GFN inside a memslot, or NULL. */
-struct page *cvm_host_page(struct cvm_vm *vm, u64 gfn)
+static struct page *cvm_host_page(struct cvm_vm *vm, u64 gfn)
 {
 	struct cvm_memslot *slot = cvm_memslot_find_gfn(vm, gfn);
 
 	return slot ? xa_load(&slot->pages, gfn - slot->base_gfn) : NULL;
+}
+
+/* The core's hooks (cvm_core.h): host pages are pins of memslot pages. */
+struct cvm_page *cvm_os_host_page(struct cvm_core *core, u64 gfn)
+{
+	return cvm_os_cpage(cvm_host_page(cvm_vm_of(core), gfn));
+}
+
+bool cvm_os_pinned(struct cvm_core *core, u64 gfn)
+{
+	return cvm_host_page(cvm_vm_of(core), gfn);
 }
 
 /* Undo the pins this call made, given which GFNs it pinned. */
@@ -120,44 +132,32 @@ static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
 }
 
 /**
- * cvm_pin_gfns() - make sure GFNs of a range have their host page pinned
- * @vm: the VM, locked; the caller is the owner (current->mm == vm->mm)
+ * cvm_os_pin_new() - pin the host pages of the GFNs cvm_pin() found missing
+ * @core: the VM, locked; the caller is the owner (current->mm == vm->mm)
  * @gfn: first GFN, the whole range inside memslots
  * @npages: GFNs in the range
- * @need: bitmap of the GFNs (relative to @gfn) to pin, or NULL for all
+ * @newly: bitmap of the GFNs (relative to @gfn) to pin, none pinned yet
+ * @missing: how many bits @newly has
  *
- * The missing pages are charged together first, so a request that does not
- * fit fails before anything is pinned; a later pin failure unpins and
+ * The pages are charged together first, so a request that does not fit
+ * fails before anything is pinned; a later pin failure unpins and
  * uncharges what this call did. Either every page asked for is pinned or
  * nothing changed.
  *
  * Return: 0, -ENOMEM over a limit, -EFAULT when a host page can't be pinned.
  */
-int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages,
-		 const unsigned long *need)
+int cvm_os_pin_new(struct cvm_core *core, u64 gfn, u64 npages,
+		   const unsigned long *newly, u64 missing)
 {
+	struct cvm_vm *vm = cvm_vm_of(core);
 	struct cvm_memslot *slot;
-	unsigned long *newly;
-	unsigned long i, missing = 0;
 	struct page *page;
-	int ret = 0;
+	unsigned long i;
+	int ret;
 
-	newly = bitmap_zalloc(npages, GFP_KERNEL);
-	if (!newly)
-		return -ENOMEM;
-	for (i = 0; i < npages; i++) {
-		if (need && !test_bit(i, need))
-			continue;
-		if (!cvm_host_page(vm, gfn + i)) {
-			__set_bit(i, newly);
-			missing++;
-		}
-	}
-	if (!missing)
-		goto out_free;
 	ret = cvm_pin_charge(vm, missing);
 	if (ret)
-		goto out_free;
+		return ret;
 
 	for_each_set_bit(i, newly, npages) {
 		slot = cvm_memslot_find_gfn(vm, gfn + i);
@@ -174,14 +174,12 @@ int cvm_pin_gfns(struct cvm_vm *vm, u64 gfn, u64 npages,
 		if (!(missing % CVM_PIN_BATCH))
 			cond_resched();
 	}
-	goto out_free;
+	return 0;
 
 err_unpin:
 	/* The pages not reached yet were charged but never pinned. */
 	cvm_pin_uncharge(vm, missing);
 	cvm_unpin_new(vm, gfn, newly, npages);
-out_free:
-	bitmap_free(newly);
 	return ret;
 }
 
@@ -256,7 +254,7 @@ void cvm_unpin_slot_range(struct cvm_vm *vm, struct cvm_memslot *slot,
 
 	xa_for_each_range(&slot->pages, idx, page, first, last) {
 		gfn = slot->base_gfn + idx;
-		if (cvm_spage(vm, gfn) || cvm_dma_refs(vm, gfn))
+		if (cvm_spage(&vm->core, gfn) || cvm_dma_refs(&vm->core, gfn))
 			continue;
 		unpin_user_pages_dirty_lock(&page, 1, true);
 		xa_erase(&slot->pages, idx);

@@ -1,88 +1,84 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
 /*
- * cvm_pool.c - the secure pool: pages the module allocates at load and
- * never maps anywhere, so no host mapping can reach a secure page's
- * contents. A page is zeroed when it goes back to the pool, so nothing of
- * one VM's secrets is left for the next user.
+ * cvm_pool.c - the secure pool's accounting: its pages, a stack of the
+ * free ones, each zeroed when it comes back so nothing of one secure
+ * page's contents is left for the next user. Where the pages come from
+ * is the backend's: the module allocates them at load and never maps them
+ * anywhere; the simulator maps them per VM, apart from guest memory.
  */
-#include <linux/gfp.h>
-#include <linux/highmem.h>
-#include <linux/mm.h>
-#include <linux/spinlock.h>
-
-#include "cvm_internal.h"
-
-static DEFINE_SPINLOCK(cvm_pool_lock);
-static LIST_HEAD(cvm_pool_free_list);
-static unsigned long cvm_pool_total;
-static unsigned long cvm_pool_nr_free;
+#include "cvm_core.h"
 
 /**
- * cvm_pool_init() - allocate the pool
- * @nr_pages: its size
+ * cvm_pool_init() - an empty pool with room for pages
+ * @pool: the pool
+ * @capacity: the most pages it will hold
  *
- * Return: 0, or -ENOMEM with nothing allocated.
+ * Return: 0 or -ENOMEM.
  */
-int cvm_pool_init(unsigned long nr_pages)
+int cvm_pool_init(struct cvm_pool *pool, u64 capacity)
 {
-	struct page *page;
-	unsigned long i;
-
-	for (i = 0; i < nr_pages; i++) {
-		page = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
-		if (!page) {
-			cvm_pool_exit();
-			return -ENOMEM;
-		}
-		list_add(&page->lru, &cvm_pool_free_list);
-		cvm_pool_total++;
-		cvm_pool_nr_free++;
-	}
-	return 0;
+	cvm_os_lock_init(&pool->lock);
+	pool->total = 0;
+	pool->nr_free = 0;
+	pool->capacity = capacity;
+	pool->free = NULL;
+	if (!capacity)
+		return 0;
+	pool->free = cvm_os_vzalloc(capacity * sizeof(*pool->free));
+	return pool->free ? 0 : -ENOMEM;
 }
 
-void cvm_pool_exit(void)
+void cvm_pool_fini(struct cvm_pool *pool)
 {
-	struct page *page, *next;
+	/* Every page left with cvm_pool_remove() first. */
+	WARN_ON_ONCE(pool->total);
+	cvm_os_vfree(pool->free);
+	pool->free = NULL;
+	pool->capacity = 0;
+}
 
-	/* Every VM is gone (each held a module reference): all are free. */
-	WARN_ON_ONCE(cvm_pool_nr_free != cvm_pool_total);
-	list_for_each_entry_safe(page, next, &cvm_pool_free_list, lru) {
-		list_del(&page->lru);
-		__free_page(page);
-	}
-	cvm_pool_total = 0;
-	cvm_pool_nr_free = 0;
+/* A new page, zeroed, joins the pool. */
+void cvm_pool_add(struct cvm_pool *pool, struct cvm_page *page)
+{
+	if (WARN_ON_ONCE(pool->total == pool->capacity))
+		return;
+	pool->free[pool->nr_free++] = page;
+	pool->total++;
+}
+
+/* A free page leaves the pool for good (its backend frees it), or NULL. */
+struct cvm_page *cvm_pool_remove(struct cvm_pool *pool)
+{
+	if (!pool->nr_free)
+		return NULL;
+	pool->total--;
+	return pool->free[--pool->nr_free];
 }
 
 /* Return: a zeroed pool page, or NULL when the pool is empty. */
-struct page *cvm_pool_alloc(void)
+struct cvm_page *cvm_pool_get(struct cvm_pool *pool)
 {
-	struct page *page;
+	struct cvm_page *page = NULL;
 
-	spin_lock(&cvm_pool_lock);
-	page = list_first_entry_or_null(&cvm_pool_free_list, struct page, lru);
-	if (page) {
-		list_del(&page->lru);
-		cvm_pool_nr_free--;
-	}
-	spin_unlock(&cvm_pool_lock);
+	cvm_os_lock(&pool->lock);
+	if (pool->nr_free)
+		page = pool->free[--pool->nr_free];
+	cvm_os_unlock(&pool->lock);
 	return page;
 }
 
-void cvm_pool_free(struct page *page)
+void cvm_pool_put(struct cvm_pool *pool, struct cvm_page *page)
 {
-	clear_highpage(page);
-	spin_lock(&cvm_pool_lock);
-	list_add(&page->lru, &cvm_pool_free_list);
-	cvm_pool_nr_free++;
-	spin_unlock(&cvm_pool_lock);
+	cvm_os_page_clear(page);
+	cvm_os_lock(&pool->lock);
+	pool->free[pool->nr_free++] = page;
+	cvm_os_unlock(&pool->lock);
 }
 
-void cvm_pool_counts(u64 *ret_total, u64 *ret_free)
+void cvm_pool_counts(struct cvm_pool *pool, u64 *ret_total, u64 *ret_free)
 {
-	spin_lock(&cvm_pool_lock);
-	*ret_total = cvm_pool_total;
-	*ret_free = cvm_pool_nr_free;
-	spin_unlock(&cvm_pool_lock);
+	cvm_os_lock(&pool->lock);
+	*ret_total = pool->total;
+	*ret_free = pool->nr_free;
+	cvm_os_unlock(&pool->lock);
 }

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
 /*
  * cvm_secure.c - moving a GFN's contents between the host page and the
  * secure pool (DESIGN §3, content rules):
@@ -11,80 +11,80 @@
  * - discard: the secure contents are dropped and the host page zeroed:
  *   plaintext of a secure page never reaches the host.
  *
- * Every function runs under vm->lock.
+ * Every function runs under the VM lock.
  */
-#include <linux/highmem.h>
-#include <linux/slab.h>
-
-#include "cvm_internal.h"
+#include "cvm_core.h"
 
 /* Bound on evict-then-allocate rounds when other VMs race for the pool. */
 #define CVM_POOL_RETRIES 64
 
-struct cvm_spage *cvm_spage(struct cvm_vm *vm, u64 gfn)
+struct cvm_spage *cvm_spage(struct cvm_core *vm, u64 gfn)
 {
-	return xa_load(&vm->spages, gfn);
+	return cvm_os_map_load(&vm->spages, gfn);
 }
 
 /*
- * A pool page, evicting cold resident pages while the pool is empty (see
- * cvm_evict_any() for whose). Eviction pages them out into their host
- * pages, which every secure GFN keeps pinned.
+ * A pool page, evicting cold resident pages while the pool is empty (the
+ * backend says whose: cvm_os_pool_evict()). Eviction pages them out into
+ * their host pages, which every secure GFN keeps pinned.
  */
-static struct page *cvm_secure_pool_page(struct cvm_vm *vm)
+static struct cvm_page *cvm_secure_pool_page(struct cvm_core *vm)
 {
-	struct page *page;
+	struct cvm_page *page;
 	int tries;
 
 	for (tries = 0; tries < CVM_POOL_RETRIES; tries++) {
-		page = cvm_pool_alloc();
+		page = cvm_os_pool_alloc(vm);
 		if (page)
 			return page;
-		if (cvm_evict_any(vm))
+		if (cvm_os_pool_evict(vm))
 			break;
 	}
 	return NULL;
 }
 
-static void cvm_secure_make_resident(struct cvm_vm *vm, struct cvm_spage *sp,
-				     struct page *pool)
+static void cvm_secure_make_resident(struct cvm_core *vm, struct cvm_spage *sp,
+				     struct cvm_page *pool)
 {
 	sp->pool = pool;
 	list_add(&sp->lru, &vm->lru);
 	vm->nr_resident++;
 }
 
-static void cvm_secure_drop_resident(struct cvm_vm *vm, struct cvm_spage *sp)
+static void cvm_secure_drop_resident(struct cvm_core *vm, struct cvm_spage *sp)
 {
 	list_del(&sp->lru);
 	vm->nr_resident--;
-	cvm_pool_free(sp->pool);
+	cvm_os_pool_free(vm, sp->pool);
 	sp->pool = NULL;
 }
 
-/* A new, empty record for a GFN; its host page is pinned already. */
-static struct cvm_spage *cvm_secure_new(struct cvm_vm *vm, u64 gfn)
+/*
+ * A new, empty record for a GFN; its host page is pinned already.
+ * Return: the record, or NULL (-ENOMEM).
+ */
+static struct cvm_spage *cvm_secure_new(struct cvm_core *vm, u64 gfn)
 {
 	struct cvm_spage *sp;
 	int ret;
 
-	sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
+	sp = cvm_os_zalloc(sizeof(*sp));
 	if (!sp)
-		return ERR_PTR(-ENOMEM);
+		return NULL;
 	sp->gfn = gfn;
 	INIT_LIST_HEAD(&sp->lru);
-	ret = xa_err(xa_store(&vm->spages, gfn, sp, GFP_KERNEL_ACCOUNT));
+	ret = cvm_os_map_store(&vm->spages, gfn, sp);
 	if (ret) {
-		kfree(sp);
-		return ERR_PTR(ret);
+		cvm_os_free(sp);
+		return NULL;
 	}
 	return sp;
 }
 
-static void cvm_secure_forget(struct cvm_vm *vm, struct cvm_spage *sp)
+static void cvm_secure_forget(struct cvm_core *vm, struct cvm_spage *sp)
 {
-	xa_erase(&vm->spages, sp->gfn);
-	kfree(sp);
+	cvm_os_map_erase(&vm->spages, sp->gfn);
+	cvm_os_free(sp);
 }
 
 /**
@@ -98,11 +98,11 @@ static void cvm_secure_forget(struct cvm_vm *vm, struct cvm_spage *sp)
  * Return: 0, or -ENOMEM (pool exhausted with nothing to evict) with
  * nothing changed.
  */
-int cvm_secure_take(struct cvm_vm *vm, u64 gfn)
+int cvm_secure_take(struct cvm_core *vm, u64 gfn)
 {
-	struct page *host = cvm_host_page(vm, gfn);
+	struct cvm_page *host = cvm_os_host_page(vm, gfn);
 	struct cvm_spage *sp;
-	struct page *pool;
+	struct cvm_page *pool;
 	int ret;
 
 	if (WARN_ON_ONCE(!host || cvm_spage(vm, gfn)))
@@ -114,18 +114,18 @@ int cvm_secure_take(struct cvm_vm *vm, u64 gfn)
 	if (!pool)
 		return -ENOMEM;
 	sp = cvm_secure_new(vm, gfn);
-	if (IS_ERR(sp)) {
-		cvm_pool_free(pool);
-		return PTR_ERR(sp);
+	if (!sp) {
+		cvm_os_pool_free(vm, pool);
+		return -ENOMEM;
 	}
-	copy_highpage(pool, host);
-	ret = cvm_measure_page(vm->measure, gfn << PAGE_SHIFT, pool);
+	cvm_os_page_copy(pool, host);
+	ret = cvm_measure_page(vm->measure, gfn << CVM_PAGE_SHIFT, pool);
 	if (ret) {
-		cvm_pool_free(pool);
+		cvm_os_pool_free(vm, pool);
 		cvm_secure_forget(vm, sp);
 		return ret;
 	}
-	clear_highpage(host);
+	cvm_os_page_clear(host);
 	cvm_secure_make_resident(vm, sp, pool);
 	cvm_gfn_set(vm, gfn, CVM_GFN_SECURE);
 	return 0;
@@ -137,32 +137,32 @@ int cvm_secure_take(struct cvm_vm *vm, u64 gfn)
  * @vm: the VM, locked
  * @gfn: a secure GFN with contents; the caller sets its state afterwards
  */
-int cvm_secure_give_back(struct cvm_vm *vm, u64 gfn)
+int cvm_secure_give_back(struct cvm_core *vm, u64 gfn)
 {
 	struct cvm_spage *sp = cvm_spage(vm, gfn);
-	struct page *host = cvm_host_page(vm, gfn);
+	struct cvm_page *host = cvm_os_host_page(vm, gfn);
 	int ret = 0;
 
 	if (WARN_ON_ONCE(!sp || !host))
 		return -EFAULT;
 	if (sp->pool) {
-		copy_highpage(host, sp->pool);
+		cvm_os_page_copy(host, sp->pool);
 		cvm_secure_drop_resident(vm, sp);
 	} else {
 		/* Evicted meanwhile: decrypt in place. */
 		ret = cvm_crypt_open(vm->crypt, gfn, sp->version, sp->tag,
 				     host, host);
 		if (ret)
-			clear_highpage(host);
+			cvm_os_page_clear(host);
 	}
 	cvm_secure_forget(vm, sp);
 	return ret;
 }
 
 /* Resident -> paged out: seal the pool page into the host page. */
-static int cvm_secure_seal(struct cvm_vm *vm, struct cvm_spage *sp)
+static int cvm_secure_seal(struct cvm_core *vm, struct cvm_spage *sp)
 {
-	struct page *host = cvm_host_page(vm, sp->gfn);
+	struct cvm_page *host = cvm_os_host_page(vm, sp->gfn);
 	int ret;
 
 	if (WARN_ON_ONCE(!host || !sp->pool))
@@ -185,7 +185,7 @@ static int cvm_secure_seal(struct cvm_vm *vm, struct cvm_spage *sp)
  *
  * Return: 0 when a pool page was freed, -ENOENT when none is resident.
  */
-int cvm_secure_evict_one(struct cvm_vm *vm)
+int cvm_secure_evict_one(struct cvm_core *vm)
 {
 	struct cvm_spage *sp;
 	int ret;
@@ -197,7 +197,7 @@ int cvm_secure_evict_one(struct cvm_vm *vm)
 	if (ret)
 		return ret;
 	vm->nr_evictions++;
-	cvm_stat_eviction();
+	cvm_os_evicted(vm);
 	return 0;
 }
 
@@ -210,11 +210,11 @@ int cvm_secure_evict_one(struct cvm_vm *vm)
  * this GFN and version (tampered, swapped or replayed): the GFN stays
  * paged out; -ENOMEM.
  */
-int cvm_secure_page_in(struct cvm_vm *vm, u64 gfn)
+int cvm_secure_page_in(struct cvm_core *vm, u64 gfn)
 {
 	struct cvm_spage *sp = cvm_spage(vm, gfn);
-	struct page *host = cvm_host_page(vm, gfn);
-	struct page *pool;
+	struct cvm_page *host = cvm_os_host_page(vm, gfn);
+	struct cvm_page *pool;
 	int ret;
 
 	if (WARN_ON_ONCE(!sp || sp->pool || !host))
@@ -227,10 +227,10 @@ int cvm_secure_page_in(struct cvm_vm *vm, u64 gfn)
 		return -ENOMEM;
 	ret = cvm_crypt_open(vm->crypt, gfn, sp->version, sp->tag, host, pool);
 	if (ret) {
-		cvm_pool_free(pool);
+		cvm_os_pool_free(vm, pool);
 		return ret;
 	}
-	clear_highpage(host);
+	cvm_os_page_clear(host);
 	cvm_secure_make_resident(vm, sp, pool);
 	cvm_gfn_set(vm, gfn, CVM_GFN_SECURE);
 	return 0;
@@ -246,23 +246,24 @@ int cvm_secure_page_in(struct cvm_vm *vm, u64 gfn)
  * A paged-out GFN is paged in; a never-touched one gets a zeroed pool
  * page (and its host page pinned, the destination of a later page-out).
  */
-int cvm_secure_guest_page(struct cvm_vm *vm, u64 gfn, struct page **ret_page)
+int cvm_secure_guest_page(struct cvm_core *vm, u64 gfn,
+			  struct cvm_page **ret_page)
 {
 	struct cvm_spage *sp = cvm_spage(vm, gfn);
-	struct page *pool;
+	struct cvm_page *pool;
 	int ret;
 
 	if (!sp) {
-		ret = cvm_pin_gfns(vm, gfn, 1, NULL);
+		ret = cvm_pin(vm, gfn, 1, NULL);
 		if (ret)
 			return ret;
 		pool = cvm_secure_pool_page(vm);
 		if (!pool)
 			return -ENOMEM;
 		sp = cvm_secure_new(vm, gfn);
-		if (IS_ERR(sp)) {
-			cvm_pool_free(pool);
-			return PTR_ERR(sp);
+		if (!sp) {
+			cvm_os_pool_free(vm, pool);
+			return -ENOMEM;
 		}
 		cvm_secure_make_resident(vm, sp, pool);
 	} else if (!sp->pool) {
@@ -281,9 +282,9 @@ int cvm_secure_guest_page(struct cvm_vm *vm, u64 gfn, struct page **ret_page)
  * @vm: the VM, locked
  * @gfn: the GFN, in the secure (resident) state
  */
-int cvm_secure_page_out(struct cvm_vm *vm, u64 gfn)
+int cvm_secure_page_out(struct cvm_core *vm, u64 gfn)
 {
-	struct page *unused;
+	struct cvm_page *unused;
 	int ret;
 
 	/* A never-touched GFN gets its (zero) contents first. */
@@ -298,36 +299,36 @@ int cvm_secure_page_out(struct cvm_vm *vm, u64 gfn)
  * @vm: the VM, locked
  * @gfn: the GFN; the caller sets its new state
  */
-void cvm_secure_discard(struct cvm_vm *vm, u64 gfn)
+void cvm_secure_discard(struct cvm_core *vm, u64 gfn)
 {
 	struct cvm_spage *sp = cvm_spage(vm, gfn);
-	struct page *host;
+	struct cvm_page *host;
 
 	if (!sp)
 		return;
 	if (sp->pool)
 		cvm_secure_drop_resident(vm, sp);
-	host = cvm_host_page(vm, gfn);
+	host = cvm_os_host_page(vm, gfn);
 	if (host)
-		clear_highpage(host);
+		cvm_os_page_clear(host);
 	cvm_secure_forget(vm, sp);
 }
 
-void cvm_secure_discard_range(struct cvm_vm *vm, u64 gfn, u64 npages)
+void cvm_secure_discard_range(struct cvm_core *vm, u64 gfn, u64 npages)
 {
-	unsigned long idx;
 	struct cvm_spage *sp;
+	u64 idx;
 
-	xa_for_each_range(&vm->spages, idx, sp, gfn, gfn + npages - 1)
+	cvm_os_map_for_each_range(&vm->spages, idx, sp, gfn, gfn + npages - 1)
 		cvm_secure_discard(vm, idx);
 }
 
-void cvm_secure_discard_all(struct cvm_vm *vm)
+void cvm_secure_discard_all(struct cvm_core *vm)
 {
-	unsigned long idx;
 	struct cvm_spage *sp;
+	u64 idx;
 
-	xa_for_each(&vm->spages, idx, sp) {
+	cvm_os_map_for_each(&vm->spages, idx, sp) {
 		cvm_secure_discard(vm, idx);
 		cond_resched();
 	}

@@ -35,16 +35,10 @@ static void cvm_vm_free(struct cvm_vm *vm)
 	/* Off the list first, then wait for an evictor holding our lock. */
 	cvm_vm_list_del(vm);
 	mutex_lock(&vm->lock);
-	cvm_secure_discard_all(vm);
+	cvm_core_drop_all(&vm->core);
 	cvm_memslot_delete_all(vm);
-	cvm_gfn_drop_all(vm);
 	mutex_unlock(&vm->lock);
-	WARN_ON_ONCE(vm->nr_pinned || vm->nr_resident || vm->nr_dma_shared);
-	xa_destroy(&vm->gfn_states);
-	xa_destroy(&vm->spages);
-	xa_destroy(&vm->dma_refs);
-	cvm_measure_free(vm->measure);
-	cvm_crypt_free(vm->crypt);
+	cvm_core_fini(&vm->core);
 	put_task_struct(vm->task);
 	mmdrop(vm->mm);
 	mutex_destroy(&vm->lock);
@@ -59,38 +53,23 @@ static void cvm_vm_free(struct cvm_vm *vm)
  */
 int cvm_vm_create(const struct cvm_create_vm *arg)
 {
-	struct cvm_measure *measure;
-	struct cvm_crypt *crypt;
 	struct cvm_vm *vm;
 	int fd;
 
 	if (!current->mm)
 		return -EINVAL;
-	crypt = cvm_crypt_new();
-	if (IS_ERR(crypt))
-		return PTR_ERR(crypt);
-	measure = cvm_measure_new();
-	if (IS_ERR(measure)) {
-		cvm_crypt_free(crypt);
-		return PTR_ERR(measure);
-	}
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
-	if (!vm) {
-		cvm_measure_free(measure);
-		cvm_crypt_free(crypt);
+	if (!vm)
 		return -ENOMEM;
+	fd = cvm_core_init(&vm->core, 0);
+	if (fd) {
+		cvm_core_fini(&vm->core);
+		kfree(vm);
+		return fd;
 	}
-	vm->crypt = crypt;
-	vm->measure = measure;
 	mutex_init(&vm->lock);
 	INIT_LIST_HEAD(&vm->slots);
-	INIT_LIST_HEAD(&vm->lru);
-	xa_init(&vm->gfn_states);
-	xa_init(&vm->spages);
-	xa_init(&vm->dma_refs);
-	vm->state = CVM_VM_NORMAL;
-	vm->untouched_state = CVM_GFN_NORMAL;
-	vm->pin_limit_pages = arg->pin_limit_bytes >> PAGE_SHIFT;
+	vm->core.pin_limit_pages = arg->pin_limit_bytes >> PAGE_SHIFT;
 	/* VFIO's model: the right to bypass the limit is fixed at creation. */
 	vm->lock_cap = capable(CAP_IPC_LOCK);
 	mmgrab(current->mm);
@@ -111,39 +90,12 @@ static int cvm_vm_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/*
- * Apply a lifecycle operation: look the cell up, then move the GFNs the
- * way the GFN table's column for that operation says.
- */
 static int cvm_vm_lifecycle(struct cvm_vm *vm, enum cvm_vm_op op)
 {
-	enum cvm_vm_state to;
 	int ret;
 
 	cvm_vm_lock(vm);
-	ret = cvm_vm_transition(vm->state, op, &to);
-	if (ret)
-		goto out;
-	switch (op) {
-	case CVM_VM_OP_INIT_START:
-		ret = cvm_measure_start(vm->measure);
-		break;
-	case CVM_VM_OP_INIT_DONE:
-		/* Half way through, the VM stays transient: never half-secure. */
-		ret = cvm_convert_init_done(vm);
-		break;
-	case CVM_VM_OP_INIT_ABORT:
-	case CVM_VM_OP_TERMINATE:
-		cvm_secure_discard_all(vm);
-		cvm_gfn_drop_all(vm);
-		cvm_measure_reset(vm->measure);
-		break;
-	case CVM_VM_OP_START_VM:
-		break;
-	}
-	if (!ret)
-		vm->state = to;
-out:
+	ret = cvm_core_lifecycle(&vm->core, op);
 	mutex_unlock(&vm->lock);
 	return ret;
 }
@@ -195,27 +147,13 @@ static long cvm_vm_guest_access(struct cvm_vm *vm, void __user *uarg)
 
 static long cvm_vm_get_stats(struct cvm_vm *vm, void __user *uarg)
 {
-	struct cvm_measurement m = {};
 	struct cvm_vm_stats st = {};
 
 	cvm_vm_lock(vm);
-	st.state = vm->state;
-	st.nr_pages = vm->nr_pages;
-	st.normal_pages = cvm_gfn_count(vm, CVM_GFN_NORMAL);
-	st.shared_pages = cvm_gfn_count(vm, CVM_GFN_SHARED);
-	st.secure_paged_out = cvm_gfn_count(vm, CVM_GFN_SECURE_PAGED_OUT);
-	st.secure_pages = cvm_gfn_count(vm, CVM_GFN_SECURE) +
-			  st.secure_paged_out;
-	st.pinned_pages = vm->nr_pinned;
-	st.charged_bytes = vm->nr_pinned << PAGE_SHIFT;
-	st.pin_limit_bytes = vm->pin_limit_pages << PAGE_SHIFT;
+	cvm_core_stats(&vm->core, &st);
+	st.charged_bytes = vm->core.nr_pinned << PAGE_SHIFT;
 	st.memlock_limit_bytes = cvm_pin_memlock_limit(vm);
 	st.nr_memslots = vm->nr_slots;
-	st.pool_pages = vm->nr_resident;
-	st.evictions = vm->nr_evictions;
-	st.dma_shared_pages = vm->nr_dma_shared;
-	cvm_measure_read(vm->measure, &m);
-	st.measured_pages = m.nr_pages;
 	mutex_unlock(&vm->lock);
 	if (copy_to_user(uarg, &st, sizeof(st)))
 		return -EFAULT;
@@ -227,7 +165,7 @@ static long cvm_vm_get_measurement(struct cvm_vm *vm, void __user *uarg)
 	struct cvm_measurement m = {};
 
 	mutex_lock(&vm->lock);
-	cvm_measure_read(vm->measure, &m);
+	cvm_measure_read(vm->core.measure, &m);
 	mutex_unlock(&vm->lock);
 	if (copy_to_user(uarg, &m, sizeof(m)))
 		return -EFAULT;
@@ -251,67 +189,140 @@ static long cvm_vm_snapshot(struct cvm_vm *vm, void __user *uarg)
 	return ret;
 }
 
-/*
- * Page operations: PAGE_IN / PAGE_OUT take one page, the others a range.
- * Argument errors come first (-EINVAL), then "not started" (-EOPNOTSUPP;
- * DMA shares are allowed in any VM state), then the GPA range (-ERANGE),
- * then the tables.
- */
+/* Page operations: the ioctl's own fields, then the core's checks. */
 static long cvm_vm_page_op(struct cvm_vm *vm, unsigned int cmd,
 			   void __user *uarg)
 {
 	struct cvm_page_op arg;
-	enum cvm_gfn_op op;
-	u64 npages;
+	enum cvm_page_cmd pcmd;
 	int ret;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (!cvm_all_zero(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
-	    !PAGE_ALIGNED(arg.gpa) ||
 	    (arg.page_shift && arg.page_shift != PAGE_SHIFT))
 		return -EINVAL;
-	npages = arg.nr_pages ? arg.nr_pages : 1;
 	switch (cmd) {
 	case CVM_PAGE_IN:
-		if (arg.flags & ~CVM_PAGE_FLAGS || npages != 1)
+		if (arg.flags & ~CVM_PAGE_FLAGS)
 			return -EINVAL;
-		op = arg.flags & CVM_PAGE_SHARED ? CVM_GFN_OP_SHARE :
-						   CVM_GFN_OP_PAGE_IN;
+		pcmd = arg.flags & CVM_PAGE_SHARED ? CVM_PAGE_CMD_IN_SHARED
+						   : CVM_PAGE_CMD_IN;
 		break;
 	case CVM_PAGE_OUT:
-		if (arg.flags || npages != 1)
-			return -EINVAL;
-		op = CVM_GFN_OP_PAGE_OUT;
+		pcmd = CVM_PAGE_CMD_OUT;
 		break;
 	case CVM_SHARE:
+		pcmd = CVM_PAGE_CMD_SHARE;
+		break;
 	case CVM_UNSHARE:
+		pcmd = CVM_PAGE_CMD_UNSHARE;
+		break;
 	case CVM_DMA_SHARE:
+		pcmd = CVM_PAGE_CMD_DMA_SHARE;
+		break;
 	case CVM_DMA_UNSHARE:
-		if (arg.flags)
-			return -EINVAL;
-		op = cmd == CVM_SHARE ? CVM_GFN_OP_SHARE : CVM_GFN_OP_UNSHARE;
+		pcmd = CVM_PAGE_CMD_DMA_UNSHARE;
 		break;
 	default:
 		return -ENOTTY;
 	}
+	if (cmd != CVM_PAGE_IN && arg.flags)
+		return -EINVAL;
 
 	cvm_vm_lock(vm);
-	if (cmd != CVM_DMA_SHARE && cmd != CVM_DMA_UNSHARE)
-		ret = cvm_vm_page_op_check(vm->state);
-	else
-		ret = 0;
-	if (!ret)
-		ret = cvm_memslot_check_range(vm, arg.gpa >> PAGE_SHIFT, npages);
+	ret = cvm_core_page_op(&vm->core, pcmd, arg.gpa, arg.nr_pages);
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/**
+ * cvm_guest_access() - CVM_GUEST_ACCESS
+ * @vm: the VM, unlocked; the caller is its owner
+ * @arg: flags, length and reserved fields checked
+ *
+ * The caller's bytes are copied in before the VM is touched, so a bad
+ * buffer changes nothing (cvm_access_locked() for the rest).
+ *
+ * Return: 0; -ERANGE when the range leaves the memslots; -EFAULT for a
+ * bad buffer or an unpinnable host page; -ENOMEM over a pin limit or with
+ * the pool exhausted; -EBADMSG when paged-out contents were tampered with.
+ */
+int cvm_guest_access(struct cvm_vm *vm, const struct cvm_guest_access *arg)
+{
+	bool write = arg->flags & CVM_ACCESS_WRITE;
+	void __user *ubuf = u64_to_user_ptr(arg->uaddr);
+	u64 first, npages;
+	char *buf;
+	int ret;
+
+	ret = cvm_access_span(arg->gpa, arg->len, &first, &npages);
 	if (ret)
-		goto out;
-	if (cmd == CVM_DMA_SHARE)
-		ret = cvm_dma_share(vm, arg.gpa >> PAGE_SHIFT, npages);
-	else if (cmd == CVM_DMA_UNSHARE)
-		ret = cvm_dma_unshare(vm, arg.gpa >> PAGE_SHIFT, npages);
-	else
-		ret = cvm_convert_range(vm, arg.gpa >> PAGE_SHIFT, npages, op);
-out:
+		return ret;
+	buf = kvmalloc(arg->len, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	if (write && copy_from_user(buf, ubuf, arg->len)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+
+	cvm_vm_lock(vm);
+	ret = cvm_access_locked(&vm->core, arg->gpa, buf, arg->len, write);
+	mutex_unlock(&vm->lock);
+
+	if (!ret && !write && copy_to_user(ubuf, buf, arg->len))
+		ret = -EFAULT;
+out_free:
+	kvfree(buf);
+	return ret;
+}
+
+/**
+ * cvm_snapshot() - CVM_SNAPSHOT
+ * @vm: the VM, unlocked
+ * @arg: the caller's buffer description; nr_entries is set on return
+ *
+ * Return: 0; -ENOSPC when the buffer is too small (nr_entries then says
+ * how many are needed); -E2BIG when the VM has more GFNs than one call
+ * can describe; -EFAULT; -ENOMEM.
+ */
+int cvm_snapshot(struct cvm_vm *vm, struct cvm_snapshot *arg)
+{
+	struct cvm_gfn_info *entries, *out;
+	struct cvm_memslot *slot;
+	u32 n;
+	u64 i;
+	int ret;
+
+	cvm_vm_lock(vm);
+	ret = cvm_snapshot_size(&vm->core, arg->capacity, &n);
+	if (ret != -E2BIG)
+		arg->nr_entries = n;
+	if (ret)
+		goto out_unlock;
+	entries = kvmalloc_array(n ? n : 1, sizeof(*entries), GFP_KERNEL);
+	if (!entries) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	out = entries;
+	list_for_each_entry(slot, &vm->slots, node) {
+		for (i = 0; i < slot->npages; i++)
+			cvm_snapshot_entry(&vm->core, slot->base_gfn + i,
+					   out++);
+		cond_resched();
+	}
+	mutex_unlock(&vm->lock);
+
+	/* Copied out after unlocking: the contents are of one instant. */
+	if (copy_to_user(u64_to_user_ptr(arg->uaddr), entries,
+			 (size_t)n * sizeof(*entries)))
+		ret = -EFAULT;
+	kvfree(entries);
+	return ret;
+
+out_unlock:
 	mutex_unlock(&vm->lock);
 	return ret;
 }

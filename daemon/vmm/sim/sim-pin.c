@@ -43,16 +43,16 @@ bool sim_pin_capable(void)
  * The owner's RLIMIT_MEMLOCK now (stats may come from another process),
  * or ~0 when CAP_IPC_LOCK, captured at creation, bypasses it.
  */
-uint64_t sim_pin_memlock_limit(struct cvm_backend *vm)
+u64 sim_pin_memlock_limit(struct cvm_backend *vm)
 {
 	struct rlimit rl;
 
 	if (vm->lock_cap)
-		return UINT64_MAX;
+		return U64_MAX;
 	if (prlimit(vm->owner, RLIMIT_MEMLOCK, NULL, &rl) &&
 	    getrlimit(RLIMIT_MEMLOCK, &rl))
 		return 0;
-	return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur;
+	return rl.rlim_cur == RLIM_INFINITY ? U64_MAX : rl.rlim_cur;
 }
 
 /**
@@ -64,7 +64,7 @@ uint64_t sim_pin_memlock_limit(struct cvm_backend *vm)
  * Return: 0, or -EFAULT. When /proc is not there, the answer is left to
  * the first mlock().
  */
-int sim_pin_check_mapped(const void *mem, uint64_t bytes)
+int sim_pin_check_mapped(const void *mem, u64 bytes)
 {
 	uintptr_t addr = (uintptr_t)mem, end = addr + bytes;
 	unsigned long start, stop;
@@ -112,43 +112,72 @@ static int sim_pin_errno(int err)
 	return -EFAULT;
 }
 
-uint8_t *sim_host_page(struct cvm_backend *vm, uint64_t gfn)
+/* The core's hooks (cvm_core.h): a pinned host page is mlock()ed. */
+struct cvm_page *cvm_os_host_page(struct cvm_core *core, u64 gfn)
 {
-	return sim_bitmap_test(&vm->pinned, gfn) ? sim_gfn_host(vm, gfn) : NULL;
+	struct cvm_backend *vm = sim_vm_of(core);
+
+	if (!cvm_os_bitmap_test(&vm->pinned, gfn))
+		return NULL;
+	return cvm_os_upage(sim_gfn_host(vm, gfn));
 }
 
-/* Is GFN @gfn + @i one this call pins? */
-static bool sim_pin_wanted(struct cvm_backend *vm, uint64_t gfn, uint64_t i,
-			   const uint64_t *need)
+bool cvm_os_pinned(struct cvm_core *core, u64 gfn)
 {
-	if (need && !sim_bits_test(need, i))
-		return false;
-	return !sim_bitmap_test(&vm->pinned, gfn + i);
+	return cvm_os_bitmap_test(&sim_vm_of(core)->pinned, gfn);
+}
+
+/* A normal or shared page the guest accesses: INIT_DONE moves it. */
+struct cvm_page *cvm_os_touch(struct cvm_core *core, u64 gfn)
+{
+	struct cvm_backend *vm = sim_vm_of(core);
+	struct cvm_page *page = cvm_os_host_page(core, gfn);
+
+	if (page)
+		cvm_os_bitmap_set(&vm->touched, gfn);
+	return page;
+}
+
+u64 cvm_os_next_touched(struct cvm_core *core, u64 gfn)
+{
+	struct cvm_backend *vm = sim_vm_of(core);
+	u64 next = cvm_os_bitmap_next(&vm->touched, gfn);
+
+	return next < vm->touched.nbits ? next : U64_MAX;
+}
+
+int cvm_os_check_range(struct cvm_core *core, u64 gfn, u64 npages)
+{
+	u64 end;
+
+	if (__builtin_add_overflow(gfn, npages, &end) || end > core->nr_pages)
+		return -ERANGE;
+	return 0;
 }
 
 /*
- * mlock() (or munlock()) the runs of wanted GFNs among the first @npages
- * of the call, one syscall per run of contiguous pages. On a failure,
- * *ret_end is the index just past the run that failed.
+ * mlock() (or munlock()) the runs of GFNs set in @newly among the first
+ * @npages of the call, one syscall per run of contiguous pages. On a
+ * failure, *ret_end is the index just past the run that failed.
  */
-static int sim_pin_runs(struct cvm_backend *vm, uint64_t gfn, uint64_t npages,
-			const uint64_t *need, bool lock, uint64_t *ret_end)
+static int sim_pin_runs(struct cvm_backend *vm, u64 gfn, u64 npages,
+			const unsigned long *newly, bool lock, u64 *ret_end)
 {
-	uint64_t i = 0, first;
+	u64 i = 0, first;
 	void *addr;
 	size_t len;
 	int ret;
 
 	while (i < npages) {
-		if (!sim_pin_wanted(vm, gfn, i, need)) {
+		if (!cvm_bit_test(newly, i)) {
 			i++;
 			continue;
 		}
 		first = i;
-		while (i < npages && sim_pin_wanted(vm, gfn, i, need))
+		while (i < npages && cvm_bit_test(newly, i))
 			i++;
 		addr = sim_gfn_host(vm, gfn + first);
-		len = (i - first) << SIM_PAGE_SHIFT;
+		len = (i - first) << CVM_PAGE_SHIFT;
 		if (!lock) {
 			sim_munlock(addr, len);
 		} else {
@@ -164,42 +193,36 @@ static int sim_pin_runs(struct cvm_backend *vm, uint64_t gfn, uint64_t npages,
 }
 
 /**
- * sim_pin_gfns() - make sure GFNs of a range have their host page pinned
- * @vm: the VM, locked
+ * cvm_os_pin_new() - mlock() the host pages of the GFNs cvm_pin() found
+ * missing
+ * @core: the VM, locked
  * @gfn: first GFN, the whole range inside the memory
  * @npages: GFNs in the range
- * @need: bitmap of the GFNs (relative to @gfn) to pin, or NULL for all
+ * @newly: bitmap of the GFNs (relative to @gfn) to pin, none pinned yet
+ * @missing: how many bits @newly has
  *
- * The missing pages are counted and checked against the per-VM limit
- * together first; then mlock()ed; if the kernel refuses one (over
- * RLIMIT_MEMLOCK), what this call locked is unlocked again.
+ * If the kernel refuses one (over RLIMIT_MEMLOCK), what this call locked
+ * is unlocked again.
  *
  * Return: 0, -ENOMEM over a limit (nothing of this call stays pinned),
  * -EFAULT when a page can't be locked for another reason.
  */
-int sim_pin_gfns(struct cvm_backend *vm, uint64_t gfn, uint64_t npages,
-		 const uint64_t *need)
+int cvm_os_pin_new(struct cvm_core *core, u64 gfn, u64 npages,
+		   const unsigned long *newly, u64 missing)
 {
-	uint64_t i, missing = 0, end;
+	struct cvm_backend *vm = sim_vm_of(core);
+	u64 i, end;
 	int ret;
 
-	for (i = 0; i < npages; i++)
-		missing += sim_pin_wanted(vm, gfn, i, need);
-	if (!missing)
-		return 0;
-	if (vm->pin_limit_pages &&
-	    vm->nr_pinned + missing > vm->pin_limit_pages)
-		return -ENOMEM;
-	ret = sim_pin_runs(vm, gfn, npages, need, true, &end);
+	ret = sim_pin_runs(vm, gfn, npages, newly, true, &end);
 	if (ret) {
-		/* Nothing is marked yet: the same walk finds what we locked. */
-		sim_pin_runs(vm, gfn, end, need, false, &end);
+		sim_pin_runs(vm, gfn, end, newly, false, &end);
 		return ret;
 	}
 	for (i = 0; i < npages; i++)
-		if (sim_pin_wanted(vm, gfn, i, need))
-			sim_bitmap_set(&vm->pinned, gfn + i);
-	vm->nr_pinned += missing;
+		if (cvm_bit_test(newly, i))
+			cvm_os_bitmap_set(&vm->pinned, gfn + i);
+	vm->core.nr_pinned += missing;
 	return 0;
 }
 
@@ -211,18 +234,19 @@ int sim_pin_gfns(struct cvm_backend *vm, uint64_t gfn, uint64_t npages,
  */
 int sim_pin_upfront(struct cvm_backend *vm)
 {
-	size_t bytes = vm->nr_pages << SIM_PAGE_SHIFT;
+	size_t bytes = vm->core.nr_pages << CVM_PAGE_SHIFT;
 	int ret;
 
-	if (vm->pin_limit_pages && vm->nr_pages > vm->pin_limit_pages)
+	if (vm->core.pin_limit_pages &&
+	    vm->core.nr_pages > vm->core.pin_limit_pages)
 		return -ENOMEM;
 	ret = sim_mlock(vm->mem, bytes);
 	if (ret) {
 		sim_munlock(vm->mem, bytes);
 		return sim_pin_errno(-ret);
 	}
-	sim_bitmap_set_all(&vm->pinned);
-	vm->nr_pinned = vm->nr_pages;
+	cvm_os_bitmap_set_all(&vm->pinned);
+	vm->core.nr_pinned = vm->core.nr_pages;
 	return 0;
 }
 
@@ -232,12 +256,12 @@ int sim_pin_upfront(struct cvm_backend *vm)
  */
 void sim_unpin_all(struct cvm_backend *vm)
 {
-	uint64_t gfn;
+	u64 gfn;
 
-	if (!vm->nr_pinned)
+	if (!vm->core.nr_pinned)
 		return;
-	sim_munlock(vm->mem, vm->nr_pages << SIM_PAGE_SHIFT);
-	sim_bitmap_for_each(gfn, &vm->pinned)
-		sim_bitmap_clear(&vm->pinned, gfn);
-	vm->nr_pinned = 0;
+	sim_munlock(vm->mem, vm->core.nr_pages << CVM_PAGE_SHIFT);
+	cvm_os_bitmap_for_each(gfn, &vm->pinned)
+		cvm_os_bitmap_clear(&vm->pinned, gfn);
+	vm->core.nr_pinned = 0;
 }
