@@ -145,6 +145,13 @@ fuzz-core: $(BUILD)/tests/fuzz/fuzz-core
 	$(BUILD)/tests/fuzz/fuzz-core -max_total_time=$(FUZZ_SECONDS) -max_len=2048 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/core tests/fuzz/corpus/core
 
+# What fuzz-core reaches of the core (llvm-cov), after FUZZ_SECONDS.
+fuzz-core-cov:
+	tests/fuzz/core-coverage.sh $(CVM_BUILD_DIR) $(FUZZ_SECONDS)
+
+print-%:
+	@echo $($*)
+
 $(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -o $@ $< -lsystemd
@@ -281,7 +288,7 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all userspace deps deps-build module run check check-unit check-vm bench fuzz-core \
+.PHONY: fuzz-core-cov all userspace deps deps-build module run check check-unit check-vm bench fuzz-core \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh
