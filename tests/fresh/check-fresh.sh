@@ -18,24 +18,7 @@ top=$(cd "$here/../.." && pwd)
 FRESH=$BUILD/fresh
 ROOT=$FRESH/root
 in_root() { "$top/tests/system/in-root.sh" "$ROOT" "$@"; }
-failures=0
-
-ok() { echo "ok - $*"; }
-not_ok() {
-	echo "not ok - $*"
-	failures=$((failures + 1))
-}
-step() { # step DESCRIPTION LOG COMMAND...: its log kept, its tail shown on failure
-	local what=$1 log=$2 t0=$SECONDS
-	shift 2
-	if "$@" >"$log" 2>&1; then
-		ok "$what ($((SECONDS - t0)) s)"
-	else
-		not_ok "$what (last lines of $log:)"
-		tail -25 "$log" | sed 's/^/#   /'
-		return 1
-	fi
-}
+. "$top/tests/tap.sh" # ok, not_ok, step; failures
 finish() {
 	echo "# check-fresh: $((SECONDS - start)) s in all"
 	exit $((failures > 0))

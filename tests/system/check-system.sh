@@ -17,22 +17,7 @@ ROOT=$SYS/root
 VERSION=$(cat "$top/VERSION")
 V1=$VERSION
 V2=$VERSION+rebuild1
-failures=0
-
-ok() { echo "ok - $*"; }
-not_ok() {
-	echo "not ok - $*"
-	failures=$((failures + 1))
-}
-step() { # step DESCRIPTION LOG COMMAND...: a build step, its log kept
-	local what=$1 log=$2
-	shift 2
-	if "$@" >"$log" 2>&1; then ok "$what"; else
-		not_ok "$what (last lines of $log:)"
-		tail -15 "$log" | sed 's/^/#   /'
-		return 1
-	fi
-}
+. "$top/tests/tap.sh" # ok, not_ok, step; failures
 bail() { # the rest cannot run without what failed
 	echo "# check-system: stopping here"
 	exit 1
