@@ -5,7 +5,10 @@
  * the host (tests/unit/test-sim, under ASan + UBSan) and the kmod backend
  * against cvm.ko in the guest (tests/vm/cvm-ktest). Every cell of the VM
  * lifecycle table and of the GFN table (one test per cell), "not started",
- * state counts and all-or-nothing ranges.
+ * state counts, all-or-nothing ranges, the confidentiality table row by
+ * row and the content rules, tamper/swap/replay, DMA refcounts and range
+ * rollback, the measurement, snapshots, demand pinning and the per-VM pin
+ * limit.
  *
  * Expected values are written out from docs/uapi.md, not from the code.
  * Where the backends differ by design (daemon/vmm/sim/README.md), the test
@@ -775,6 +778,101 @@ static void test_snapshot(void **state)
 	tvm_free(&vm);
 }
 
+/* ---- pinning ----------------------------------------------------------- */
+
+static void test_demand_pins_nothing(void **state)
+{
+	long lck = status_kb("VmLck"), pin = status_kb("VmPin");
+	struct tvm vm;
+
+	(void)state;
+	assert_true(lck >= 0 && pin >= 0);
+	tvm_new(&vm, 64 * MIB / PG);
+	assert_int_equal(status_kb("VmLck"), lck);
+	assert_int_equal(status_kb("VmPin"), pin);
+	assert_int_equal(stats(&vm).pinned_pages, 0);
+	assert_int_equal(stats(&vm).charged_bytes, 0);
+	assert_int_equal(stats(&vm).nr_pages, 64 * MIB / PG);
+	assert_int_equal(stats(&vm).nr_memslots, 1);
+	/* sim: the VM's own pins; the module: all VMs' (none other here) */
+	assert_int_equal(info(&vm).pinned_pages, 0);
+	/* the secure pool is not charged: it is not guest memory */
+	drive_vm(&vm, CVM_VM_SECURE);
+	assert_int_equal(status_kb("VmLck"), lck);
+	tvm_free(&vm);
+}
+
+/*
+ * The per-VM pin limit (rounded down to pages) is checked for the whole
+ * call: refused calls pin nothing.
+ */
+static void vm_pin_limit(uint64_t limit, long lck)
+{
+	uint8_t buf[3 * PG] = { 0 };
+	struct cvm_vm_stats st;
+	struct tvm vm;
+
+	assert_int_equal(tvm_new_cfg(&vm, 64 * PG, limit, false, 0), 0);
+	assert_int_equal(stats(&vm).pin_limit_bytes, 8 * PG);
+	assert_int_equal(touch(&vm, 0, 6), 0);
+	/* 3 new pages where 2 fit: all or nothing */
+	assert_int_equal(gwrite(&vm, 6 * PG, buf, sizeof(buf)), -ENOMEM);
+	assert_int_equal(stats(&vm).pinned_pages, 6);
+	assert_int_equal(status_kb("VmLck"), lck + 6 * 4);
+	assert_int_equal(gwrite(&vm, 6 * PG, buf, 2 * PG), 0);
+	assert_int_equal(touch(&vm, 8, 1), -ENOMEM);
+	assert_int_equal(stats(&vm).pinned_pages, 8);
+	assert_int_equal(status_kb("VmLck"), lck + 8 * 4);
+	/* pages already pinned still work */
+	assert_int_equal(touch(&vm, 0, 8), 0);
+	/* page operations and DMA shares that need a pin: refused whole */
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(page_in(&vm, 20), -ENOMEM);
+	assert_int_equal(unshare_pages(&vm, 6, 4), -ENOMEM);
+	assert_int_equal(dma_share(&vm, 7, 2), -ENOMEM);
+	st = stats(&vm);
+	assert_int_equal(st.secure_pages, 0);
+	assert_int_equal(st.dma_shared_pages, 0);
+	assert_int_equal(st.measured_pages, 0);
+	assert_int_equal(st.pinned_pages, 8);
+	/* pinned pages convert without a new pin */
+	assert_int_equal(unshare_pages(&vm, 4, 4), 0);
+	assert_int_equal(stats(&vm).secure_pages, 4);
+	tvm_free(&vm);
+	assert_int_equal(status_kb("VmLck"), lck);
+}
+
+static void test_vm_pin_limit(void **state)
+{
+	long lck = status_kb("VmLck");
+	struct tvm vm;
+
+	(void)state;
+	/* a limit of 8 pages, and one that is no page multiple */
+	vm_pin_limit(8 * PG, lck);
+	vm_pin_limit(8 * PG + 100, lck);
+	/* an upfront VM over its limit is refused whole */
+	assert_int_equal(tvm_new_cfg(&vm, 16 * PG, 8 * PG, true, 0), -ENOMEM);
+	assert_int_equal(status_kb("VmLck"), lck);
+}
+
+/* The guest writes to the pinned host page: the VMM sees the bytes. */
+static void test_pinned_page_is_host_page(void **state)
+{
+	struct tvm vm;
+	uint8_t b = 0xa7;
+
+	(void)state;
+	tvm_new(&vm, 16);
+	vm.mem[3 * PG + 9] = 0x11;
+	assert_int_equal(gread(&vm, 3 * PG + 9, &b, 1), 0);
+	assert_int_equal(b, 0x11);
+	b = 0xa7;
+	assert_int_equal(gwrite(&vm, 3 * PG + 10, &b, 1), 0);
+	assert_int_equal(vm.mem[3 * PG + 10], 0xa7);
+	tvm_free(&vm);
+}
+
 static char *cell_name(const char *table, const char *from, const char *op,
 		       int err, const char *to)
 {
@@ -810,6 +908,9 @@ int tt_run_tables(const struct cvm_backend_ops *ops, const char *dev_path)
 		cmocka_unit_test(test_measurement),
 		cmocka_unit_test(test_measurement_pin_mode),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_demand_pins_nothing),
+		cmocka_unit_test(test_vm_pin_limit),
+		cmocka_unit_test(test_pinned_page_is_host_page),
 	};
 	size_t nvm = sizeof(vm_cells) / sizeof(vm_cells[0]);
 	size_t ngfn = sizeof(gfn_cells) / sizeof(gfn_cells[0]);

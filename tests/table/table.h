@@ -157,6 +157,13 @@ void sha_page(EVP_MD_CTX *ctx, uint64_t gpa, const uint8_t *page);
 EVP_MD_CTX *sha_begin(void);
 void sha_end(EVP_MD_CTX *ctx, uint8_t *out);
 
+/*
+ * A field of /proc/self/status in kB, or -1: "VmLck" counts both backends'
+ * pins (sim: mlock(); the module: locked_vm), "VmPin" the module's
+ * pin_user_pages.
+ */
+long status_kb(const char *field);
+
 /* Runs the table tests on ops as cmocka group "tables": failed count. */
 int tt_run_tables(const struct cvm_backend_ops *ops, const char *dev_path);
 

@@ -3,6 +3,8 @@
  * tvm.c - the table tests' driver (table.h) over daemon/vmm/backend.h.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "table.h"
@@ -182,4 +184,23 @@ void assert_same(const struct cvm_vm_stats *a, const struct cvm_vm_stats *b)
 	assert_int_equal(a->pool_pages, b->pool_pages);
 	assert_int_equal(a->dma_shared_pages, b->dma_shared_pages);
 	assert_int_equal(a->measured_pages, b->measured_pages);
+}
+
+/* A field of /proc/self/status in kB ("VmLck", "VmRSS"), or -1. */
+long status_kb(const char *field)
+{
+	size_t len = strlen(field);
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			kb = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
 }

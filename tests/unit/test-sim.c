@@ -36,25 +36,6 @@
 
 static const struct cvm_backend_ops *const sim = &cvm_backend_sim;
 
-/* A field of /proc/self/status in kB ("VmLck", "VmRSS"), or -1. */
-static long status_kb(const char *field)
-{
-	size_t len = strlen(field);
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, len) && line[len] == ':') {
-			kb = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
-
 static int drop_ipc_lock(void)
 {
 	struct __user_cap_header_struct hdr = {
@@ -969,26 +950,6 @@ static void test_init_done_half_way(void **state)
 
 /* ---- pinning and accounting --------------------------------------------- */
 
-static void test_demand_pins_nothing(void **state)
-{
-	long lck = status_kb("VmLck");
-	struct tvm vm;
-
-	(void)state;
-	assert_true(lck >= 0);
-	tvm_new(&vm, 64 * MIB / PG);
-	assert_int_equal(status_kb("VmLck"), lck);
-	assert_int_equal(stats(&vm).pinned_pages, 0);
-	assert_int_equal(stats(&vm).charged_bytes, 0);
-	assert_int_equal(stats(&vm).nr_pages, 64 * MIB / PG);
-	assert_int_equal(stats(&vm).nr_memslots, 1);
-	assert_int_equal(info(&vm).pinned_pages, 0);
-	/* the secure pool is not charged: it is not guest memory */
-	drive_vm(&vm, CVM_VM_SECURE);
-	assert_int_equal(status_kb("VmLck"), lck);
-	tvm_free(&vm);
-}
-
 static void test_touch_pins_exactly_n(void **state)
 {
 	long lck = status_kb("VmLck");
@@ -1022,47 +983,6 @@ static void test_touch_pins_exactly_n(void **state)
 	assert_int_equal(share_pages(&vm, 8000, 4), 0);
 	assert_int_equal(stats(&vm).pinned_pages, 44);
 	tvm_free(&vm);
-	assert_int_equal(status_kb("VmLck"), lck);
-}
-
-static void test_vm_pin_limit(void **state)
-{
-	long lck = status_kb("VmLck");
-	uint8_t buf[3 * PG] = { 0 };
-	struct cvm_vm_stats st;
-	struct tvm vm;
-
-	(void)state;
-	assert_int_equal(tvm_new_cfg(&vm, 64 * PG, 8 * PG + 100, false, 0), 0);
-	assert_int_equal(stats(&vm).pin_limit_bytes, 8 * PG);
-	assert_int_equal(touch(&vm, 0, 6), 0);
-	/* 3 new pages where 2 fit: all or nothing */
-	assert_int_equal(gwrite(&vm, 6 * PG, buf, sizeof(buf)), -ENOMEM);
-	assert_int_equal(stats(&vm).pinned_pages, 6);
-	assert_int_equal(status_kb("VmLck"), lck + 6 * 4);
-	assert_int_equal(gwrite(&vm, 6 * PG, buf, 2 * PG), 0);
-	assert_int_equal(touch(&vm, 8, 1), -ENOMEM);
-	assert_int_equal(stats(&vm).pinned_pages, 8);
-	assert_int_equal(status_kb("VmLck"), lck + 8 * 4);
-	/* pages already pinned still work */
-	assert_int_equal(touch(&vm, 0, 8), 0);
-	/* page operations and DMA shares that need a pin: refused whole */
-	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
-	assert_int_equal(page_in(&vm, 20), -ENOMEM);
-	assert_int_equal(unshare_pages(&vm, 6, 4), -ENOMEM);
-	assert_int_equal(dma_share(&vm, 7, 2), -ENOMEM);
-	st = stats(&vm);
-	assert_int_equal(st.secure_pages, 0);
-	assert_int_equal(st.dma_shared_pages, 0);
-	assert_int_equal(st.measured_pages, 0);
-	assert_int_equal(st.pinned_pages, 8);
-	/* pinned pages convert without a new pin */
-	assert_int_equal(unshare_pages(&vm, 4, 4), 0);
-	assert_int_equal(stats(&vm).secure_pages, 4);
-	tvm_free(&vm);
-	assert_int_equal(status_kb("VmLck"), lck);
-	/* an upfront VM over its limit is refused whole */
-	assert_int_equal(tvm_new_cfg(&vm, 16 * PG, 8 * PG, true, 0), -ENOMEM);
 	assert_int_equal(status_kb("VmLck"), lck);
 }
 
@@ -1216,23 +1136,6 @@ static void test_memlock_reported(void **state)
 {
 	(void)state;
 	assert_int_equal(in_child(child_memlock_reported, NULL), 0);
-}
-
-/* The guest writes to the pinned host page: the VMM sees the bytes. */
-static void test_pinned_page_is_host_page(void **state)
-{
-	struct tvm vm;
-	uint8_t b = 0xa7;
-
-	(void)state;
-	tvm_new(&vm, 16);
-	vm.mem[3 * PG + 9] = 0x11;
-	assert_int_equal(gread(&vm, 3 * PG + 9, &b, 1), 0);
-	assert_int_equal(b, 0x11);
-	b = 0xa7;
-	assert_int_equal(gwrite(&vm, 3 * PG + 10, &b, 1), 0);
-	assert_int_equal(vm.mem[3 * PG + 10], 0xa7);
-	tvm_free(&vm);
 }
 
 /* ---- measurement -------------------------------------------------------- */
@@ -1480,14 +1383,11 @@ int main(void)
 		cmocka_unit_test(test_eviction_by_guest_access),
 		cmocka_unit_test(test_convert_rollback),
 		cmocka_unit_test(test_init_done_half_way),
-		cmocka_unit_test(test_demand_pins_nothing),
 		cmocka_unit_test(test_touch_pins_exactly_n),
-		cmocka_unit_test(test_vm_pin_limit),
 		cmocka_unit_test(test_upfront),
 		cmocka_unit_test(test_rlimit_boundary),
 		cmocka_unit_test(test_rlimit_shared_with_mlock),
 		cmocka_unit_test(test_memlock_reported),
-		cmocka_unit_test(test_pinned_page_is_host_page),
 		cmocka_unit_test(test_measurement_sources),
 		cmocka_unit_test(test_four_threads_random),
 	};
