@@ -33,6 +33,10 @@ LIBCVM_HDR := daemon/vmm/libcvm/cvm-dev.h kmod/cvm_fsm.h kmod/uapi/cvm.h
 KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/uapi/*.h) kmod/Kbuild
 KTEST_SRC := $(wildcard tests/vm/ktest-*.c)
 KTEST_HDR := $(wildcard tests/vm/ktest*.h)
+# The table tests, written once against a driver over daemon/vmm/backend.h
+# and linked into both test-sim (sim backend) and cvm-ktest (kmod backend).
+TABLE_SRC := tests/table/table-tests.c tests/table/tvm.c
+TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
 SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit fuzz fresh system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
@@ -157,15 +161,17 @@ $(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
 	$(CC) $(CVM_CFLAGS) -o $@ $< -lsystemd
 
 
-$(BUILD)/tests/unit/test-sim: tests/unit/test-sim.c $(SIM_SRC) $(SIM_HDR)
+$(BUILD)/tests/unit/test-sim: tests/unit/test-sim.c $(TABLE_SRC) $(TABLE_HDR) $(SIM_SRC) $(SIM_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(SANITIZE) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ tests/unit/test-sim.c \
-		$(SIM_SRC) -lcmocka -lcrypto
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -Itests/table -o $@ \
+		tests/unit/test-sim.c $(TABLE_SRC) $(SIM_SRC) -lcmocka -lcrypto
 
 # The in-kernel suite runs inside the guest, on the host's libraries.
-$(BUILD)/tests/vm/cvm-ktest: $(KTEST_SRC) $(KTEST_HDR) $(LIBCVM_SRC) $(LIBCVM_HDR)
+$(BUILD)/tests/vm/cvm-ktest: $(KTEST_SRC) $(KTEST_HDR) $(TABLE_SRC) $(TABLE_HDR) \
+		daemon/vmm/backend-kmod.c $(LIBCVM_SRC) $(LIBCVM_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) -Itests/vm -o $@ $(KTEST_SRC) $(LIBCVM_SRC) -lcmocka -lpthread -lcrypto
+	$(CC) $(CVM_CFLAGS) -Itests/vm -Idaemon/vmm -Itests/table -o $@ $(KTEST_SRC) $(TABLE_SRC) \
+		daemon/vmm/backend-kmod.c $(LIBCVM_SRC) -lcmocka -lpthread -lcrypto
 
 $(BUILD)/tests/vm/cvm-demo: tests/vm/demo.c $(LIBCVM_SRC) $(LIBCVM_HDR)
 	@mkdir -p $(@D)

@@ -11,87 +11,6 @@
 
 #include "ktest.h"
 
-static void test_dma_refcount_busy(void **state)
-{
-	struct kt_vm vm;
-
-	(void)state;
-	assert_int_equal(kt_vm_new(&vm, 8 * KT_PAGE, 0, 0), 0);
-	/* DMA shares work in any VM state: here a normal VM */
-	assert_int_equal(cvm_dev_dma_share(vm.fd, 0, 2), 0);
-	assert_int_equal(cvm_dev_dma_share(vm.fd, 0, 1), 0);
-	assert_int_equal(kt_stats(vm.fd).dma_shared_pages, 2);
-	assert_int_equal(kt_stats(vm.fd).pinned_pages, 2);
-	assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_START), 0);
-	assert_int_equal(cvm_dev_share(vm.fd, 0, 1), 0);
-	/* shared twice, unshared once: still busy */
-	assert_int_equal(cvm_dev_dma_unshare(vm.fd, 0, 1), 0);
-	assert_int_equal(cvm_dev_unshare(vm.fd, 0, 1), -EBUSY);
-	assert_int_equal(cvm_dev_page_in(vm.fd, 0, false), -EBUSY);
-	assert_int_equal(kt_stats(vm.fd).shared_pages, 1);
-	/* a normal page with a DMA share blocks INIT_DONE: VM stays transient */
-	assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_DONE), -EBUSY);
-	assert_int_equal(kt_stats(vm.fd).state, CVM_VM_TRANSIENT);
-	assert_int_equal(cvm_dev_dma_unshare(vm.fd, KT_PAGE, 1), 0);
-	assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_DONE), 0);
-	/* the last share released: the page may become secure */
-	assert_int_equal(cvm_dev_dma_unshare(vm.fd, 0, 1), 0);
-	assert_int_equal(cvm_dev_unshare(vm.fd, 0, 1), 0);
-	assert_int_equal(kt_stats(vm.fd).dma_shared_pages, 0);
-	/* a secure page can't be DMA-shared; unbalanced unshare refused */
-	assert_int_equal(cvm_dev_dma_share(vm.fd, 0, 1), -EBADFD);
-	assert_int_equal(cvm_dev_dma_unshare(vm.fd, 0, 1), -EBADFD);
-	kt_vm_free(&vm);
-}
-
-static void snapshot_refs(int fd, uint32_t *refs, uint8_t *states, int n)
-{
-	static struct cvm_gfn_info e[64];
-	uint32_t got;
-	int i;
-
-	assert_int_equal(cvm_dev_snapshot(fd, e, 64, &got), 0);
-	assert_int_equal(got, n);
-	for (i = 0; i < n; i++) {
-		refs[i] = e[i].dma_refs;
-		states[i] = e[i].state;
-	}
-}
-
-static void test_dma_range_rollback(void **state)
-{
-	uint32_t refs_before[16], refs_after[16];
-	uint8_t st_before[16], st_after[16];
-	struct cvm_vm_stats before, after;
-	struct kt_vm vm;
-
-	(void)state;
-	assert_int_equal(kt_vm_new(&vm, 16 * KT_PAGE, 0, 0), 0);
-	assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_START), 0);
-	assert_int_equal(cvm_dev_dma_share(vm.fd, 2 * KT_PAGE, 2), 0);
-	assert_int_equal(cvm_dev_page_in(vm.fd, 8 * KT_PAGE, false), 0);
-	snapshot_refs(vm.fd, refs_before, st_before, 16);
-	before = kt_stats(vm.fd);
-	/* pages 0..11: page 8 in the middle is secure */
-	assert_int_equal(cvm_dev_dma_share(vm.fd, 0, 12), -EBADFD);
-	/* pages 2..5: pages 4 and 5 hold no share */
-	assert_int_equal(cvm_dev_dma_unshare(vm.fd, 2 * KT_PAGE, 4), -EBADFD);
-	/* an unshare range whose middle page is DMA-shared */
-	assert_int_equal(cvm_dev_share(vm.fd, 0, 6), 0);
-	assert_int_equal(cvm_dev_unshare(vm.fd, 0, 6), -EBUSY);
-	assert_int_equal(kt_stats(vm.fd).shared_pages, 6);
-	assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_TERMINATE), 0);
-	assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_START), 0);
-	assert_int_equal(cvm_dev_page_in(vm.fd, 8 * KT_PAGE, false), 0);
-	snapshot_refs(vm.fd, refs_after, st_after, 16);
-	after = kt_stats(vm.fd);
-	assert_memory_equal(refs_before, refs_after, sizeof(refs_before));
-	assert_memory_equal(st_before, st_after, sizeof(st_before));
-	assert_int_equal(before.pinned_pages, after.pinned_pages);
-	assert_int_equal(before.dma_shared_pages, after.dma_shared_pages);
-	kt_vm_free(&vm);
-}
-
 /*
  * munmap + a fresh mmap over a shared page: the guest sees the new page;
  * a secure page in the same range keeps its data.
@@ -166,8 +85,6 @@ static void test_zap_memslot_delete(void **state)
 int kt_run_dma(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dma_refcount_busy),
-		cmocka_unit_test(test_dma_range_rollback),
 		cmocka_unit_test(test_zap_shared_only),
 		cmocka_unit_test(test_zap_memslot_delete),
 	};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ktest.h"
+#include "table.h"
 
 int main(int argc, char **argv)
 {
@@ -19,7 +20,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	failed += kt_run_input();
-	failed += kt_run_lifecycle();
+	/* The table tests, written once (tests/table), on the kmod backend. */
+	failed += tt_run_tables(&cvm_backend_kmod, dev);
 	failed += kt_run_pin();
 	failed += kt_run_threads();
 	failed += kt_run_secure();

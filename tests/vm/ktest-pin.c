@@ -12,24 +12,6 @@
 
 #include "ktest.h"
 
-static void test_demand_pins_nothing(void **state)
-{
-	long lck = kt_status_kb("VmLck"), pin = kt_status_kb("VmPin");
-	struct cvm_info info = kt_info();
-	struct kt_vm vm;
-
-	(void)state;
-	assert_true(lck >= 0 && pin >= 0);
-	assert_int_equal(kt_vm_new(&vm, 64 * KT_MIB, 0, 0), 0);
-	assert_int_equal(kt_status_kb("VmLck"), lck);
-	assert_int_equal(kt_status_kb("VmPin"), pin);
-	assert_int_equal(kt_stats(vm.fd).pinned_pages, 0);
-	assert_int_equal(kt_stats(vm.fd).charged_bytes, 0);
-	assert_int_equal(kt_info().pinned_pages, info.pinned_pages);
-	assert_int_equal(kt_stats(vm.fd).nr_pages, 64 * KT_MIB / KT_PAGE);
-	kt_vm_free(&vm);
-}
-
 static void test_touch_pins_exactly_n(void **state)
 {
 	long lck = kt_status_kb("VmLck");
@@ -162,26 +144,6 @@ static void test_ipc_lock_bypass(void **state)
 	assert_int_equal(kt_in_child(child_ipc_lock_bypass, NULL), 0);
 }
 
-static void test_vm_pin_limit(void **state)
-{
-	long lck = kt_status_kb("VmLck");
-	struct kt_vm vm, up;
-
-	(void)state;
-	assert_int_equal(kt_vm_new(&vm, 64 * KT_PAGE, 8 * KT_PAGE, 0), 0);
-	assert_int_equal(kt_stats(vm.fd).pin_limit_bytes, 8 * KT_PAGE);
-	assert_int_equal(kt_touch(vm.fd, 0, 8), 0);
-	assert_int_equal(kt_touch(vm.fd, 8, 1), -ENOMEM);
-	assert_int_equal(kt_stats(vm.fd).pinned_pages, 8);
-	assert_int_equal(kt_status_kb("VmLck"), lck + 8 * 4);
-	kt_vm_free(&vm);
-	assert_int_equal(kt_status_kb("VmLck"), lck);
-	/* an upfront slot over the per-VM limit is refused whole */
-	assert_int_equal(kt_vm_new(&up, 16 * KT_PAGE, 8 * KT_PAGE,
-				   CVM_MEMSLOT_UPFRONT), -ENOMEM);
-	assert_int_equal(kt_status_kb("VmLck"), lck);
-}
-
 static void test_upfront(void **state)
 {
 	long lck = kt_status_kb("VmLck");
@@ -223,23 +185,6 @@ static void test_delete_uncharges(void **state)
 	kt_vm_free(&vm);
 }
 
-/* The guest writes to the pinned host page: the VMM sees the bytes. */
-static void test_pinned_page_is_host_page(void **state)
-{
-	struct kt_vm vm;
-	uint8_t b = 0xa7;
-
-	(void)state;
-	assert_int_equal(kt_vm_new(&vm, 16 * KT_PAGE, 0, 0), 0);
-	vm.mem[3 * KT_PAGE + 9] = 0x11;
-	assert_int_equal(cvm_dev_guest_read(vm.fd, 3 * KT_PAGE + 9, &b, 1), 0);
-	assert_int_equal(b, 0x11);
-	b = 0xa7;
-	assert_int_equal(cvm_dev_guest_write(vm.fd, 3 * KT_PAGE + 10, &b, 1), 0);
-	assert_int_equal(vm.mem[3 * KT_PAGE + 10], 0xa7);
-	kt_vm_free(&vm);
-}
-
 static void child_exit_without_cleanup(void *arg)
 {
 	struct kt_vm vm;
@@ -269,15 +214,12 @@ static void test_owner_exit(void **state)
 int kt_run_pin(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_demand_pins_nothing),
 		cmocka_unit_test(test_touch_pins_exactly_n),
 		cmocka_unit_test(test_rlimit_boundary),
 		cmocka_unit_test(test_rlimit_shared_with_mlock),
 		cmocka_unit_test(test_ipc_lock_bypass),
-		cmocka_unit_test(test_vm_pin_limit),
 		cmocka_unit_test(test_upfront),
 		cmocka_unit_test(test_delete_uncharges),
-		cmocka_unit_test(test_pinned_page_is_host_page),
 		cmocka_unit_test(test_owner_exit),
 	};
 

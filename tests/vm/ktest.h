@@ -61,7 +61,6 @@ int kt_in_child(void (*fn)(void *), void *arg);
 		}                                                           \
 	} while (0)
 
-int kt_run_lifecycle(void);
 int kt_run_input(void);
 int kt_run_pin(void);
 int kt_run_threads(void);
