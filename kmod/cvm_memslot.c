@@ -173,9 +173,11 @@ static bool cvm_memslot_overlaps(struct cvm_vm *vm, u64 gfn, u64 npages)
  * Pins nothing in demand mode; pins and charges the whole slot in upfront
  * mode, failing with nothing pinned when that does not fit.
  *
- * Return: 0; -EINVAL for unaligned, empty or wrapping ranges; -EEXIST for
- * a slot id in use or overlapping GPAs; -EFAULT when the range is not
- * mapped writable; -EBADFD unless the VM is normal; -ENOMEM.
+ * Return: 0; -EINVAL for unaligned, empty or wrapping ranges; -E2BIG for
+ * a slot over CVM_MAX_MEMSLOT_SIZE; -EEXIST for a slot id in use or
+ * overlapping GPAs; -ENOSPC when the VM has CVM_MAX_MEMSLOTS already;
+ * -EFAULT when the range is not mapped writable; -EBADFD unless the VM is
+ * normal; -ENOMEM.
  */
 int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
 {
@@ -189,6 +191,8 @@ int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
 	    check_add_overflow(arg->uaddr, arg->size, &end) ||
 	    end > TASK_SIZE_MAX || arg->uaddr != (unsigned long)arg->uaddr)
 		return -EINVAL;
+	if (arg->size > CVM_MAX_MEMSLOT_SIZE)
+		return -E2BIG;
 	/* A secure VM's GFNs are shared or secure: no new normal memory. */
 	if (vm->core.state != CVM_VM_NORMAL)
 		return -EBADFD;
@@ -196,6 +200,8 @@ int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
 	    cvm_memslot_overlaps(vm, arg->gpa >> PAGE_SHIFT,
 				 arg->size >> PAGE_SHIFT))
 		return -EEXIST;
+	if (vm->nr_slots >= CVM_MAX_MEMSLOTS)
+		return -ENOSPC;
 	if (!cvm_range_mapped(vm->mm, arg->uaddr, arg->size))
 		return -EFAULT;
 

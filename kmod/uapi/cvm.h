@@ -55,6 +55,14 @@ struct cvm_create_vm {
 #define CVM_MEMSLOT_UPFRONT	(1U << 0)	/* pin the whole slot now */
 #define CVM_MEMSLOT_FLAGS	CVM_MEMSLOT_UPFRONT
 
+/*
+ * Bounds of CVM_SET_MEMSLOT: memslots per VM (ENOSPC past it) and bytes
+ * in one memslot (E2BIG past it), so every range a caller names is bounded
+ * by what it registered.
+ */
+#define CVM_MAX_MEMSLOTS	512
+#define CVM_MAX_MEMSLOT_SIZE	(1ULL << 46)	/* 64 TiB */
+
 /**
  * struct cvm_user_memslot - argument of CVM_SET_MEMSLOT and CVM_DELETE_MEMSLOT
  * @slot: caller-chosen slot id, unique within the VM.

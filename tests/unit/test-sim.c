@@ -320,6 +320,10 @@ static void test_create_bad(void **state)
 	assert_int_equal(create_raw((void *)(UINTPTR_MAX & ~(PG - 1)), 2 * PG,
 				    0, &b), -EINVAL);
 	assert_int_equal(create_raw(rw, PG, 1ULL << 32, &b), -EINVAL);
+	/* one page over the documented memslot maximum (64 TiB): E2BIG */
+	assert_int_equal(
+	    create_raw((void *)(1UL << 20), CVM_MAX_MEMSLOT_SIZE + PG, 0, &b),
+	    -E2BIG);
 	/* not mapped, or not writable: the module's -EFAULT */
 	assert_int_equal(create_raw(NULL, PG, 0, &b), -EFAULT);
 	assert_int_equal(create_raw(hole, 3 * PG, 0, &b), -EFAULT);

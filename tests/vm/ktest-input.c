@@ -229,6 +229,60 @@ static void test_page_op_too_big(void **state)
 	kt_vm_free(&vm);
 }
 
+/*
+ * The documented bounds of CVM_SET_MEMSLOT: CVM_MAX_MEMSLOTS slots per VM
+ * (ENOSPC past it, nothing changed), CVM_MAX_MEMSLOT_SIZE bytes per slot
+ * (E2BIG one page past it, accepted at it).
+ */
+static void test_memslot_bounds(void **state)
+{
+	const size_t n = CVM_MAX_MEMSLOTS;
+	const uint64_t max = CVM_MAX_MEMSLOT_SIZE;
+	struct cvm_vm_stats st;
+	uint8_t *mem, *huge;
+	int fd;
+	size_t i;
+
+	(void)state;
+	mem = mmap(NULL, (n + 1) * KT_PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &fd), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(cvm_dev_set_memslot(fd, i, i * KT_PAGE,
+						     KT_PAGE, mem + i * KT_PAGE,
+						     0),
+				 0);
+	assert_int_equal(cvm_dev_set_memslot(fd, n, n * KT_PAGE, KT_PAGE,
+					     mem + n * KT_PAGE, 0),
+			 -ENOSPC);
+	st = kt_stats(fd);
+	assert_int_equal(st.nr_memslots, n);
+	assert_int_equal(st.normal_pages, n);
+	/* a slot deleted makes room again */
+	assert_int_equal(cvm_dev_delete_memslot(fd, 7), 0);
+	assert_int_equal(cvm_dev_set_memslot(fd, n, n * KT_PAGE, KT_PAGE,
+					     mem + n * KT_PAGE, 0),
+			 0);
+	close(fd);
+	munmap(mem, (n + 1) * KT_PAGE);
+
+	huge = mmap(NULL, max + KT_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (huge == MAP_FAILED) {
+		print_message("no room for a 64 TiB mapping here: skipped\n");
+		skip();
+	}
+	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &fd), 0);
+	assert_int_equal(cvm_dev_set_memslot(fd, 0, 0, max + KT_PAGE, huge, 0),
+			 -E2BIG);
+	assert_int_equal(kt_stats(fd).nr_memslots, 0);
+	assert_int_equal(cvm_dev_set_memslot(fd, 0, 0, max, huge, 0), 0);
+	assert_int_equal(kt_stats(fd).normal_pages, max / KT_PAGE);
+	close(fd);
+	munmap(huge, max + KT_PAGE);
+}
+
 static void test_create_bad(void **state)
 {
 	struct cvm_create_vm c;
@@ -331,6 +385,7 @@ int kt_run_input(void)
 		cmocka_unit_test(test_access_bad),
 		cmocka_unit_test(test_page_op_bad),
 		cmocka_unit_test(test_page_op_too_big),
+		cmocka_unit_test(test_memslot_bounds),
 		cmocka_unit_test(test_wrong_fd_type),
 		cmocka_unit_test(test_not_owner),
 	};

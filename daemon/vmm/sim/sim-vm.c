@@ -67,6 +67,8 @@ static int sim_check_config(const struct cvm_backend_config *cfg)
 	    __builtin_add_overflow((uintptr_t)cfg->mem,
 				   (uintptr_t)cfg->memory_bytes, &end))
 		return -EINVAL;
+	if (cfg->memory_bytes > CVM_MAX_MEMSLOT_SIZE)
+		return -E2BIG;
 	if (cfg->sim_pool_pages > UINT32_MAX)
 		return -EINVAL;
 	/* pins are mlock()s: pages must be the contract's 4 KiB */
