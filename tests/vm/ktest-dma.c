@@ -58,7 +58,7 @@ static void test_zap_shared_only(void **state)
 static void test_zap_memslot_delete(void **state)
 {
 	struct cvm_info base = kt_info();
-	long lck = kt_status_kb("VmLck");
+	long lck = status_kb("VmLck");
 	struct kt_vm vm;
 
 	(void)state;
@@ -74,7 +74,7 @@ static void test_zap_memslot_delete(void **state)
 	assert_int_equal(kt_stats(vm.fd).pinned_pages, 0);
 	assert_int_equal(kt_stats(vm.fd).pool_pages, 0);
 	assert_int_equal(kt_stats(vm.fd).dma_shared_pages, 0);
-	assert_int_equal(kt_status_kb("VmLck"), lck);
+	assert_int_equal(status_kb("VmLck"), lck);
 	assert_int_equal(kt_info().pool_free_pages, base.pool_free_pages);
 	/* secure contents never reach the host: both pages are zeros */
 	assert_int_equal(vm.mem[0], 0);

@@ -14,7 +14,7 @@
 
 static void test_touch_pins_exactly_n(void **state)
 {
-	long lck = kt_status_kb("VmLck");
+	long lck = status_kb("VmLck");
 	struct cvm_info info = kt_info();
 	uint8_t buf[5 * 4096];
 	struct kt_vm vm;
@@ -24,7 +24,7 @@ static void test_touch_pins_exactly_n(void **state)
 	assert_int_equal(kt_touch(vm.fd, 1000, 37), 0);
 	assert_int_equal(kt_stats(vm.fd).pinned_pages, 37);
 	assert_int_equal(kt_stats(vm.fd).charged_bytes, 37 * KT_PAGE);
-	assert_int_equal(kt_status_kb("VmLck"), lck + 37 * 4);
+	assert_int_equal(status_kb("VmLck"), lck + 37 * 4);
 	assert_int_equal(kt_info().pinned_pages, info.pinned_pages + 37);
 	/* touching the same pages again pins nothing more */
 	assert_int_equal(kt_touch(vm.fd, 1000, 37), 0);
@@ -34,12 +34,12 @@ static void test_touch_pins_exactly_n(void **state)
 	assert_int_equal(cvm_dev_guest_write(vm.fd, 1035 * KT_PAGE, buf,
 					     sizeof(buf)), 0);
 	assert_int_equal(kt_stats(vm.fd).pinned_pages, 40);
-	assert_int_equal(kt_status_kb("VmLck"), lck + 40 * 4);
+	assert_int_equal(status_kb("VmLck"), lck + 40 * 4);
 	/* reads pin too: the guest reads the host page */
 	assert_int_equal(cvm_dev_guest_read(vm.fd, 5000 * KT_PAGE, buf, 1), 0);
 	assert_int_equal(kt_stats(vm.fd).pinned_pages, 41);
 	kt_vm_free(&vm);
-	assert_int_equal(kt_status_kb("VmLck"), lck);
+	assert_int_equal(status_kb("VmLck"), lck);
 	assert_int_equal(kt_info().pinned_pages, info.pinned_pages);
 	assert_int_equal(kt_info().nr_vms, info.nr_vms);
 }
@@ -52,7 +52,7 @@ static void child_rlimit_boundary(void *arg)
 	struct kt_vm vm;
 
 	(void)arg;
-	KT_CHECK(kt_status_kb("VmLck") == 0);
+	KT_CHECK(status_kb("VmLck") == 0);
 	KT_CHECK(kt_set_memlock(16 * KT_PAGE) == 0);
 	KT_CHECK(kt_drop_ipc_lock() == 0);
 	KT_CHECK(kt_vm_new(&vm, 64 * KT_PAGE, 0, 0) == 0);
@@ -62,14 +62,14 @@ static void child_rlimit_boundary(void *arg)
 	KT_CHECK(cvm_dev_guest_write(vm.fd, 14 * KT_PAGE, buf, sizeof(buf)) ==
 		 -ENOMEM);
 	KT_CHECK(kt_stats(vm.fd).pinned_pages == 14);
-	KT_CHECK(kt_status_kb("VmLck") == 14 * 4);
+	KT_CHECK(status_kb("VmLck") == 14 * 4);
 	KT_CHECK(cvm_dev_guest_write(vm.fd, 14 * KT_PAGE, buf, 2 * KT_PAGE) ==
 		 0);
-	KT_CHECK(kt_status_kb("VmLck") == limit_kb);
+	KT_CHECK(status_kb("VmLck") == limit_kb);
 	/* at the limit: one more page fails, the charge stays at the limit */
 	KT_CHECK(kt_touch(vm.fd, 16, 1) == -ENOMEM);
 	KT_CHECK(kt_stats(vm.fd).pinned_pages == 16);
-	KT_CHECK(kt_status_kb("VmLck") == limit_kb);
+	KT_CHECK(status_kb("VmLck") == limit_kb);
 	/* pages already pinned still work */
 	KT_CHECK(kt_touch(vm.fd, 0, 16) == 0);
 	/* an upfront slot that does not fit: nothing pinned or charged */
@@ -81,10 +81,10 @@ static void child_rlimit_boundary(void *arg)
 		KT_CHECK(cvm_dev_set_memslot(vm.fd, 1, KT_MIB, 8 * KT_PAGE, m,
 					     CVM_MEMSLOT_UPFRONT) == -ENOMEM);
 		KT_CHECK(kt_stats(vm.fd).nr_memslots == 1);
-		KT_CHECK(kt_status_kb("VmLck") == limit_kb);
+		KT_CHECK(status_kb("VmLck") == limit_kb);
 	}
 	kt_vm_free(&vm);
-	KT_CHECK(kt_status_kb("VmLck") == 0);
+	KT_CHECK(status_kb("VmLck") == 0);
 }
 
 static void test_rlimit_boundary(void **state)
@@ -109,9 +109,9 @@ static void child_rlimit_shared_with_mlock(void *arg)
 	KT_CHECK(kt_vm_new(&vm, 64 * KT_PAGE, 0, 0) == 0);
 	KT_CHECK(kt_touch(vm.fd, 0, 12) == 0);
 	KT_CHECK(kt_touch(vm.fd, 12, 1) == -ENOMEM);
-	KT_CHECK(kt_status_kb("VmLck") == 16 * 4);
+	KT_CHECK(status_kb("VmLck") == 16 * 4);
 	kt_vm_free(&vm);
-	KT_CHECK(kt_status_kb("VmLck") == 4 * 4);
+	KT_CHECK(status_kb("VmLck") == 4 * 4);
 }
 
 static void test_rlimit_shared_with_mlock(void **state)
@@ -133,9 +133,9 @@ static void child_ipc_lock_bypass(void *arg)
 	KT_CHECK(kt_drop_ipc_lock() == 0);
 	KT_CHECK(kt_touch(vm.fd, 0, 32) == 0);
 	KT_CHECK(kt_stats(vm.fd).pinned_pages == 32);
-	KT_CHECK(kt_status_kb("VmLck") == 32 * 4);
+	KT_CHECK(status_kb("VmLck") == 32 * 4);
 	kt_vm_free(&vm);
-	KT_CHECK(kt_status_kb("VmLck") == 0);
+	KT_CHECK(status_kb("VmLck") == 0);
 }
 
 static void test_ipc_lock_bypass(void **state)
@@ -146,37 +146,37 @@ static void test_ipc_lock_bypass(void **state)
 
 static void test_upfront(void **state)
 {
-	long lck = kt_status_kb("VmLck");
+	long lck = status_kb("VmLck");
 	struct cvm_info info = kt_info();
 	struct kt_vm vm;
 
 	(void)state;
 	assert_int_equal(kt_vm_new(&vm, 4 * KT_MIB, 0, CVM_MEMSLOT_UPFRONT), 0);
 	assert_int_equal(kt_stats(vm.fd).pinned_pages, 1024);
-	assert_int_equal(kt_status_kb("VmLck"), lck + 4096);
+	assert_int_equal(status_kb("VmLck"), lck + 4096);
 	assert_int_equal(kt_info().pinned_pages, info.pinned_pages + 1024);
 	/* touching pins nothing more */
 	assert_int_equal(kt_touch(vm.fd, 0, 100), 0);
 	assert_int_equal(kt_stats(vm.fd).pinned_pages, 1024);
 	assert_int_equal(cvm_dev_delete_memslot(vm.fd, 0), 0);
 	assert_int_equal(kt_stats(vm.fd).pinned_pages, 0);
-	assert_int_equal(kt_status_kb("VmLck"), lck);
+	assert_int_equal(status_kb("VmLck"), lck);
 	assert_int_equal(kt_info().pinned_pages, info.pinned_pages);
 	kt_vm_free(&vm);
 }
 
 static void test_delete_uncharges(void **state)
 {
-	long lck = kt_status_kb("VmLck");
+	long lck = status_kb("VmLck");
 	struct kt_vm vm;
 	uint8_t b;
 
 	(void)state;
 	assert_int_equal(kt_vm_new(&vm, 1 * KT_MIB, 0, 0), 0);
 	assert_int_equal(kt_touch(vm.fd, 0, 20), 0);
-	assert_int_equal(kt_status_kb("VmLck"), lck + 20 * 4);
+	assert_int_equal(status_kb("VmLck"), lck + 20 * 4);
 	assert_int_equal(cvm_dev_delete_memslot(vm.fd, 0), 0);
-	assert_int_equal(kt_status_kb("VmLck"), lck);
+	assert_int_equal(status_kb("VmLck"), lck);
 	assert_int_equal(kt_stats(vm.fd).nr_pages, 0);
 	assert_int_equal(cvm_dev_guest_read(vm.fd, 0, &b, 1), -ERANGE);
 	/* the id is free again */

@@ -69,24 +69,6 @@ struct cvm_info kt_info(void)
 	return info;
 }
 
-long kt_status_kb(const char *field)
-{
-	char line[256];
-	size_t len = strlen(field);
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, len) && line[len] == ':') {
-			kb = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
-
 int kt_drop_ipc_lock(void)
 {
 	struct __user_cap_header_struct hdr = {

@@ -38,8 +38,11 @@ int kt_vm_new(struct kt_vm *vm, size_t size, uint64_t pin_limit,
 void kt_vm_free(struct kt_vm *vm);
 struct cvm_vm_stats kt_stats(int vm_fd);
 struct cvm_info kt_info(void);
-/* A field of /proc/self/status in kB ("VmLck", "VmPin"), or -1. */
-long kt_status_kb(const char *field);
+/*
+ * A field of /proc/self/status in kB ("VmLck", "VmPin"), or -1: the table
+ * driver's (tests/table/tvm.c), linked into cvm-ktest too.
+ */
+long status_kb(const char *field);
 /* Drop CAP_IPC_LOCK from the effective set (so RLIMIT_MEMLOCK applies). */
 int kt_drop_ipc_lock(void);
 int kt_set_memlock(size_t bytes);
