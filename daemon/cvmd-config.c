@@ -117,6 +117,11 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		cfg->max_watches = v;
 		return ret;
 	}
+	if (!strcmp(key, "max_watches_total")) {
+		ret = set_uint(&v, value, 10, 1000000);
+		cfg->max_watches_total = v;
+		return ret;
+	}
 	if (!strcmp(key, "max_output"))
 		return set_size(&cfg->max_output, value);
 	if (!strcmp(key, "default_memlock_limit"))
@@ -136,6 +141,7 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	cfg->max_vms = 4096;
 	cfg->max_requests = 64;
 	cfg->max_watches = 16;
+	cfg->max_watches_total = 4096;
 	cfg->max_output = 16 << 20;
 	cfg->sim_pool_pages = 16384;	/* 64 MiB */
 	if (set_str(&cfg->socket_path, "/run/cvmd/cvmd.sock") ||

@@ -50,6 +50,7 @@ struct cvmd_config {
 	unsigned int max_vms;
 	unsigned int max_requests;	/* per connection, in flight */
 	unsigned int max_watches;	/* per connection */
+	unsigned int max_watches_total;	/* all connections together */
 	uint64_t max_output;		/* per connection, unsent bytes */
 	uint64_t sim_pool_pages;
 	uint64_t default_memlock;	/* 0: no per-VM limit */
@@ -71,6 +72,8 @@ struct cvmd {
 	unsigned int nr_vms;
 	struct list_head clients;
 	struct list_head watches;
+	unsigned int nr_watches;
+	unsigned int watch_walkers;	/* event fan-outs under way */
 	bool stopping;
 	bool ready;		/* READY=1 sent: STATUS= follows changes */
 	sd_bus *bus;
@@ -146,6 +149,7 @@ struct cvmd_vm {
 	struct list_head calls;		/* sent, awaiting answers, FIFO */
 	uv_process_t proc;		/* when this cvmd spawned the VMM */
 	bool proc_live;
+	int pidfd;			/* the VMM, whoever spawned it; -1: none */
 	uv_pipe_t ready;		/* the VMM's stdout until "ready" */
 	bool ready_open;
 	char ready_line[256];
@@ -158,6 +162,11 @@ struct cvmd_vm {
 	bool freeing;
 	unsigned int handles;		/* open libuv handles to close */
 };
+
+/* vmm-process.c */
+int cvmd_vmm_pidfd(pid_t pid, const char *socket);
+void cvmd_vmm_kill(struct cvmd_vm *vm);
+void cvmd_vmm_release(struct cvmd_vm *vm);
 
 /* cvmd-config.c */
 int cvmd_config_defaults(struct cvmd_config *cfg);
