@@ -149,8 +149,10 @@ int cvmd_watch_add(struct cvmd_client *c, uint64_t id, const char *vm)
 	struct cvmd_watch *w;
 
 	if (c->nr_watches >= c->d->cfg.max_watches ||
-	    c->d->nr_watches >= c->d->cfg.max_watches_total)
+	    c->d->nr_watches >= c->d->cfg.max_watches_total) {
+		c->d->refused.watches++;
 		return -EUSERS;
+	}
 	if (strlen(vm) >= sizeof(w->vm))
 		return -EINVAL;
 	w = calloc(1, sizeof(*w));

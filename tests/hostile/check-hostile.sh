@@ -121,6 +121,24 @@ check "after a crash before the commit: the registry is corrected" \
 check "after a crash before the commit: the correction is logged" grep -q "record corrected" "$LOG"
 for vm in o1 o2 s1; do ctl destroy $vm >/dev/null 2>&1; done
 
+# --- 8. connection and input caps: one uid cannot take cvmd's memory ---
+revive
+AS_NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+out=$($AS_NOBODY $HOSTILE "$SOCK" conn-flood 1000 64 2>&1); st=$?
+check "1,000 connections from one uid: 64 served, the rest refused with LIMIT ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+check "connection caps: root still gets in" ctl status
+jq_is "connection caps: every refusal counted" "$(ctl --json status)" .refused_connections 936
+check "connection caps: the refusals are logged" grep -q "too many connections" "$LOG"
+# RSS is measured with ASan's quarantine off, or freed buffers would count.
+stop_cvmd
+ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=0 start_cvmd --set max_output=64K ||
+	not_ok "cvmd restarts"
+out=$($AS_NOBODY $HOSTILE "$SOCK" partial-frames 40 "$CVMD_PID" 48 2>&1); st=$?
+check "40 partial 4 MiB frames from one uid: memory bounded by its input budget ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+check "input budget: the stalls are counted" [ "$(ctl --json status | jq -r .input_stalls)" -gt 0 ]
+sleep 1.5	# paused clients' hangups are seen within a second
+jq_is "connection caps: closed connections are given back" "$(ctl --json status)" .connections 1
+
 stop_cvmd
 reports=$(cat "$WORK"/san/* 2>/dev/null)
 if [ -z "$reports" ]; then

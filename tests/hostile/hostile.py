@@ -61,8 +61,13 @@ def destroy(req_id, name):
 def connect(path):
 	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 	s.settimeout(30)
-	s.connect(path)
-	return s
+	for _ in range(3000):
+		try:
+			s.connect(path)
+			return s
+		except BlockingIOError:	# the listen backlog is full: retry
+			time.sleep(0.01)
+	raise TimeoutError("cannot connect")
 
 
 def read_frame(s):
@@ -172,11 +177,90 @@ def case_destroy_during_create(path, name, memory):
 	return 0 if got.get(1, 0) != 0 and got.get(2) == 0 else 1
 
 
+def rss_kib(pid):
+	with open("/proc/%d/status" % pid) as f:
+		for line in f:
+			if line.startswith("VmRSS:"):
+				return int(line.split()[1])
+	return 0
+
+
+def case_conn_flood(path, attempts, cap):
+	"""Connection attempts from one uid, all held open: beyond its cap
+	each gets one LIMIT answer and is closed; the first cap are served."""
+	attempts, cap = int(attempts), int(cap)
+	held, served, limited, other = [], 0, 0, 0
+	for i in range(attempts):
+		s = connect(path)
+		held.append(s)
+		try:
+			s.sendall(status(1))
+		except (BrokenPipeError, ConnectionResetError):
+			pass	# refused and closed already: its answer is queued
+	for s in held:
+		body = read_frame(s)
+		if body is None:
+			other += 1
+			continue
+		rid, st = response_id_status(body)
+		if st == 0:
+			served += 1
+		elif st == 12:	# LIMIT
+			limited += 1
+			if read_frame(s) is not None:
+				other += 1	# must be closed after the answer
+		else:
+			other += 1
+	print("result: %d attempts: %d served, %d refused with LIMIT, %d other" %
+	      (attempts, served, limited, other))
+	ok = served == cap and limited == attempts - cap and other == 0
+	for s in held:
+		s.close()
+	return 0 if ok else 1
+
+
+def case_partial_frames(path, conns, cvmd_pid, max_growth_mib):
+	"""Idle connections, each with most of a 4 MiB frame sent: cvmd's
+	memory must stay within its input budget, and it serves others."""
+	conns, cvmd_pid = int(conns), int(cvmd_pid)
+	before = rss_kib(cvmd_pid)
+	held, left = [], []
+	for _ in range(conns):
+		s = connect(path)
+		s.sendall(struct.pack(">I", 4 << 20))
+		s.setblocking(False)
+		held.append(s)
+		left.append((4 << 20) - 4096)	# all but the last page
+	# Keep pushing for a while: what cvmd stops reading stays in our
+	# socket buffers (backpressure).
+	chunk = b"\0" * 65536
+	deadline = time.time() + 4
+	while time.time() < deadline and any(left):
+		for i, s in enumerate(held):
+			if not left[i]:
+				continue
+			try:
+				left[i] -= s.send(chunk[:min(len(chunk), left[i])])
+			except BlockingIOError:
+				pass
+		time.sleep(0.01)
+	time.sleep(1)
+	growth = (rss_kib(cvmd_pid) - before) / 1024
+	served = alive(path)
+	print("result: %d partial 4 MiB frames: cvmd grew %.1f MiB (budget %s), others served=%s" %
+	      (conns, growth, max_growth_mib, served))
+	for s in held:
+		s.close()
+	return 0 if served and growth < float(max_growth_mib) else 1
+
+
 def main():
 	path, case = sys.argv[1], sys.argv[2]
 	cases = {
 		"watch-flood": case_watch_flood,
 		"destroy-during-create": case_destroy_during_create,
+		"conn-flood": case_conn_flood,
+		"partial-frames": case_partial_frames,
 	}
 	ret = cases[case](path, *sys.argv[3:])
 	if not alive(path):
