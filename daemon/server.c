@@ -399,7 +399,7 @@ void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 		cvmd_client_error(c, req->id, -EINVAL, "unknown or empty request");
 	} else if (m->mutating && !c->admin && !c->authorized) {
 		cvmd_client_error(c, req->id, -EACCES,
-				  "access denied: %s needs uid 0 or group %s",
+				  "%s needs uid 0 or group %s",
 				  m->name, c->d->cfg.admin_group);
 	} else if (c->in_flight >= c->d->cfg.max_requests) {
 		c->d->refused.requests++;

@@ -298,6 +298,7 @@ static const struct {
 	{ EPERM, CVM__STATUS__ACCESS_DENIED },
 	{ ENOLINK, CVM__STATUS__UNAVAILABLE },
 	{ EUSERS, CVM__STATUS__LIMIT },
+	{ EMSGSIZE, CVM__STATUS__LIMIT },	/* a frame over the cap */
 };
 
 Cvm__Status cvm_status_from_errno(int err)
