@@ -38,7 +38,7 @@ KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 TABLE_SRC := tests/table/table-tests.c tests/table/tvm.c
 TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
-SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit fuzz fresh system
+SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit hostile fuzz fresh system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
 
@@ -49,7 +49,7 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
 	$(BUILD)/tests/fuzz/fuzz-core \
-	$(BUILD)/tests/dbus/bus-big-write
+	$(BUILD)/tests/dbus/bus-big-write $(ASAN_BINS)
 
 # make install / install-dkms, and make deb / rpm (packaging/README.md).
 include packaging/install.mk
@@ -107,7 +107,8 @@ $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/h
 # cvmd, and cvm-vmm (one per VM) with both backends.
 CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c \
-	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c
+	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c \
+	daemon/vmm-process.c daemon/limits.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
 	daemon/libvirt.h daemon/virt-api.h
 XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)
@@ -123,6 +124,18 @@ $(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ $(VMM_SRC) \
 		$(SIM_SRC) $(filter-out $(CORE_SRC),$(LIBCVM_SRC)) $(PROTO_SRC) -lprotobuf-c -lcrypto
+
+# cvmd and cvm-vmm under ASan + UBSan, for the adversarial suite.
+ASAN_BINS := $(BUILD)/asan/daemon/cvmd $(BUILD)/asan/daemon/cvm-vmm
+$(BUILD)/asan/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) \
+		$(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+$(BUILD)/asan/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
+		$(LIBCVM_SRC) $(LIBCVM_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ \
+		$(VMM_SRC) $(SIM_SRC) $(filter-out $(CORE_SRC),$(LIBCVM_SRC)) $(PROTO_SRC) -lprotobuf-c -lcrypto
 
 # libFuzzer target: the API socket's bytes through framing and dispatch.
 CVMD_LIB_SRC := $(filter-out daemon/cvmd.c,$(CVMD_SRC))
@@ -240,6 +253,10 @@ check-fuzz: $(BUILD)/tests/fuzz/fuzz-request $(BUILD)/tests/fuzz/fuzz-core
 		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-core tests/fuzz/corpus/core 20 || st=1; \
 		exit $$st'
 
+# cvmd under attack: hostile clients and faults against ASan builds.
+check-hostile: $(ASAN_BINS) $(BUILD)/client/cvmctl
+	@tests/run-suite.sh hostile tests/hostile/check-hostile.sh $(CVM_BUILD_DIR)
+
 # A new user's first run: `make run` and `make all` in a clean clone inside
 # a minimal Debian 12 root (tests/fresh).
 check-fresh:
@@ -297,4 +314,4 @@ clean:
 .PHONY: fuzz-core-cov all userspace deps deps-build module run check check-unit check-vm bench fuzz-core \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
-	format-check clean bins install install-dkms deb rpm check-system check-fresh
+	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile

@@ -210,6 +210,12 @@ struct json_object *cvm_json_status(const Cvm__DaemonStatus *st)
 	add_u64(o, "pool_free_pages", st->pool_free_pages);
 	add_u64(o, "pool_pages_per_vm", st->pool_pages_per_vm);
 	add_u64(o, "pool_vms", st->pool_vms);
+	add_u64(o, "connections", st->connections);
+	add_u64(o, "refused_connections", st->refused_connections);
+	add_u64(o, "refused_requests", st->refused_requests);
+	add_u64(o, "refused_watches", st->refused_watches);
+	add_u64(o, "input_stalls", st->input_stalls);
+	add_u64(o, "dropped_slow_readers", st->dropped_slow_readers);
 	return o;
 }
 

@@ -117,6 +117,29 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		cfg->max_watches = v;
 		return ret;
 	}
+	if (!strcmp(key, "max_watches_total")) {
+		ret = set_uint(&v, value, 10, 1000000);
+		cfg->max_watches_total = v;
+		return ret;
+	}
+	if (!strcmp(key, "max_connections")) {
+		ret = set_uint(&v, value, 10, 1000000);
+		cfg->max_connections = v;
+		return ret ? ret : (v ? 0 : -EINVAL);
+	}
+	if (!strcmp(key, "max_connections_per_uid")) {
+		ret = set_uint(&v, value, 10, 1000000);
+		cfg->max_connections_per_uid = v;
+		return ret ? ret : (v ? 0 : -EINVAL);
+	}
+	if (!strcmp(key, "max_input")) {
+		ret = set_size(&cfg->max_input, value);
+		return ret ? ret : (cfg->max_input ? 0 : -EINVAL);
+	}
+	if (!strcmp(key, "max_input_per_uid")) {
+		ret = set_size(&cfg->max_input_per_uid, value);
+		return ret ? ret : (cfg->max_input_per_uid ? 0 : -EINVAL);
+	}
 	if (!strcmp(key, "max_output"))
 		return set_size(&cfg->max_output, value);
 	if (!strcmp(key, "default_memlock_limit"))
@@ -136,6 +159,11 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	cfg->max_vms = 4096;
 	cfg->max_requests = 64;
 	cfg->max_watches = 16;
+	cfg->max_watches_total = 4096;
+	cfg->max_connections = 1024;
+	cfg->max_connections_per_uid = 64;
+	cfg->max_input = 256 << 20;
+	cfg->max_input_per_uid = 16 << 20;
 	cfg->max_output = 16 << 20;
 	cfg->sim_pool_pages = 16384;	/* 64 MiB */
 	if (set_str(&cfg->socket_path, "/run/cvmd/cvmd.sock") ||

@@ -253,6 +253,7 @@ int main(int argc, char **argv)
 	d.loop = uv_default_loop();
 	list_init(&d.vms);
 	list_init(&d.clients);
+	list_init(&d.peers);
 	list_init(&d.watches);
 	d.backend = resolve_backend(&d.cfg);
 

@@ -50,6 +50,11 @@ struct cvmd_config {
 	unsigned int max_vms;
 	unsigned int max_requests;	/* per connection, in flight */
 	unsigned int max_watches;	/* per connection */
+	unsigned int max_watches_total;	/* all connections together */
+	unsigned int max_connections;	/* API socket connections in all */
+	unsigned int max_connections_per_uid; /* uid 0 exempt */
+	uint64_t max_input;		/* partial requests buffered, in all */
+	uint64_t max_input_per_uid;	/* the same per uid, uid 0 exempt */
 	uint64_t max_output;		/* per connection, unsent bytes */
 	uint64_t sim_pool_pages;
 	uint64_t default_memlock;	/* 0: no per-VM limit */
@@ -70,7 +75,20 @@ struct cvmd {
 	struct list_head vms;
 	unsigned int nr_vms;
 	struct list_head clients;
+	struct list_head peers;		/* per-uid tallies (limits.c) */
+	unsigned int nr_conns;
+	uint64_t input_bytes;
+	uv_timer_t stall_timer;		/* watches paused clients for hangups */
+	struct {
+		uint64_t connections;	/* over a connection cap */
+		uint64_t requests;	/* over max_requests in flight */
+		uint64_t watches;	/* over a watch cap */
+		uint64_t input_stalls;	/* reads paused for an input budget */
+		uint64_t slow_readers;	/* dropped over max_output */
+	} refused;
 	struct list_head watches;
+	unsigned int nr_watches;
+	unsigned int watch_walkers;	/* event fan-outs under way */
 	bool stopping;
 	bool ready;		/* READY=1 sent: STATUS= follows changes */
 	sd_bus *bus;
@@ -104,6 +122,8 @@ struct cvmd_client {
 	bool admin;			/* uid 0 or the admin group */
 	bool authorized;		/* the edge checked this request (polkit) */
 	bool closing;
+	bool stalled;			/* reading paused: input budget full */
+	struct cvmd_peer *peer;		/* its uid's tally (socket clients) */
 	unsigned int refs;		/* the client and each call in flight */
 	unsigned int in_flight;
 	unsigned int nr_watches;
@@ -146,6 +166,7 @@ struct cvmd_vm {
 	struct list_head calls;		/* sent, awaiting answers, FIFO */
 	uv_process_t proc;		/* when this cvmd spawned the VMM */
 	bool proc_live;
+	int pidfd;			/* the VMM, whoever spawned it; -1: none */
 	uv_pipe_t ready;		/* the VMM's stdout until "ready" */
 	bool ready_open;
 	char ready_line[256];
@@ -158,6 +179,18 @@ struct cvmd_vm {
 	bool freeing;
 	unsigned int handles;		/* open libuv handles to close */
 };
+
+/* limits.c */
+struct cvmd_peer;
+int cvmd_peer_admit(struct cvmd *d, uid_t uid, struct cvmd_peer **ret_peer);
+void cvmd_peer_leave(struct cvmd *d, struct cvmd_peer *p);
+void cvmd_peer_input(struct cvmd *d, struct cvmd_peer *p, int64_t delta);
+bool cvmd_peer_may_read(struct cvmd *d, const struct cvmd_peer *p);
+
+/* vmm-process.c */
+int cvmd_vmm_pidfd(pid_t pid, const char *socket);
+void cvmd_vmm_kill(struct cvmd_vm *vm);
+void cvmd_vmm_release(struct cvmd_vm *vm);
 
 /* cvmd-config.c */
 int cvmd_config_defaults(struct cvmd_config *cfg);

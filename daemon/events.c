@@ -19,7 +19,7 @@
 
 struct cvmd_watch {
 	struct list_head node;
-	struct cvmd_client *client;
+	struct cvmd_client *client;	/* NULL: dropped during a fan-out */
 	uint64_t id;
 	char vm[65];		/* empty: every VM */
 };
@@ -75,6 +75,20 @@ static Cvm__VmState proto_state(int state)
 	       CVM__VM_STATE__FAILED;
 }
 
+/* Free the watches dropped while a fan-out walked the list. */
+static void watch_sweep(struct cvmd *d)
+{
+	struct cvmd_watch *w, *n;
+
+	list_for_each_entry_safe(w, n, &d->watches, node) {
+		if (w->client)
+			continue;
+		list_del(&w->node);
+		free(w);
+		d->nr_watches--;
+	}
+}
+
 void cvmd_event(struct cvmd *d, const char *vm, const char *kind, int from,
 		int to, const char *operation, uid_t caller,
 		const char *message)
@@ -114,20 +128,31 @@ void cvmd_event(struct cvmd *d, const char *vm, const char *kind, int from,
 	cvm__response__init(&resp);
 	resp.result_case = CVM__RESPONSE__RESULT_EVENT;
 	resp.event = &ev;
+	/*
+	 * A send can close its client (it stopped reading), which drops
+	 * the client's watches: while we walk, they are only marked, and
+	 * freed once no walk is under way.
+	 */
+	d->watch_walkers++;
 	list_for_each_entry(w, &d->watches, node) {
-		if (w->vm[0] && strcmp(w->vm, vm))
+		if (!w->client || (w->vm[0] && strcmp(w->vm, vm)))
 			continue;
 		resp.id = w->id;
 		cvmd_client_send(w->client, &resp);
 	}
+	if (!--d->watch_walkers)
+		watch_sweep(d);
 }
 
 int cvmd_watch_add(struct cvmd_client *c, uint64_t id, const char *vm)
 {
 	struct cvmd_watch *w;
 
-	if (c->nr_watches >= c->d->cfg.max_watches)
+	if (c->nr_watches >= c->d->cfg.max_watches ||
+	    c->d->nr_watches >= c->d->cfg.max_watches_total) {
+		c->d->refused.watches++;
 		return -EUSERS;
+	}
 	if (strlen(vm) >= sizeof(w->vm))
 		return -EINVAL;
 	w = calloc(1, sizeof(*w));
@@ -138,6 +163,7 @@ int cvmd_watch_add(struct cvmd_client *c, uint64_t id, const char *vm)
 	strcpy(w->vm, vm);
 	list_add_tail(&w->node, &c->d->watches);
 	c->nr_watches++;
+	c->d->nr_watches++;
 	return 0;
 }
 
@@ -148,8 +174,13 @@ void cvmd_watch_drop_client(struct cvmd *d, struct cvmd_client *c)
 	list_for_each_entry_safe(w, n, &d->watches, node) {
 		if (w->client != c)
 			continue;
+		if (d->watch_walkers) {
+			w->client = NULL;
+			continue;
+		}
 		list_del(&w->node);
 		free(w);
+		d->nr_watches--;
 	}
 	c->nr_watches = 0;
 }

@@ -5,10 +5,12 @@
  *
  * Limits per connection: requests in flight (max_requests, answered LIMIT
  * beyond), watches (max_watches), unsent output (max_output: a client
- * that stops reading is disconnected), and the frame cap.
+ * that stops reading is disconnected), and the frame cap; per uid and in
+ * all: connections and buffered input (limits.c).
  */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,10 @@ static const struct cvmd_method methods[] = {
 	[CVM__REQUEST__OP_WATCH]	= { "watch", false, handle_watch },
 };
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void client_close(struct cvmd_client *c);
+
 struct cvmd_client *cvmd_client_ref(struct cvmd_client *c)
 {
 	c->refs++;
@@ -78,18 +84,80 @@ struct cvmd_client *cvmd_client_unref(struct cvmd_client *c)
 
 static void socket_release(struct cvmd_client *c)
 {
+	char scratch[4096];
+	uv_os_fd_t fd;
+	int i;
+
+	/*
+	 * Unread bytes at close make the kernel reset the connection, and
+	 * the peer would lose our last answer (a refusal): discard them.
+	 */
+	if (!uv_fileno((uv_handle_t *)&c->pipe, &fd))
+		for (i = 0; i < 16; i++)	/* a flooding peer gets its reset */
+			if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) <= 0)
+				break;
 	uv_close((uv_handle_t *)&c->pipe, client_freed);
+}
+
+/*
+ * A paused client is not read, so its hangup would go unseen while it
+ * holds its uid's budget: check the paused ones each second.
+ */
+static void on_stall_check(uv_timer_t *t)
+{
+	struct cvmd *d = t->data;
+	struct cvmd_client *c, *n;
+	bool any = false;
+	uv_os_fd_t fd;
+
+	list_for_each_entry_safe(c, n, &d->clients, node) {
+		if (!c->stalled)
+			continue;
+		if (!uv_fileno((uv_handle_t *)&c->pipe, &fd)) {
+			struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+			if (poll(&p, 1, 0) == 1 &&
+			    p.revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+				client_close(c);
+				continue;
+			}
+		}
+		any = true;
+	}
+	if (!any)
+		uv_timer_stop(t);
+}
+
+/* Start reading again from clients paused for input room, if there is. */
+static void resume_stalled(struct cvmd *d)
+{
+	struct cvmd_client *c;
+
+	list_for_each_entry(c, &d->clients, node) {
+		if (!c->stalled || !cvmd_peer_may_read(d, c->peer))
+			continue;
+		c->stalled = false;
+		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	}
 }
 
 /* Stop serving a client; it is freed when no call refers to it. */
 static void client_close(struct cvmd_client *c)
 {
+	struct cvmd *d = c->d;
+
 	if (c->closing)
 		return;
 	c->closing = true;
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	list_del(&c->node);
-	cvmd_watch_drop_client(c->d, c);
+	cvmd_watch_drop_client(d, c);
+	if (c->peer) {
+		cvmd_peer_input(d, c->peer, -(int64_t)c->rd.cap);
+		cvmd_peer_leave(d, c->peer);
+		c->peer = NULL;
+		resume_stalled(d);
+	}
 	cvmd_client_unref(c);
 }
 
@@ -124,6 +192,7 @@ static void socket_send(struct cvmd_client *c, const Cvm__Response *resp)
 	    c->d->cfg.max_output) {
 		cvmd_log(LOG_WARNING, "client pid %d uid %u stopped reading: "
 			 "disconnected", (int)c->pid, (unsigned int)c->uid);
+		c->d->refused.slow_readers++;
 		client_close(c);
 		return;
 	}
@@ -177,6 +246,12 @@ static void handle_status(struct cvmd *d, struct cvmd_client *c,
 	st.pool_free_pages = pool.free;
 	st.pool_pages_per_vm = pool.per_vm;
 	st.pool_vms = pool.vms;
+	st.connections = d->nr_conns;
+	st.refused_connections = d->refused.connections;
+	st.refused_requests = d->refused.requests;
+	st.refused_watches = d->refused.watches;
+	st.input_stalls = d->refused.input_stalls;
+	st.dropped_slow_readers = d->refused.slow_readers;
 	cvm__response__init(&resp);
 	resp.id = req->id;
 	resp.result_case = CVM__RESPONSE__RESULT_DAEMON;
@@ -324,9 +399,10 @@ void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 		cvmd_client_error(c, req->id, -EINVAL, "unknown or empty request");
 	} else if (m->mutating && !c->admin && !c->authorized) {
 		cvmd_client_error(c, req->id, -EACCES,
-				  "access denied: %s needs uid 0 or group %s",
+				  "%s needs uid 0 or group %s",
 				  m->name, c->d->cfg.admin_group);
 	} else if (c->in_flight >= c->d->cfg.max_requests) {
+		c->d->refused.requests++;
 		cvmd_client_error(c, req->id, -EUSERS,
 				  "too many requests in flight (limit %u)",
 				  c->d->cfg.max_requests);
@@ -345,9 +421,30 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(slab, sizeof(slab));
 }
 
+/* The client's input buffer changed size: account, pause or resume. */
+static void input_changed(struct cvmd_client *c, size_t old_cap)
+{
+	struct cvmd *d = c->d;
+
+	if (c->closing || c->rd.cap == old_cap)
+		return;
+	cvmd_peer_input(d, c->peer, (int64_t)c->rd.cap - (int64_t)old_cap);
+	if (c->rd.cap < old_cap) {
+		resume_stalled(d);
+	} else if (!cvmd_peer_may_read(d, c->peer)) {
+		/* Backpressure: the peer waits in its socket buffer. */
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		c->stalled = true;
+		d->refused.input_stalls++;
+		if (!uv_is_active((uv_handle_t *)&d->stall_timer))
+			uv_timer_start(&d->stall_timer, on_stall_check, 1000, 1000);
+	}
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct cvmd_client *c = s->data;
+	size_t old_cap = c->rd.cap;
 	const uint8_t *msg = NULL;
 	size_t len = 0;
 	int ret;
@@ -369,6 +466,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		cvmd_client_error(c, 0, -EMSGSIZE, "frame over %u bytes",
 				  CVM_FRAME_MAX);
 		client_close(c);
+	}
+	if (!c->closing) {
+		cvm_frame_reader_trim(&c->rd);
+		input_changed(c, old_cap);
 	}
 	cvmd_client_unref(c);
 }
@@ -405,6 +506,7 @@ static void on_connection(uv_stream_t *server, int status)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	uv_os_fd_t fd;
+	int ret;
 
 	if (status < 0)
 		return;
@@ -427,6 +529,16 @@ static void on_connection(uv_stream_t *server, int status)
 	c->uid = cred.uid;
 	c->pid = cred.pid;
 	c->admin = peer_is_admin(d, fd, &cred);
+	ret = cvmd_peer_admit(d, c->uid, &c->peer);
+	if (ret) {
+		cvmd_client_error(c, 0, ret, ret == -EUSERS ?
+				  "too many connections (limits: %u in all, "
+				  "%u per uid)" : "out of memory",
+				  d->cfg.max_connections,
+				  d->cfg.max_connections_per_uid);
+		client_close(c);
+		return;
+	}
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
@@ -442,6 +554,8 @@ int cvmd_server_start(struct cvmd *d)
 	}
 	uv_pipe_init(d->loop, &d->server, 0);
 	d->server.data = d;
+	uv_timer_init(d->loop, &d->stall_timer);
+	d->stall_timer.data = d;
 	/* Socket activation (cvmd.socket): the listening socket is ours. */
 	n = sd_listen_fds(1);
 	if (n > 1)
@@ -472,6 +586,8 @@ void cvmd_server_stop(struct cvmd *d)
 
 	list_for_each_entry_safe(c, n, &d->clients, node)
 		client_close(c);
+	if (!uv_is_closing((uv_handle_t *)&d->stall_timer))
+		uv_close((uv_handle_t *)&d->stall_timer, NULL);
 	if (!uv_is_closing((uv_handle_t *)&d->server))
 		uv_close((uv_handle_t *)&d->server, NULL);
 	/* An activated socket stays: systemd queues clients for the next cvmd. */

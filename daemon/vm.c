@@ -218,6 +218,12 @@ static void disconnect(struct cvmd_vm *vm)
 	}
 }
 
+/*
+ * The VM leaves cvmd. Its VMM goes with it, except when cvmd stops (VMMs
+ * outlive cvmd by design). A VMM child's process handle stays open until
+ * its exit callback, which reaps it: closed earlier, libuv would stop
+ * waiting for it and it would stay a zombie.
+ */
 static void free_vm(struct cvmd_vm *vm)
 {
 	list_del(&vm->node);
@@ -229,7 +235,10 @@ static void free_vm(struct cvmd_vm *vm)
 		vm->ready_open = false;
 		close_handle(vm, (uv_handle_t *)&vm->ready);
 	}
-	if (vm->proc_live) {
+	if (!vm->d->stopping)
+		cvmd_vmm_kill(vm);
+	cvmd_vmm_release(vm);
+	if (vm->proc_live && vm->d->stopping) {
 		vm->proc_live = false;
 		close_handle(vm, (uv_handle_t *)&vm->proc);
 	}
@@ -289,6 +298,8 @@ static void finish_destroy(struct cvmd_vm *vm)
 static void vmm_lost(struct cvmd_vm *vm, const char *why)
 {
 	disconnect(vm);
+	/* Given up on: it must not run on with the VM's memory. */
+	cvmd_vmm_kill(vm);
 	fail_calls(vm, -ENOLINK);
 	if (vm->destroying) {
 		finish_destroy(vm);
@@ -425,6 +436,19 @@ static void refreshed(struct cvmd_call *call, const Cvm__Response *resp,
 		}
 		c->in_flight--;
 		cvmd_client_unref(c);
+	} else if (!err && !resp->status &&
+		   resp->result_case == CVM__RESPONSE__RESULT_VM &&
+		   (int)resp->vm->state != vm->rec.state &&
+		   resp->vm->state <= CVM__VM_STATE__SECURE) {
+		/*
+		 * Reconnected after a crash between the VMM's transition and
+		 * its record: the VMM holds the VM, so its state wins.
+		 */
+		cvmd_log(LOG_WARNING, "vm %s: recorded %s, its VMM says %s: "
+			 "record corrected", vm->rec.name,
+			 cvmd_state_name(vm->rec.state),
+			 cvmd_state_name(resp->vm->state));
+		cvmd_vm_set_state(vm, resp->vm->state, "reconnect", 0);
 	}
 	free(call);
 }
@@ -454,8 +478,7 @@ static void create_failed(struct cvmd_vm *vm, int err, const char *why)
 	struct cvmd_client *c = vm->creator;
 
 	vm->creator = NULL;
-	if (vm->proc_live)
-		uv_process_kill(&vm->proc, SIGKILL);
+	cvmd_vmm_kill(vm);
 	cvm_registry_delete(vm->d->reg, vm->rec.name);
 	unlink(vm->rec.vmm_socket);
 	if (c) {
@@ -657,6 +680,7 @@ static struct cvmd_vm *vm_new(struct cvmd *d)
 	if (!vm)
 		return NULL;
 	vm->d = d;
+	vm->pidfd = -1;
 	list_init(&vm->calls);
 	list_add_tail(&vm->node, &d->vms);
 	d->nr_vms++;
@@ -731,8 +755,6 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 	}
 	if (ret) {
 		cvm_registry_delete(d->reg, vm->rec.name);
-		if (vm->proc_live)
-			uv_process_kill(&vm->proc, SIGKILL);
 		free_vm(vm);
 		return ret;
 	}
@@ -758,16 +780,28 @@ void cvmd_vm_destroy(struct cvmd_vm *vm, struct cvmd_client *c, uint64_t id)
 	Cvm__Request req = CVM__REQUEST__INIT;
 	struct cvmd_call *call;
 
+	if (vm->creator) {
+		/*
+		 * Still starting: the create fails (record, VMM and VM
+		 * gone, its client told), which is the whole destroy.
+		 */
+		create_failed(vm, -ENOENT, "destroyed while starting");
+		if (c) {
+			Cvm__Response resp;
+
+			cvm__response__init(&resp);
+			resp.id = id;
+			cvmd_client_send(c, &resp);
+		}
+		return;
+	}
 	vm->destroying = true;
 	vm->destroyer = c ? cvmd_client_ref(c) : NULL;
 	vm->destroyer_id = id;
 	if (c)
 		c->in_flight++;
-	if (vm->creator)
-		create_failed(vm, -ENOENT, "destroyed while starting");
 	if (!vm->connected) {
-		if (vm->rec.vmm_pid > 0 && vm->rec.state != CVM__VM_STATE__FAILED)
-			kill(vm->rec.vmm_pid, SIGKILL);
+		cvmd_vmm_kill(vm);
 		finish_destroy(vm);
 		return;
 	}
@@ -782,7 +816,7 @@ void cvmd_vm_destroy(struct cvmd_vm *vm, struct cvmd_client *c, uint64_t id)
 		free(call);
 	}
 	/* Could not even ask: make sure it is gone. */
-	kill(vm->rec.vmm_pid, SIGKILL);
+	cvmd_vmm_kill(vm);
 	disconnect(vm);
 	finish_destroy(vm);
 }
@@ -828,8 +862,18 @@ int cvmd_vm_restore(struct cvmd *d)
 		}
 		vm->rec = l.recs[i];
 		vm->counts.normal = vm->rec.memory_bytes / 4096;
-		if (vm->rec.state == CVM__VM_STATE__FAILED)
+		vm->pidfd = cvmd_vmm_pidfd(vm->rec.vmm_pid, vm->rec.vmm_socket);
+		if (vm->rec.state == CVM__VM_STATE__FAILED) {
+			/* A failed VM's VMM serves nobody: it must not run. */
+			if (vm->pidfd >= 0) {
+				cvmd_log(LOG_WARNING, "vm %s: failed, but its VMM "
+					 "(pid %d) still ran: killed",
+					 vm->rec.name, vm->rec.vmm_pid);
+				cvmd_vmm_kill(vm);
+			}
+			cvmd_vmm_release(vm);
 			continue;
+		}
 		ret = connect_vmm(vm);
 	}
 	free(l.recs);

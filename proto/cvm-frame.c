@@ -245,6 +245,15 @@ int cvm_frame_reader_feed(struct cvm_frame_reader *r, const void *data,
 	return 0;
 }
 
+void cvm_frame_reader_trim(struct cvm_frame_reader *r)
+{
+	if (r->len || r->handed || r->cap <= 65536)
+		return;
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = 0;
+}
+
 int cvm_frame_reader_next(struct cvm_frame_reader *r, const uint8_t **ret_msg,
 			  size_t *ret_len)
 {
@@ -289,6 +298,7 @@ static const struct {
 	{ EPERM, CVM__STATUS__ACCESS_DENIED },
 	{ ENOLINK, CVM__STATUS__UNAVAILABLE },
 	{ EUSERS, CVM__STATUS__LIMIT },
+	{ EMSGSIZE, CVM__STATUS__LIMIT },	/* a frame over the cap */
 };
 
 Cvm__Status cvm_status_from_errno(int err)

@@ -48,6 +48,8 @@ int cvm_frame_reader_feed(struct cvm_frame_reader *r, const void *data,
  * next call) when a whole frame is buffered, 0 when more bytes are
  * needed, -EMSGSIZE when the announced length is over the cap.
  */
+/* Free a large buffer once it holds nothing (after a big frame). */
+void cvm_frame_reader_trim(struct cvm_frame_reader *r);
 int cvm_frame_reader_next(struct cvm_frame_reader *r, const uint8_t **ret_msg,
 			  size_t *ret_len);
 

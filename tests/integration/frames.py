@@ -86,8 +86,10 @@ def main():
 		body = read_frame(s)
 		# an error answer, then the connection is closed
 		closed = read_frame(s) is None
-		print("result: oversized answered=%s closed=%s" % (body is not None, closed))
-		if not closed:
+		st = response_id_status(body)[1] if body is not None else None
+		print("result: oversized answered=%s status=%s closed=%s" % (body is not None, st, closed))
+		# LIMIT (12): a frame over the cap is a limit, not an internal error
+		if not closed or st != 12:
 			return 1
 	elif case == "garbage":
 		s = connect(path)

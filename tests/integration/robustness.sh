@@ -120,6 +120,7 @@ check "non-admin: show works" quiet as_nobody show r3
 OUT=$(as_nobody init-start r3 2>&1); st=$?
 check "non-admin: init-start refused with exit 3" [ $st -eq 3 ]
 case $OUT in *"access denied"*) ok "non-admin: says access denied" ;; *) not_ok "non-admin: $OUT" ;; esac
+check "non-admin: says it once ($OUT)" [ "$(printf '%s' "$OUT" | grep -o 'access denied' | wc -l)" -eq 1 ]
 OUT=$(as_nobody create evil --memory 4K 2>&1); st=$?
 check "non-admin: create refused with exit 3" [ $st -eq 3 ]
 OUT=$(as_nobody guest-read r3 0x1000 --length 4 2>&1); st=$?

@@ -1,0 +1,150 @@
+#!/bin/bash
+# check-hostile.sh BUILD - cvmd against hostile clients and faults, on the
+# sim backend, with cvmd and cvm-vmm built with ASan + UBSan
+# (BUILD/asan/daemon). Every sanitizer report goes to a file under the
+# suite's work dir (ASAN_OPTIONS=log_path), read at the end: any report
+# fails the suite.
+BUILD=${1:?usage: check-hostile.sh BUILD}
+BACKEND=sim
+HERE=$(dirname "$0")
+. "$HERE/../integration/lib.sh"
+CVMD=$BUILD/asan/daemon/cvmd
+VMM=$BUILD/asan/daemon/cvm-vmm
+HOSTILE="$PY $HERE/hostile.py"
+mkdir -p "$WORK/san"
+export ASAN_OPTIONS="log_path=$WORK/san/asan:abort_on_error=0:detect_leaks=1"
+export UBSAN_OPTIONS="log_path=$WORK/san/ubsan:print_stacktrace=1"
+
+# vmm_pid NAME: the VMM pid cvmd reports for a VM.
+vmm_pid() { ctl --json show "$1" | jq -r .vmm_pid; }
+# gone PID: true once PID has exited (waits up to 10 s).
+gone() {
+	local i
+	for i in $(seq 1 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+# zombies: children of cvmd that exited and were never reaped.
+zombies() { ps --ppid "$CVMD_PID" -o stat= 2>/dev/null | grep -c '^Z'; }
+sql() { sqlite3 "$STATE/registry.sqlite" "$@"; }
+# revive: each case starts on a running cvmd, even if the last one broke it.
+revive() {
+	kill -0 "$CVMD_PID" 2>/dev/null && return 0
+	CVMD_PID=
+	start_cvmd --set max_output=64K
+}
+
+start_cvmd --set max_output=64K || { not_ok "cvmd (ASan) starts"; exit 1; }
+
+# --- 1. a watcher that stops reading, dropped in the middle of a fan-out ---
+ctl create wf --memory 64M >/dev/null
+out=$($HOSTILE "$SOCK" watch-flood wf 2000 2>&1); st=$?
+check "watch flood: two watches on a connection that stopped reading are dropped, cvmd serves on ($(echo "$out" | tail -1))" \
+	[ $st -eq 0 ]
+check "watch flood: cvmd still runs" kill -0 "$CVMD_PID"
+ctl destroy wf >/dev/null 2>&1
+
+# --- 2. destroyed VMMs are reaped ---
+revive
+pids=
+for i in 1 2 3; do
+	ctl create z$i --memory 16M >/dev/null
+	pids="$pids $(vmm_pid z$i)"
+	ctl destroy z$i >/dev/null
+done
+for p in $pids; do gone "$p"; done
+sleep 0.5
+check "three create/destroy cycles leave no zombie VMM ($(zombies) found)" [ "$(zombies)" -eq 0 ]
+
+# --- 3. destroy while the create waits for its VMM ---
+revive
+before=$(ctl --json status | jq -r .vms)
+out=$($HOSTILE "$SOCK" destroy-during-create dc 16777216 2>&1); st=$?
+check "destroy during create: the create fails, the destroy succeeds ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+jq_is "destroy during create: the VM count is back to $before, not below" \
+	"$(ctl --json status)" .vms "$before"
+expect_exit 0 "destroy during create: the next create works" create after --memory 16M
+ctl destroy after >/dev/null
+
+# --- 4. a VMM cvmd gives up on is killed ---
+revive
+ctl create o1 --memory 16M >/dev/null
+o1=$(vmm_pid o1)
+sock=$(sql "SELECT vmm_socket FROM vms WHERE name = 'o1'")
+stop_cvmd
+mv "$sock" "$sock.moved"	# not reachable after the restart
+start_cvmd --set max_output=64K || { not_ok "cvmd restarts"; exit 1; }
+jq_is "unreachable VMM after restart: its VM is failed" "$(ctl --json show o1)" .state failed
+check "unreachable VMM after restart: the VMM (pid $o1) is killed" gone "$o1"
+rm -f "$sock.moved"
+
+# --- 5. a failed record whose VMM still runs: the VMM is killed ---
+revive
+ctl create o2 --memory 16M >/dev/null
+o2=$(vmm_pid o2)
+stop_cvmd
+sql "UPDATE vms SET state = 3, failure = 'test' WHERE name = 'o2'"
+start_cvmd --set max_output=64K || { not_ok "cvmd restarts"; exit 1; }
+check "failed record at restart: its still-running VMM (pid $o2) is killed" gone "$o2"
+
+# --- 6. a recorded pid now used by another process is never signalled ---
+revive
+ctl create o3 --memory 16M >/dev/null
+o3=$(vmm_pid o3)
+stop_cvmd
+kill -KILL "$o3"; gone "$o3"
+sleep 300 &
+other=$!
+sql "UPDATE vms SET vmm_pid = $other WHERE name = 'o3'"
+start_cvmd --set max_output=64K || { not_ok "cvmd restarts"; exit 1; }
+ctl destroy o3 >/dev/null 2>&1
+sleep 0.5
+check "a recorded pid reused by another process: that process is not signalled" kill -0 "$other"
+kill "$other"; wait "$other" 2>/dev/null
+
+# --- 7. kill -9 between a VMM's transition and its record ---
+revive
+ctl create s1 --memory 16M >/dev/null
+ctl init-start s1 >/dev/null
+kill -KILL "$CVMD_PID"; wait "$CVMD_PID" 2>/dev/null; CVMD_PID=
+sql "UPDATE vms SET state = 0 WHERE name = 's1'"	# the commit that never happened
+start_cvmd --set max_output=64K || { not_ok "cvmd restarts"; exit 1; }
+for i in $(seq 1 50); do
+	[ "$(ctl --json show s1 | jq -r .state)" = transient ] && break
+	sleep 0.1
+done
+jq_is "after a crash before the commit: the VMM's state wins" "$(ctl --json show s1)" .state transient
+check "after a crash before the commit: the registry is corrected" \
+	[ "$(sql "SELECT state FROM vms WHERE name = 's1'")" = 1 ]
+check "after a crash before the commit: the correction is logged" grep -q "record corrected" "$LOG"
+for vm in o1 o2 s1; do ctl destroy $vm >/dev/null 2>&1; done
+
+# --- 8. connection and input caps: one uid cannot take cvmd's memory ---
+revive
+AS_NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+out=$($AS_NOBODY $HOSTILE "$SOCK" conn-flood 1000 64 2>&1); st=$?
+check "1,000 connections from one uid: 64 served, the rest refused with LIMIT ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+check "connection caps: root still gets in" ctl status
+jq_is "connection caps: every refusal counted" "$(ctl --json status)" .refused_connections 936
+check "connection caps: the refusals are logged" grep -q "too many connections" "$LOG"
+# RSS is measured with ASan's quarantine off, or freed buffers would count.
+stop_cvmd
+ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=0 start_cvmd --set max_output=64K ||
+	not_ok "cvmd restarts"
+out=$($AS_NOBODY $HOSTILE "$SOCK" partial-frames 40 "$CVMD_PID" 48 2>&1); st=$?
+check "40 partial 4 MiB frames from one uid: memory bounded by its input budget ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+check "input budget: the stalls are counted" [ "$(ctl --json status | jq -r .input_stalls)" -gt 0 ]
+sleep 1.5	# paused clients' hangups are seen within a second
+jq_is "connection caps: closed connections are given back" "$(ctl --json status)" .connections 1
+
+stop_cvmd
+reports=$(cat "$WORK"/san/* 2>/dev/null)
+if [ -z "$reports" ]; then
+	ok "no ASan/UBSan report from cvmd or any cvm-vmm"
+else
+	not_ok "sanitizer reports:"
+	echo "$reports" | head -60 | sed 's/^/# /'
+fi
+finish
