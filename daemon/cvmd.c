@@ -66,6 +66,7 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 	cvmd_server_stop(d);
 	cvmd_bus_stop(d);
 	cvmd_libvirt_stop(d);
+	cvmd_vm_records_stop(d);
 	cvmd_vm_shutdown_all(d);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -282,7 +283,10 @@ int main(int argc, char **argv)
 			 strerror(-ret));
 		return 1;
 	}
+	cvmd_vm_records_init(&d);
 	ret = cvmd_vm_restore(&d);
+	/* From now on the loop never waits for another process's lock. */
+	cvm_registry_set_busy_timeout(d.reg, 0);
 	if (!ret)
 		ret = cvmd_server_start(&d);
 	if (!ret) {
@@ -321,6 +325,7 @@ int main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	uv_loop_close(d.loop);
+	cvmd_vm_records_free(&d);
 	d.reg = cvm_registry_close(d.reg);
 	cvmd_config_free(&d.cfg);
 	return 0;

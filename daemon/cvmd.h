@@ -88,6 +88,10 @@ struct cvmd {
 	} refused;
 	struct list_head watches;
 	unsigned int nr_watches;
+	uv_timer_t record_timer;	/* rewrites records that failed (vm-record.c) */
+	unsigned int record_backoff_ms;
+	struct list_head pending_deletes;
+	uint64_t records_deferred;
 	unsigned int watch_walkers;	/* event fan-outs under way */
 	bool stopping;
 	bool ready;		/* READY=1 sent: STATUS= follows changes */
@@ -167,6 +171,7 @@ struct cvmd_vm {
 	uv_process_t proc;		/* when this cvmd spawned the VMM */
 	bool proc_live;
 	int pidfd;			/* the VMM, whoever spawned it; -1: none */
+	bool rec_dirty;			/* rec not written yet (vm-record.c) */
 	uv_pipe_t ready;		/* the VMM's stdout until "ready" */
 	bool ready_open;
 	char ready_line[256];
@@ -186,6 +191,14 @@ int cvmd_peer_admit(struct cvmd *d, uid_t uid, struct cvmd_peer **ret_peer);
 void cvmd_peer_leave(struct cvmd *d, struct cvmd_peer *p);
 void cvmd_peer_input(struct cvmd *d, struct cvmd_peer *p, int64_t delta);
 bool cvmd_peer_may_read(struct cvmd *d, const struct cvmd_peer *p);
+
+/* vm-record.c */
+int cvmd_vm_record_save(struct cvmd_vm *vm);
+int cvmd_vm_record_forget(struct cvmd *d, const char *name);
+int cvmd_vm_record_clear_name(struct cvmd *d, const char *name);
+void cvmd_vm_records_init(struct cvmd *d);
+void cvmd_vm_records_stop(struct cvmd *d);
+void cvmd_vm_records_free(struct cvmd *d);
 
 /* vmm-process.c */
 int cvmd_vmm_pidfd(pid_t pid, const char *socket);
@@ -240,8 +253,8 @@ int cvmd_vm_restore(struct cvmd *d);
 void cvmd_vm_fill_info(struct cvmd_vm *vm, Cvm__VmInfo *info,
 		       Cvm__PageCounts *pages);
 void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info);
-int cvmd_vm_set_state(struct cvmd_vm *vm, int state, const char *operation,
-		      uid_t caller);
+void cvmd_vm_set_state(struct cvmd_vm *vm, int state, const char *operation,
+		       uid_t caller);
 void cvmd_vm_shutdown_all(struct cvmd *d);
 const char *cvmd_state_name(int state);
 

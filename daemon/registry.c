@@ -169,6 +169,11 @@ int cvm_registry_open(const char *path, struct cvm_registry **ret)
 	return 0;
 }
 
+void cvm_registry_set_busy_timeout(struct cvm_registry *reg, int ms)
+{
+	sqlite3_busy_timeout(reg->db, ms);
+}
+
 static int bind_record(sqlite3_stmt *st, const struct cvm_record *rec)
 {
 	int rc = SQLITE_OK;

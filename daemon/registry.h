@@ -27,6 +27,8 @@ struct cvm_record {
 
 int cvm_registry_open(const char *path, struct cvm_registry **ret);
 struct cvm_registry *cvm_registry_close(struct cvm_registry *reg);
+/* How long a write waits for another process's lock (0: not at all). */
+void cvm_registry_set_busy_timeout(struct cvm_registry *reg, int ms);
 int cvm_registry_insert(struct cvm_registry *reg, const struct cvm_record *rec);
 int cvm_registry_update(struct cvm_registry *reg, const struct cvm_record *rec);
 int cvm_registry_delete(struct cvm_registry *reg, const char *name);

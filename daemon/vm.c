@@ -147,33 +147,26 @@ void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info)
 }
 
 /**
- * cvmd_vm_set_state() - record a transition: persisted before anyone is
- * told, then logged and sent to watchers
+ * cvmd_vm_set_state() - a transition the VMM made: recorded (at once when
+ * the registry can be written, else as soon as it can: vm-record.c), then
+ * logged and sent to watchers
  * @vm: the VM
  * @state: the new Cvm__VmState
  * @operation: what caused it
  * @caller: the uid that asked (0 for the daemon itself)
  */
-int cvmd_vm_set_state(struct cvmd_vm *vm, int state, const char *operation,
-		      uid_t caller)
+void cvmd_vm_set_state(struct cvmd_vm *vm, int state, const char *operation,
+		       uid_t caller)
 {
-	int from = vm->rec.state, ret;
+	int from = vm->rec.state;
 
 	if (from == state)
-		return 0;
+		return;
 	vm->rec.state = state;
-	ret = cvm_registry_update(vm->d->reg, &vm->rec);
-	if (ret) {
-		vm->rec.state = from;
-		cvmd_log(LOG_ERR, "vm %s: cannot record %s -> %s: %s",
-			 vm->rec.name, cvmd_state_name(from),
-			 cvmd_state_name(state), strerror(-ret));
-		return ret;
-	}
+	cvmd_vm_record_save(vm);
 	cvmd_event(vm->d, vm->rec.name, state == CVM__VM_STATE__FAILED ?
 		   "failed" : "state", from, state, operation, caller,
 		   state == CVM__VM_STATE__FAILED ? vm->rec.failure : NULL);
-	return 0;
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -266,27 +259,19 @@ static void finish_destroy(struct cvmd_vm *vm)
 {
 	struct cvmd *d = vm->d;
 	struct cvmd_client *c = vm->destroyer;
-	int ret, from = vm->rec.state;
+	int from = vm->rec.state;
 
-	ret = cvm_registry_delete(d->reg, vm->rec.name);
-	if (ret && ret != -ENOENT)
-		cvmd_log(LOG_ERR, "vm %s: cannot delete its record: %s",
-			 vm->rec.name, strerror(-ret));
+	/* The VMM is gone: a deletion that must wait still succeeds. */
+	cvmd_vm_record_forget(d, vm->rec.name);
 	unlink(vm->rec.vmm_socket);
 	cvmd_event(d, vm->rec.name, "destroyed", from, CVM__VM_STATE__NORMAL,
 		   "destroy", c ? c->uid : 0, NULL);
 	if (c) {
-		if (ret && ret != -ENOENT) {
-			cvmd_client_error(c, vm->destroyer_id, ret,
-					  "VM is gone but its record stays: %s",
-					  strerror(-ret));
-		} else {
-			Cvm__Response resp;
+		Cvm__Response resp;
 
-			cvm__response__init(&resp);
-			resp.id = vm->destroyer_id;
-			cvmd_client_send(c, &resp);
-		}
+		cvm__response__init(&resp);
+		resp.id = vm->destroyer_id;
+		cvmd_client_send(c, &resp);
 		c->in_flight--;
 		cvmd_client_unref(c);
 	}
@@ -479,7 +464,7 @@ static void create_failed(struct cvmd_vm *vm, int err, const char *why)
 
 	vm->creator = NULL;
 	cvmd_vmm_kill(vm);
-	cvm_registry_delete(vm->d->reg, vm->rec.name);
+	cvmd_vm_record_forget(vm->d, vm->rec.name);
 	unlink(vm->rec.vmm_socket);
 	if (c) {
 		cvmd_client_error(c, vm->creator_id, err, "cannot create: %s",
@@ -554,7 +539,7 @@ static void on_exit_status(uv_process_t *p, int64_t status, int sig)
 	if (vm->rec.state == CVM__VM_STATE__FAILED) {
 		/* Already failed on EOF: give the precise reason. */
 		snprintf(vm->rec.failure, sizeof(vm->rec.failure), "%s", why);
-		cvm_registry_update(vm->d->reg, &vm->rec);
+		cvmd_vm_record_save(vm);
 		return;
 	}
 	vmm_lost(vm, why);
@@ -737,7 +722,12 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 		ret = -ENAMETOOLONG;
 	/* Recorded before anything runs: a crash now leaves a failed VM. */
 	if (!ret)
+		ret = cvmd_vm_record_clear_name(d, vm->rec.name);
+	if (!ret)
 		ret = cvm_registry_insert(d->reg, &vm->rec);
+	if (ret == -EBUSY)
+		snprintf(ret_why, why_size, "the registry is locked by another "
+			 "process: try again");
 	if (ret) {
 		free_vm(vm);
 		return ret;
@@ -746,18 +736,12 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 	if (ret) {
 		snprintf(ret_why, why_size, "cannot start the VMM %s: %s",
 			 d->cfg.vmm_path, strerror(-ret));
-	} else {
-		ret = cvm_registry_update(d->reg, &vm->rec);
-		if (ret)
-			snprintf(ret_why, why_size,
-				 "cannot record its VMM's pid: %s",
-				 strerror(-ret));
-	}
-	if (ret) {
-		cvm_registry_delete(d->reg, vm->rec.name);
+		cvmd_vm_record_forget(d, vm->rec.name);
 		free_vm(vm);
 		return ret;
 	}
+	/* Its pid: written now or soon; the VMM is held by this cvmd. */
+	cvmd_vm_record_save(vm);
 	vm->creator = cvmd_client_ref(c);
 	vm->creator_id = id;
 	c->in_flight++;

@@ -139,6 +139,36 @@ check "input budget: the stalls are counted" [ "$(ctl --json status | jq -r .inp
 sleep 1.5	# paused clients' hangups are seen within a second
 jq_is "connection caps: closed connections are given back" "$(ctl --json status)" .connections 1
 
+# --- 9. another process holds the registry's lock ---
+revive
+ctl create q1 --memory 16M >/dev/null
+$PY - "$STATE/registry.sqlite" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+time.sleep(4)
+db.execute("COMMIT")
+PY
+locker=$!
+sleep 0.5
+t0=$(date +%s%N)
+expect_exit 0 "registry locked: init-start still succeeds" init-start q1
+t1=$(date +%s%N)
+check "registry locked: init-start answered without waiting for the lock ($(( (t1 - t0) / 1000000 )) ms)" \
+	[ $(( (t1 - t0) / 1000000 )) -lt 1000 ]
+jq_is "registry locked: cvmd reports the VMM's state" "$(ctl --json show q1)" .state transient
+expect_exit 1 "registry locked: a create is refused, nothing half done" create q2 --memory 16M
+case $ERR in *"locked"*) ok "registry locked: the refusal says why" ;; *) not_ok "registry locked: $ERR" ;; esac
+wait "$locker"
+for i in $(seq 1 40); do
+	[ "$(sql "SELECT state FROM vms WHERE name = 'q1'")" = 1 ] && break
+	sleep 0.1
+done
+check "registry unlocked: the deferred record is written" [ "$(sql "SELECT state FROM vms WHERE name = 'q1'")" = 1 ]
+check "registry unlocked: no record of the refused create" [ -z "$(sql "SELECT name FROM vms WHERE name = 'q2'")" ]
+check "registry: integrity_check" [ "$(sql 'PRAGMA integrity_check')" = ok ]
+ctl destroy q1 >/dev/null
+
 stop_cvmd
 reports=$(cat "$WORK"/san/* 2>/dev/null)
 if [ -z "$reports" ]; then
