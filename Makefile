@@ -110,7 +110,7 @@ CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c \
 	daemon/vmm-process.c daemon/limits.c daemon/vm-record.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
-	daemon/libvirt.h daemon/virt-api.h
+	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h
 XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)
 XML_LIBS = $(shell xml2-config --libs 2>/dev/null)
 $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
@@ -127,9 +127,11 @@ $(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_
 
 # cvmd and cvm-vmm under ASan + UBSan, for the adversarial suite.
 ASAN_BINS := $(BUILD)/asan/daemon/cvmd $(BUILD)/asan/daemon/cvm-vmm
-$(BUILD)/asan/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+# With its failpoints (daemon/failpoint.h), which the shipped cvmd lacks.
+$(BUILD)/asan/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) daemon/failpoint.c $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) \
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) -DCVMD_FAILPOINTS $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ \
+		$(CVMD_SRC) daemon/failpoint.c \
 		$(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
 $(BUILD)/asan/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
 		$(LIBCVM_SRC) $(LIBCVM_HDR) $(PROTO_GEN) proto/cvm-frame.c

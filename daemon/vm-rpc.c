@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cvmd.h"
+#include "failpoint.h"
 
 static const char *const lifecycle_verbs[] = {
 	[CVM__LIFECYCLE_OP__INIT_START] = "init-start",
@@ -112,9 +113,11 @@ static void answered(struct cvmd_call *call, const Cvm__Response *resp,
 	switch (call->op) {
 	case CVM__REQUEST__OP_LIFECYCLE:
 		/* Done by the VMM: recorded now or as soon as can be. */
+		cvmd_failpoint("transition-acted");
 		if (resp->result_case == CVM__RESPONSE__RESULT_VM)
 			cvmd_vm_set_state(vm, resp->vm->state, rc->verb,
 					  rc->uid);
+		cvmd_failpoint("transition-recorded");
 		reply_info(vm, c, call->client_id);
 		break;
 	case CVM__REQUEST__OP_READ:

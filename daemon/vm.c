@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <systemd/sd-id128.h>
 
 #include "bus.h"
 #include "cvmd.h"
+#include "failpoint.h"
 
 static const char *const state_names[] = {
 	[CVM__VM_STATE__NORMAL] = "normal",
@@ -261,6 +263,7 @@ static void finish_destroy(struct cvmd_vm *vm)
 	struct cvmd_client *c = vm->destroyer;
 	int from = vm->rec.state;
 
+	cvmd_failpoint("destroy-vmm-gone");
 	/* The VMM is gone: a deletion that must wait still succeeds. */
 	cvmd_vm_record_forget(d, vm->rec.name);
 	unlink(vm->rec.vmm_socket);
@@ -475,6 +478,38 @@ static void create_failed(struct cvmd_vm *vm, int err, const char *why)
 	free_vm(vm);
 }
 
+/*
+ * The process at the other end of the VMM socket is the VMM, whatever the
+ * record says (a crash before its pid was written leaves 0 there): hold it
+ * by a pidfd, and correct the record.
+ */
+static void learn_vmm_pid(struct cvmd_vm *vm)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+	int pidfd;
+
+	if (vm->proc_live || uv_fileno((uv_handle_t *)&vm->vmm, &fd) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    cred.pid <= 0)
+		return;
+	if (vm->pidfd < 0 || cred.pid != vm->rec.vmm_pid) {
+		pidfd = cvmd_vmm_pidfd(cred.pid, vm->rec.vmm_socket);
+		if (pidfd < 0)
+			return;
+		cvmd_vmm_release(vm);
+		vm->pidfd = pidfd;
+	}
+	if (cred.pid != vm->rec.vmm_pid) {
+		cvmd_log(LOG_WARNING, "vm %s: recorded VMM pid %d, its socket's "
+			 "peer is %d: record corrected", vm->rec.name,
+			 vm->rec.vmm_pid, (int)cred.pid);
+		vm->rec.vmm_pid = cred.pid;
+		cvmd_vm_record_save(vm);
+	}
+}
+
 static void on_connected(uv_connect_t *req, int status)
 {
 	struct cvmd_vm *vm = req->data;
@@ -496,6 +531,7 @@ static void on_connected(uv_connect_t *req, int status)
 	}
 	vm->connected = true;
 	vm->vmm.data = vm;
+	learn_vmm_pid(vm);
 	uv_read_start((uv_stream_t *)&vm->vmm, on_vmm_alloc, on_vmm_read);
 	if (refresh(vm))
 		vmm_lost(vm, "cannot talk to its VMM");
@@ -728,6 +764,8 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 	if (ret == -EBUSY)
 		snprintf(ret_why, why_size, "the registry is locked by another "
 			 "process: try again");
+	if (!ret)
+		cvmd_failpoint("create-recorded");
 	if (ret) {
 		free_vm(vm);
 		return ret;
@@ -740,8 +778,10 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 		free_vm(vm);
 		return ret;
 	}
+	cvmd_failpoint("create-spawned");
 	/* Its pid: written now or soon; the VMM is held by this cvmd. */
 	cvmd_vm_record_save(vm);
+	cvmd_failpoint("create-pid-recorded");
 	vm->creator = cvmd_client_ref(c);
 	vm->creator_id = id;
 	c->in_flight++;
@@ -795,8 +835,10 @@ void cvmd_vm_destroy(struct cvmd_vm *vm, struct cvmd_client *c, uint64_t id)
 	req.destroy = &dr;
 	if (call) {
 		call->done = destroy_answered;
-		if (!cvmd_vm_call(vm, &req, call))
+		if (!cvmd_vm_call(vm, &req, call)) {
+			cvmd_failpoint("destroy-asked");
 			return;
+		}
 		free(call);
 	}
 	/* Could not even ask: make sure it is gone. */

@@ -9,10 +9,12 @@
  * A VMM adopted after a restart was reparented when the previous cvmd
  * exited; its new parent (the service manager) reaps it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -80,6 +82,28 @@ int cvmd_vmm_pidfd(pid_t pid, const char *socket)
 	return fd;
 }
 
+/* A pidfd for the process whose command line names @socket, or -ESRCH. */
+static int vmm_find(const char *socket)
+{
+	struct dirent *e;
+	DIR *proc;
+	char *end;
+	long pid;
+	int fd = -ESRCH;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	while (fd < 0 && (e = readdir(proc))) {
+		pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		fd = cvmd_vmm_pidfd((pid_t)pid, socket);
+	}
+	closedir(proc);
+	return fd;
+}
+
 /**
  * cvmd_vmm_kill() - end the VM's VMM, if it still runs
  * @vm: the VM
@@ -90,9 +114,14 @@ int cvmd_vmm_pidfd(pid_t pid, const char *socket)
  */
 void cvmd_vmm_kill(struct cvmd_vm *vm)
 {
-	if (vm->proc_live)
+	if (vm->proc_live) {
 		uv_process_kill(&vm->proc, SIGKILL);
-	else if (vm->pidfd >= 0)
+		return;
+	}
+	/* Its pid unknown (cvmd died before recording it): by its socket. */
+	if (vm->pidfd < 0)
+		vm->pidfd = vmm_find(vm->rec.vmm_socket);
+	if (vm->pidfd >= 0)
 		pidfd_signal(vm->pidfd, SIGKILL);
 }
 

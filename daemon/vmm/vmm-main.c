@@ -127,13 +127,18 @@ static void usage(FILE *f)
 		   "[--backend kmod|sim] [--device PATH] [--sim-pool-pages N]\n");
 }
 
-static void ready_line(int err, const char *what)
+/*
+ * Tell cvmd how the start went. Return: false when nobody heard it (the
+ * cvmd that started us died): then nobody knows this VMM, and it exits
+ * rather than run on unrecorded.
+ */
+static bool ready_line(int err, const char *what)
 {
 	if (err)
 		printf("error %d %s: %s\n", -err, what, strerror(-err));
 	else
 		printf("ready\n");
-	fflush(stdout);
+	return fflush(stdout) == 0 && !ferror(stdout);
 }
 
 int main(int argc, char **argv)
@@ -237,7 +242,11 @@ int main(int argc, char **argv)
 		vmm.backend = vmm.ops->destroy(vmm.backend);
 		return 1;
 	}
-	ready_line(0, NULL);
+	if (!ready_line(0, NULL)) {
+		unlink(socket_path);
+		vmm.backend = vmm.ops->destroy(vmm.backend);
+		return 1;
+	}
 	/* From here on cvmd may go and come back: hold no pipe of its. */
 	nullfd = open("/dev/null", O_RDWR);
 	if (nullfd >= 0) {

@@ -5,6 +5,14 @@
 # suite's work dir (ASAN_OPTIONS=log_path), read at the end: any report
 # fails the suite.
 BUILD=${1:?usage: check-hostile.sh BUILD}
+# This shell becomes the subreaper of what it starts: VMMs whose cvmd was
+# killed are reparented to it and reaped (as systemd, PID 1, does on a host).
+if [ -z "$CVM_HOSTILE_SUBREAPER" ]; then
+	export CVM_HOSTILE_SUBREAPER=1
+	exec /usr/bin/python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)	# PR_SET_CHILD_SUBREAPER
+os.execvp(sys.argv[1], sys.argv[1:])' "$0" "$@"
+fi
 BACKEND=sim
 HERE=$(dirname "$0")
 . "$HERE/../integration/lib.sh"
@@ -168,6 +176,9 @@ check "registry unlocked: the deferred record is written" [ "$(sql "SELECT state
 check "registry unlocked: no record of the refused create" [ -z "$(sql "SELECT name FROM vms WHERE name = 'q2'")" ]
 check "registry: integrity_check" [ "$(sql 'PRAGMA integrity_check')" = ok ]
 ctl destroy q1 >/dev/null
+
+# --- 10, 11. kill -9 of cvmd at every failpoint, and of VMMs ---
+. "$HERE/crashes.sh"
 
 stop_cvmd
 reports=$(cat "$WORK"/san/* 2>/dev/null)

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* failpoint.c - see failpoint.h; built into the test build only. */
+#ifdef CVMD_FAILPOINTS
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "failpoint.h"
+
+void cvmd_failpoint(const char *name)
+{
+	const char *armed = getenv("CVMD_FAILPOINT");
+
+	if (!armed || strcmp(armed, name))
+		return;
+	fprintf(stderr, "cvmd: failpoint %s: killing cvmd\n", name);
+	fflush(stderr);
+	raise(SIGKILL);
+}
+#endif
