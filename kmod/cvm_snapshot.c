@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later
 /*
- * cvm_snapshot.c - a copy of every GFN's state, taken under the VM lock so
- * it is one instant, for inspection and debugging. The backend walks its
- * GFNs (memslots in the kernel) and copies the entries out.
+ * cvm_snapshot.c - the GFNs' states as runs of consecutive GFNs of equal
+ * (state, flags, DMA refcount), taken under the VM lock so they are one
+ * instant, for inspection and debugging.
+ *
+ * The walk costs what the sparse maps hold (gfn_states, spages, dma_refs
+ * and the backend's pinned pages) plus the memslots, never the VM's size:
+ * a GFN with no entry in any of them has the VM's default state, so a gap
+ * between entries is one run found with one lookup per map.
  */
 #include "cvm_core.h"
 
@@ -13,38 +18,121 @@ static const u8 cvm_uapi_gfn_state[CVM_GFN_NR_STATES] = {
 	[CVM_GFN_SECURE_PAGED_OUT] = CVM_GFN_STATE_SECURE,
 };
 
-/**
- * cvm_snapshot_size() - the entries a snapshot of the VM needs
- * @vm: the VM, locked
- * @capacity: entries the caller has room for
- * @ret_nr: the entries needed, set unless -E2BIG
- *
- * Return: 0; -ENOSPC when @capacity is too small; -E2BIG when the VM has
- * more GFNs than one call can describe.
+/* Check for a fatal signal and reschedule once per this many steps. */
+#define CVM_SNAPSHOT_STEPS 1024
+
+/*
+ * One map at @gfn: its entry there (NULL when absent), and *@next lowered
+ * to the GFN where the map can next change what a run looks like: @gfn + 1
+ * after a present entry, the map's next entry after an absent one.
  */
-int cvm_snapshot_size(struct cvm_core *vm, u64 capacity, u32 *ret_nr)
+static void *cvm_snapshot_probe(struct cvm_os_map *map, u64 gfn, u64 last,
+				u64 *next)
 {
-	if (vm->nr_pages > U32_MAX)
-		return -E2BIG;
-	*ret_nr = (u32)vm->nr_pages;
-	return vm->nr_pages > capacity ? -ENOSPC : 0;
+	u64 idx = gfn;
+	void *entry = cvm_os_map_find(map, &idx, last);
+
+	if (!entry)
+		return NULL;
+	if (idx != gfn) {
+		if (idx < *next)
+			*next = idx;
+		return NULL;
+	}
+	*next = gfn + 1;
+	return entry;
 }
 
-/* One GFN's entry. */
-void cvm_snapshot_entry(struct cvm_core *vm, u64 gfn, struct cvm_gfn_info *out)
+/*
+ * The run starting at @gfn inside the memslot extent ending at @end:
+ * its attributes and its end (@run->nr_pages), as far as the maps show it
+ * can't change.
+ */
+static void cvm_snapshot_step(struct cvm_core *vm, u64 gfn, u64 end,
+			      struct cvm_gfn_run *run)
 {
-	enum cvm_gfn_state state = cvm_gfn_state(vm, gfn);
-	struct cvm_spage *sp = cvm_spage(vm, gfn);
+	enum cvm_gfn_state state = vm->untouched_state;
+	struct cvm_spage *sp;
+	u64 next = end, pinned;
+	void *entry;
 
-	out->gfn = gfn;
-	out->state = cvm_uapi_gfn_state[state];
-	out->flags = 0;
+	entry = cvm_snapshot_probe(&vm->gfn_states, gfn, end - 1, &next);
+	if (entry)
+		state = (enum cvm_gfn_state)cvm_os_map_to_value(entry);
+	sp = cvm_snapshot_probe(&vm->spages, gfn, end - 1, &next);
+	entry = cvm_snapshot_probe(&vm->dma_refs, gfn, end - 1, &next);
+
+	run->gfn = gfn;
+	run->state = cvm_uapi_gfn_state[state];
+	run->flags = 0;
 	if (state == CVM_GFN_SECURE_PAGED_OUT)
-		out->flags |= CVM_GFN_PAGED_OUT;
+		run->flags |= CVM_GFN_PAGED_OUT;
 	if (sp && sp->pool)
-		out->flags |= CVM_GFN_RESIDENT;
-	if (cvm_os_pinned(vm, gfn))
-		out->flags |= CVM_GFN_PINNED;
-	out->pad = 0;
-	out->dma_refs = cvm_dma_refs(vm, gfn);
+		run->flags |= CVM_GFN_RESIDENT;
+	pinned = cvm_os_next_pinned(vm, gfn, end - 1);
+	if (pinned == gfn) {
+		run->flags |= CVM_GFN_PINNED;
+		next = gfn + 1;
+	} else if (pinned < next) {
+		next = pinned;
+	}
+	run->pad = 0;
+	run->dma_refs = entry ? (u32)cvm_os_map_to_value(entry) : 0;
+	run->nr_pages = next - gfn;
+}
+
+static bool cvm_snapshot_same(const struct cvm_gfn_run *a,
+			      const struct cvm_gfn_run *b)
+{
+	return a->gfn + a->nr_pages == b->gfn && a->state == b->state &&
+	       a->flags == b->flags && a->dma_refs == b->dma_refs;
+}
+
+/**
+ * cvm_snapshot_runs() - the VM's GFNs as runs of equal state
+ * @vm: the VM, locked for the whole call: the runs are one instant
+ * @out: where the first @capacity runs go; NULL when @capacity is 0
+ * @capacity: runs @out has room for
+ * @ret_nr: the runs the whole snapshot has, which may exceed @capacity
+ *
+ * Runs cover every GFN of every memslot once, in GFN order; consecutive
+ * runs that touch differ. Counting the runs past @capacity lets a caller
+ * learn the size it needs in the same lock hold. Costs O(entries of the
+ * sparse maps + pinned pages + memslots), never O(VM size).
+ *
+ * Return: 0, or -EINTR on a fatal signal.
+ */
+int cvm_snapshot_runs(struct cvm_core *vm, struct cvm_gfn_run *out,
+		      u32 capacity, u64 *ret_nr)
+{
+	struct cvm_gfn_run cur = { .nr_pages = 0 }, run;
+	u64 gfn = 0, first, end, n = 0, steps = 0;
+
+	while (cvm_os_next_memory(vm, gfn, &first, &end)) {
+		for (gfn = first; gfn < end; gfn += run.nr_pages) {
+			if (++steps % CVM_SNAPSHOT_STEPS == 0) {
+				if (cvm_os_fatal_signal_pending())
+					return -EINTR;
+				cond_resched();
+			}
+			cvm_snapshot_step(vm, gfn, end, &run);
+			if (cur.nr_pages && cvm_snapshot_same(&cur, &run)) {
+				cur.nr_pages += run.nr_pages;
+				continue;
+			}
+			if (cur.nr_pages && n < capacity)
+				out[n] = cur;
+			if (cur.nr_pages)
+				n++;
+			cur = run;
+		}
+		if (end == U64_MAX)
+			break;
+	}
+	if (cur.nr_pages && n < capacity)
+		out[n] = cur;
+	if (cur.nr_pages)
+		n++;
+	*ret_nr = n;
+	return 0;
 }

@@ -138,7 +138,7 @@ static enum cvm_gfn_state one_gfn_state(struct tvm *vm)
 {
 	struct cvm_vm_stats st = stats(vm);
 	enum cvm_gfn_state s;
-	struct cvm_gfn_info e;
+	struct tt_gfn e;
 
 	assert_int_equal(st.nr_pages, 1);
 	assert_int_equal(st.normal_pages + st.shared_pages + st.secure_pages,
@@ -571,7 +571,7 @@ static void test_dma_refcount_busy(void **state)
 static void snapshot_refs(struct tvm *vm, uint32_t *refs, uint8_t *states,
 			  uint8_t *flags, int n)
 {
-	static struct cvm_gfn_info e[64];
+	static struct tt_gfn e[64];
 	int i;
 
 	get_snapshot(vm, e, 64);
@@ -714,10 +714,15 @@ static void test_measurement_pin_mode(void **state)
 	assert_memory_equal(m[0].digest, m[1].digest, CVM_DIGEST_SIZE);
 }
 
-/* The snapshot agrees with the counters; a short buffer says its size. */
+/*
+ * The snapshot is runs of equal state that agree with the counters; a short
+ * buffer says the exact size it needs, a capacity past the maximum is
+ * refused.
+ */
 static void test_snapshot(void **state)
 {
-	static struct cvm_gfn_info e[64];
+	static struct cvm_gfn_run r[64];
+	static struct tt_gfn e[64];
 	uint64_t normal = 0, shared = 0, secure = 0, paged = 0, pinned = 0;
 	uint64_t resident = 0, dma = 0;
 	struct cvm_vm_stats st;
@@ -736,17 +741,34 @@ static void test_snapshot(void **state)
 	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_DONE), 0);
 	assert_int_equal(touch(&vm, 35, 1), 0);
 
-	assert_int_equal(tt_ops->snapshot(vm.b, e, 10, &n), -ENOSPC);
-	assert_int_equal(n, 40);
-	assert_int_equal(tt_ops->snapshot(vm.b, e, 39, &n), -ENOSPC);
-	assert_int_equal(tt_ops->snapshot(vm.b, NULL, 64, &n), -EFAULT);
+	/*
+	 * 0-2 secure, 3 resident, 4 shared, 5 shared DMA x2, 6 shared,
+	 * 7-9 secure, 10 paged out, 11-29 secure, 30-31 resident, 32-34
+	 * secure, 35 resident, 36-39 secure: 12 runs, not 40 entries.
+	 */
+	assert_int_equal(tt_ops->snapshot(vm.b, NULL, 0, &n), -ENOSPC);
+	assert_int_equal(n, 12);
 	n = 0;
-	assert_int_equal(tt_ops->snapshot(vm.b, e, 64, &n), 0);
-	assert_int_equal(n, 40);
+	assert_int_equal(tt_ops->snapshot(vm.b, r, 11, &n), -ENOSPC);
+	assert_int_equal(n, 12);
+	assert_int_equal(tt_ops->snapshot(vm.b, NULL, 64, &n), -EFAULT);
+	assert_int_equal(tt_ops->snapshot(vm.b, r,
+					  CVM_SNAPSHOT_MAX_ENTRIES + 1, &n),
+			 -EINVAL);
+	n = 0;
+	assert_int_equal(tt_ops->snapshot(vm.b, r, 12, &n), 0);
+	assert_int_equal(n, 12);
+	assert_int_equal(check_runs(r, n), 40);
+	assert_int_equal(r[7].gfn, 11);
+	assert_int_equal(r[7].nr_pages, 19);
+	assert_int_equal(r[7].state, CVM_GFN_STATE_SECURE);
+	assert_int_equal(r[7].flags, 0);
+	assert_int_equal(r[8].gfn, 30);
+	assert_int_equal(r[8].nr_pages, 2);
+
+	get_snapshot(&vm, e, 64);
 	st = stats(&vm);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(e[i].gfn, i);
-		assert_int_equal(e[i].pad, 0);
+	for (i = 0; i < 40; i++) {
 		normal += e[i].state == CVM_GFN_STATE_NORMAL;
 		shared += e[i].state == CVM_GFN_STATE_SHARED;
 		secure += e[i].state == CVM_GFN_STATE_SECURE;

@@ -346,7 +346,7 @@ static void child_not_owner(void *arg)
 {
 	struct cvm_measurement m;
 	struct cvm_vm_stats st;
-	struct cvm_gfn_info e[4];
+	struct cvm_gfn_run e[4];
 	struct cvm_info in;
 	uint32_t n;
 	uint8_t b = 1;
@@ -386,7 +386,7 @@ static void test_not_owner(void **state)
  */
 static void test_view_secure_untouched(void **state)
 {
-	struct cvm_gfn_info e[8];
+	struct tt_gfn e[8];
 	struct cvm_vm_stats st;
 	struct tvm vm;
 
@@ -732,7 +732,7 @@ static void test_access_mixed_states(void **state)
 /* The refcount's ceiling: -EOVERFLOW, nothing of the range changed. */
 static void test_dma_overflow(void **state)
 {
-	struct cvm_gfn_info e[4];
+	struct tt_gfn e[4];
 	struct tvm vm;
 
 	(void)state;
@@ -808,7 +808,7 @@ static void test_pool_exhaustion_evicts(void **state)
 /* The victim is the least recently used resident page. */
 static void test_eviction_lru(void **state)
 {
-	struct cvm_gfn_info e[8];
+	struct tt_gfn e[8];
 	struct tvm vm;
 	uint8_t b;
 	int i;
@@ -993,7 +993,7 @@ static void test_touch_pins_exactly_n(void **state)
 static void test_upfront(void **state)
 {
 	long lck = status_kb("VmLck");
-	struct cvm_gfn_info e[256];
+	struct tt_gfn e[256];
 	struct tvm vm;
 	int i;
 
