@@ -14,8 +14,10 @@
  * Where the backends differ by design (daemon/vmm/sim/README.md), the test
  * says so with tt_sim() and both expectations are written out.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "table.h"
 
@@ -800,6 +802,75 @@ static void test_snapshot(void **state)
 	tvm_free(&vm);
 }
 
+static double tt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct snap_flipper {
+	struct tvm *vm;
+	volatile int stop;
+	long flips;
+	int errors;
+};
+
+/* Pages 8..15 back and forth between shared and secure, one call each. */
+static void *snap_flip_thread(void *arg)
+{
+	struct snap_flipper *f = arg;
+
+	while (!f->stop) {
+		f->errors += share_pages(f->vm, 8, 8) != 0;
+		f->errors += unshare_pages(f->vm, 8, 8) != 0;
+		f->flips++;
+	}
+	return NULL;
+}
+
+/*
+ * A snapshot taken while another thread converts pages is one instant:
+ * the eight pages a conversion moves together are one run, never split
+ * between two states, and the runs cover the VM exactly.
+ */
+static void test_snapshot_one_instant(void **state)
+{
+	static struct cvm_gfn_run r[64];
+	struct snap_flipper f = { .stop = 0 };
+	long snaps = 0, split = 0;
+	struct tvm vm;
+	pthread_t t;
+	uint32_t n;
+	double end;
+
+	(void)state;
+	tvm_new(&vm, 64);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(share_pages(&vm, 8, 8), 0);
+	f.vm = &vm;
+	assert_int_equal(pthread_create(&t, NULL, snap_flip_thread, &f), 0);
+	end = tt_now() + 1.0;
+	while (tt_now() < end || f.flips < 100) {
+		n = 0;
+		assert_int_equal(tt_ops->snapshot(vm.b, r, 64, &n),
+				 0);
+		assert_int_equal(check_runs(r, n), 64);
+		snaps++;
+		/* normal 0-7, shared or secure 8-15, normal 16-63 */
+		split += n != 3 || r[1].gfn != 8 || r[1].nr_pages != 8 ||
+			 r[0].state != CVM_GFN_STATE_NORMAL ||
+			 r[1].state == CVM_GFN_STATE_NORMAL;
+	}
+	f.stop = 1;
+	pthread_join(t, NULL);
+	print_message("%ld snapshots against %ld flips\n", snaps, f.flips);
+	assert_int_equal(f.errors, 0);
+	assert_int_equal(split, 0);
+	tvm_free(&vm);
+}
+
 /* ---- pinning ----------------------------------------------------------- */
 
 static void test_demand_pins_nothing(void **state)
@@ -930,6 +1001,7 @@ int tt_run_tables(const struct cvm_backend_ops *ops, const char *dev_path)
 		cmocka_unit_test(test_measurement),
 		cmocka_unit_test(test_measurement_pin_mode),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_snapshot_one_instant),
 		cmocka_unit_test(test_demand_pins_nothing),
 		cmocka_unit_test(test_vm_pin_limit),
 		cmocka_unit_test(test_pinned_page_is_host_page),

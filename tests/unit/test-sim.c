@@ -1217,6 +1217,40 @@ static void test_measurement_sources(void **state)
 
 /* ---- snapshot ----------------------------------------------------------- */
 
+/*
+ * A large VM (64 GiB: 2^24 GFNs) snapshots as a handful of runs, fast:
+ * the walk costs the pages touched, not the VM's size.
+ */
+static void test_snapshot_large(void **state)
+{
+	const uint64_t npages = 1ULL << 24;
+	struct cvm_gfn_run r[8];
+	uint32_t n = 0;
+	struct tvm vm;
+	uint8_t b = 1;
+	double t;
+
+	(void)state;
+	tvm_new(&vm, npages);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(gwrite(&vm, (npages / 2) * PG, &b, 1), 0);
+	assert_int_equal(share_pages(&vm, npages - 2, 2), 0);
+	t = now_s();
+	assert_int_equal(sim->snapshot(vm.b, r, 3, &n), -ENOSPC);
+	assert_int_equal(n, 4);
+	assert_int_equal(sim->snapshot(vm.b, r, 8, &n), 0);
+	t = now_s() - t;
+	print_message("2^24 GFNs: %u runs in %.3f ms\n", n, t * 1e3);
+	assert_true(t < 0.5);
+	assert_int_equal(n, 4);
+	assert_int_equal(check_runs(r, n), npages);
+	assert_int_equal(r[1].gfn, npages / 2);
+	assert_int_equal(r[1].flags, CVM_GFN_PINNED);
+	assert_int_equal(r[3].gfn, npages - 2);
+	assert_int_equal(r[3].state, CVM_GFN_STATE_SHARED);
+	tvm_free(&vm);
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 #define NTHREADS 4
@@ -1393,7 +1427,8 @@ int main(void)
 		cmocka_unit_test(test_rlimit_shared_with_mlock),
 		cmocka_unit_test(test_memlock_reported),
 		cmocka_unit_test(test_measurement_sources),
-		cmocka_unit_test(test_four_threads_random),
+	cmocka_unit_test(test_snapshot_large),
+	cmocka_unit_test(test_four_threads_random),
 	};
 	int failed;
 
