@@ -1251,6 +1251,51 @@ static void test_snapshot_large(void **state)
 	tvm_free(&vm);
 }
 
+/*
+ * A snapshot needing more than CVM_SNAPSHOT_MAX_ENTRIES runs (every other
+ * page shared) is refused with E2BIG, saying how many it needs; under the
+ * maximum, a short buffer gets ENOSPC and a large one the runs. Half a
+ * million SHARE calls would take seconds: the states are set in the core's
+ * table directly, under the VM lock, as the calls would leave them.
+ */
+static void test_snapshot_too_many_runs(void **state)
+{
+	const uint64_t npages = CVM_SNAPSHOT_MAX_ENTRIES + 1;
+	struct cvm_gfn_run *r;
+	uint32_t n = 0;
+	struct tvm vm;
+	uint64_t p;
+
+	(void)state;
+	r = calloc(CVM_SNAPSHOT_MAX_ENTRIES, sizeof(*r));
+	assert_non_null(r);
+	tvm_new(&vm, npages);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	pthread_mutex_lock(&vm.b->lock);
+	for (p = 0; p < npages; p += 2) {
+		assert_int_equal(cvm_gfn_reserve(&vm.b->core, p,
+						 CVM_GFN_SHARED), 0);
+		cvm_gfn_set(&vm.b->core, p, CVM_GFN_SHARED);
+	}
+	pthread_mutex_unlock(&vm.b->lock);
+	assert_int_equal(stats(&vm).shared_pages, npages / 2 + 1);
+	assert_int_equal(sim->snapshot(vm.b, r, 4, &n), -E2BIG);
+	assert_int_equal(n, npages);
+	assert_int_equal(sim->snapshot(vm.b, r, CVM_SNAPSHOT_MAX_ENTRIES, &n),
+			 -E2BIG);
+	/* pages 0-2 one run: two runs fewer */
+	assert_int_equal(share_pages(&vm, 1, 1), 0);
+	assert_int_equal(sim->snapshot(vm.b, r, 4, &n), -ENOSPC);
+	assert_int_equal(n, npages - 2);
+	assert_int_equal(sim->snapshot(vm.b, r, CVM_SNAPSHOT_MAX_ENTRIES, &n),
+			 0);
+	assert_int_equal(n, npages - 2);
+	assert_int_equal(check_runs(r, n), npages);
+	assert_int_equal(r[0].nr_pages, 3);
+	tvm_free(&vm);
+	free(r);
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 #define NTHREADS 4
@@ -1428,6 +1473,7 @@ int main(void)
 		cmocka_unit_test(test_memlock_reported),
 		cmocka_unit_test(test_measurement_sources),
 	cmocka_unit_test(test_snapshot_large),
+	cmocka_unit_test(test_snapshot_too_many_runs),
 	cmocka_unit_test(test_four_threads_random),
 	};
 	int failed;
