@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ktest-secure.c - snapshots of a VM with several memslots and of a 16 TiB
- * one, which only the module has (a sim VM has one small slot). The confidentiality contract, tamper and
- * replay, the measurement and one-slot snapshots are table tests
- * (tests/table/table-tests.c), which cvm-ktest runs on the kmod backend.
+ * ktest-secure.c - snapshots of a VM with several memslots and of a
+ * 16 TiB one, which only the module has (a sim VM has one small slot).
+ * The confidentiality contract, tamper and replay, the measurement and
+ * one-slot snapshots are table tests (tests/table/table-tests.c), which
+ * cvm-ktest runs on the kmod backend.
  */
 #include <errno.h>
 #include <string.h>
