@@ -219,6 +219,23 @@ struct json_object *cvm_json_status(const Cvm__DaemonStatus *st)
 	return o;
 }
 
+/* A run's length; a peer without runs sends one entry per GFN (0). */
+uint64_t cvm_gfn_run_pages(const Cvm__GfnInfo *g)
+{
+	return g->nr_pages ? g->nr_pages : 1;
+}
+
+/* The GFNs a snapshot's runs cover. */
+uint64_t cvm_snapshot_pages(const Cvm__Snapshot *snap)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; snap && i < snap->n_gfns; i++)
+		n += cvm_gfn_run_pages(snap->gfns[i]);
+	return n;
+}
+
 struct json_object *cvm_json_snapshot(const Cvm__Snapshot *snap)
 {
 	struct json_object *a, *o;
@@ -233,6 +250,7 @@ struct json_object *cvm_json_snapshot(const Cvm__Snapshot *snap)
 		o = json_object_new_object();
 		if (o) {
 			add_u64(o, "gfn", g->gfn);
+			add_u64(o, "nr_pages", cvm_gfn_run_pages(g));
 			add_str(o, "state", cvm_gfn_state_name(g->state));
 			add(o, "paged_out", json_object_new_boolean(g->paged_out));
 			add(o, "resident", json_object_new_boolean(g->resident));
@@ -435,8 +453,8 @@ void cvm_print_snapshot(FILE *f, const Cvm__Snapshot *snap)
 	size_t i, n = snap ? snap->n_gfns : 0;
 	char gfn[24], flags[40];
 
-	fprintf(f, "%-18s  %-7s  %-26s  %s\n", "GFN", "STATE", "FLAGS",
-		"DMA_REFS");
+	fprintf(f, "%-18s  %-12s  %-7s  %-26s  %s\n", "GFN", "PAGES", "STATE",
+		"FLAGS", "DMA_REFS");
 	for (i = 0; i < n; i++) {
 		const Cvm__GfnInfo *g = snap->gfns[i];
 
@@ -449,8 +467,9 @@ void cvm_print_snapshot(FILE *f, const Cvm__Snapshot *snap)
 			flags[strlen(flags) - 1] = '\0';
 		else
 			strcpy(flags, "-");
-		fprintf(f, "%-18s  %-7s  %-26s  %u\n", gfn,
-			cvm_gfn_state_name(g->state), flags, g->dma_refs);
+		fprintf(f, "%-18s  %-12" PRIu64 "  %-7s  %-26s  %u\n", gfn,
+			cvm_gfn_run_pages(g), cvm_gfn_state_name(g->state),
+			flags, g->dma_refs);
 	}
 }
 

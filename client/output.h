@@ -36,6 +36,8 @@ void cvm_format_size(uint64_t bytes, char *buf, size_t len);
 struct json_object *cvm_json_vm(const Cvm__VmInfo *vm);
 struct json_object *cvm_json_list(const Cvm__VmList *list);
 struct json_object *cvm_json_status(const Cvm__DaemonStatus *st);
+uint64_t cvm_gfn_run_pages(const Cvm__GfnInfo *g);
+uint64_t cvm_snapshot_pages(const Cvm__Snapshot *snap);
 struct json_object *cvm_json_snapshot(const Cvm__Snapshot *snap);
 struct json_object *cvm_json_event(const Cvm__Event *ev);
 struct json_object *cvm_json_data(uint64_t gpa, const void *data, size_t len);

@@ -798,12 +798,15 @@ static int print_snapshot(struct cvm_call *c, const Cvm__Response *resp)
 			json_object_object_add(o, "file",
 					       json_object_new_string(arg_output));
 			json_object_object_add(o, "gfns",
+					       json_object_new_uint64(
+						       cvm_snapshot_pages(snap)));
+			json_object_object_add(o, "runs",
 					       json_object_new_uint64(n));
 		}
 		cvm_json_print(stdout, o, false);
 	} else {
-		printf("%s: snapshot of %zu GFNs written to %s\n", c->name, n,
-		       arg_output);
+		printf("%s: snapshot of %" PRIu64 " GFNs in %zu runs written to %s\n",
+		       c->name, cvm_snapshot_pages(snap), n, arg_output);
 	}
 	return CVM_EXIT_OK;
 }

@@ -196,11 +196,13 @@ static int reply_ok(struct bus_call *bc, const Cvm__Response *resp)
 			return -EIO;
 		ret = sd_bus_message_new_method_return(bc->m, &r);
 		if (ret >= 0)
-			ret = sd_bus_message_open_container(r, 'a', "(tybbbu)");
+			ret = sd_bus_message_open_container(r, 'a', "(ttybbbu)");
 		for (i = 0; ret >= 0 && i < resp->snapshot->n_gfns; i++) {
 			const Cvm__GfnInfo *g = resp->snapshot->gfns[i];
 
-			ret = sd_bus_message_append(r, "(tybbbu)", g->gfn,
+			ret = sd_bus_message_append(r, "(ttybbbu)", g->gfn,
+						    g->nr_pages ? g->nr_pages
+								: (uint64_t)1,
 						    (uint8_t)g->state,
 						    (int)g->paged_out,
 						    (int)g->resident,

@@ -22,7 +22,7 @@ enum cvmd_bus_reply {
 	CVMD_BUS_REPLY_NONE,
 	CVMD_BUS_REPLY_PATH,		/* "o": the VM's object path */
 	CVMD_BUS_REPLY_DATA,		/* "ay" */
-	CVMD_BUS_REPLY_SNAPSHOT,	/* "a(tybbbu)" */
+	CVMD_BUS_REPLY_SNAPSHOT,	/* "a(ttybbbu)" */
 	CVMD_BUS_REPLY_LIST,		/* "a(sso)": name, state, path */
 };
 

@@ -350,7 +350,7 @@ const sd_bus_vtable cvmd_vm_vtable[] = {
 	SD_BUS_METHOD_WITH_NAMES("HostRead", "tu", SD_BUS_PARAM(gpa)
 				 SD_BUS_PARAM(length), "ay", SD_BUS_PARAM(data),
 				 method_host_read, SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_NAMES("Snapshot", "", , "a(tybbbu)",
+	SD_BUS_METHOD_WITH_NAMES("Snapshot", "", , "a(ttybbbu)",
 				 SD_BUS_PARAM(gfns), method_snapshot,
 				 SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END

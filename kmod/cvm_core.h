@@ -198,8 +198,8 @@ int cvm_access_locked(struct cvm_core *vm, u64 gpa, void *buf, u32 len,
 		      bool write);
 
 /* cvm_snapshot.c */
-int cvm_snapshot_size(struct cvm_core *vm, u64 capacity, u32 *ret_nr);
-void cvm_snapshot_entry(struct cvm_core *vm, u64 gfn, struct cvm_gfn_info *out);
+int cvm_snapshot_runs(struct cvm_core *vm, struct cvm_gfn_run *out,
+		      u32 capacity, u64 *ret_nr);
 
 /*
  * Hooks every backend provides (cvm_pin.c and friends in the kernel, the
@@ -227,6 +227,20 @@ u64 cvm_os_next_touched(struct cvm_core *vm, u64 gfn);
 struct cvm_page *cvm_os_pool_alloc(struct cvm_core *vm);
 /* A page back to the pool, zeroed. */
 void cvm_os_pool_free(struct cvm_core *vm, struct cvm_page *page);
+/*
+ * Snapshots (cvm_snapshot.c). The first extent of the VM's GFNs (a
+ * memslot) that ends after @gfn, as [*ret_first, *ret_end) with
+ * *ret_first >= @gfn; false when there is none.
+ */
+bool cvm_os_next_memory(struct cvm_core *vm, u64 gfn, u64 *ret_first,
+			u64 *ret_end);
+/*
+ * The first pinned GFN in [@gfn, @last], a range inside one extent of
+ * cvm_os_next_memory(), or U64_MAX: O(log) in the pinned pages.
+ */
+u64 cvm_os_next_pinned(struct cvm_core *vm, u64 gfn, u64 last);
+/* Is a fatal signal pending for the caller? Long walks stop: -EINTR. */
+bool cvm_os_fatal_signal_pending(void);
 /* Make room in an empty pool: 0 when a page was freed, else -errno. */
 int cvm_os_pool_evict(struct cvm_core *vm);
 /* Count an eviction of one of this VM's pages beyond the VM itself. */

@@ -183,7 +183,7 @@ static long cvm_vm_snapshot(struct cvm_vm *vm, void __user *uarg)
 		return -EINVAL;
 	ret = cvm_snapshot(vm, &arg);
 	/* The caller learns the size it needs from a short buffer too. */
-	if ((!ret || ret == -ENOSPC) &&
+	if ((!ret || ret == -ENOSPC || ret == -E2BIG) &&
 	    copy_to_user(uarg, &arg, sizeof(arg)))
 		return -EFAULT;
 	return ret;
@@ -283,43 +283,53 @@ out_free:
  * @vm: the VM, unlocked
  * @arg: the caller's buffer description; nr_entries is set on return
  *
- * Return: 0; -ENOSPC when the buffer is too small (nr_entries then says
- * how many are needed); -E2BIG when the VM has more GFNs than one call
- * can describe; -EFAULT; -ENOMEM.
+ * The runs are counted, their buffer allocated and filled in one hold of
+ * the VM lock, so the count and the contents are one instant; the walks
+ * cost the VM's sparse maps and pins, never its size.
+ *
+ * Return: 0; -EINVAL when the capacity exceeds CVM_SNAPSHOT_MAX_ENTRIES;
+ * -ENOSPC when the buffer is too small and -E2BIG when the snapshot needs
+ * more than CVM_SNAPSHOT_MAX_ENTRIES runs (nr_entries then says how many
+ * are needed); -EINTR on a fatal signal; -EFAULT; -ENOMEM.
  */
 int cvm_snapshot(struct cvm_vm *vm, struct cvm_snapshot *arg)
 {
-	struct cvm_gfn_info *entries, *out;
-	struct cvm_memslot *slot;
-	u32 n;
-	u64 i;
+	struct cvm_gfn_run *runs;
+	u64 n, filled;
 	int ret;
 
+	if (arg->capacity > CVM_SNAPSHOT_MAX_ENTRIES)
+		return -EINVAL;
 	cvm_vm_lock(vm);
-	ret = cvm_snapshot_size(&vm->core, arg->capacity, &n);
-	if (ret != -E2BIG)
-		arg->nr_entries = n;
+	ret = cvm_snapshot_runs(&vm->core, NULL, 0, &n);
 	if (ret)
 		goto out_unlock;
-	entries = kvmalloc_array(n ? n : 1, sizeof(*entries), GFP_KERNEL);
-	if (!entries) {
+	arg->nr_entries = min_t(u64, n, U32_MAX);
+	if (n > CVM_SNAPSHOT_MAX_ENTRIES) {
+		ret = -E2BIG;
+		goto out_unlock;
+	}
+	if (n > arg->capacity) {
+		ret = -ENOSPC;
+		goto out_unlock;
+	}
+	runs = kvmalloc_array(n ? n : 1, sizeof(*runs),
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!runs) {
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
-	out = entries;
-	list_for_each_entry(slot, &vm->slots, node) {
-		for (i = 0; i < slot->npages; i++)
-			cvm_snapshot_entry(&vm->core, slot->base_gfn + i,
-					   out++);
-		cond_resched();
-	}
+	ret = cvm_snapshot_runs(&vm->core, runs, n, &filled);
+	/* Nothing changed in between: the lock was held throughout. */
+	if (!ret && WARN_ON_ONCE(filled != n))
+		ret = -EIO;
 	mutex_unlock(&vm->lock);
 
 	/* Copied out after unlocking: the contents are of one instant. */
-	if (copy_to_user(u64_to_user_ptr(arg->uaddr), entries,
-			 (size_t)n * sizeof(*entries)))
+	if (!ret && copy_to_user(u64_to_user_ptr(arg->uaddr), runs,
+				 (size_t)n * sizeof(*runs)))
 		ret = -EFAULT;
-	kvfree(entries);
+	kvfree(runs);
 	return ret;
 
 out_unlock:

@@ -95,10 +95,10 @@ static int kmod_stats(struct cvm_backend *b, struct cvm_vm_stats *ret)
 	return cvm_dev_stats(b->vm_fd, ret);
 }
 
-static int kmod_snapshot(struct cvm_backend *b, struct cvm_gfn_info *entries,
+static int kmod_snapshot(struct cvm_backend *b, struct cvm_gfn_run *runs,
 			 uint32_t capacity, uint32_t *ret_nr)
 {
-	return cvm_dev_snapshot(b->vm_fd, entries, capacity, ret_nr);
+	return cvm_dev_snapshot(b->vm_fd, runs, capacity, ret_nr);
 }
 
 static int kmod_measurement(struct cvm_backend *b, struct cvm_measurement *ret)

@@ -66,8 +66,11 @@ struct cvm_backend_ops {
 	int (*guest_access)(struct cvm_backend *b, uint64_t gpa, void *buf,
 			    uint32_t len, bool write);
 	int (*stats)(struct cvm_backend *b, struct cvm_vm_stats *ret);
-	/* ret_nr: entries written, or needed on -ENOSPC */
-	int (*snapshot)(struct cvm_backend *b, struct cvm_gfn_info *entries,
+	/*
+	 * Runs of equal state, one instant; ret_nr: runs written, or needed
+	 * on -ENOSPC / -E2BIG; capacity over CVM_SNAPSHOT_MAX_ENTRIES: -EINVAL
+	 */
+	int (*snapshot)(struct cvm_backend *b, struct cvm_gfn_run *runs,
 			uint32_t capacity, uint32_t *ret_nr);
 	int (*measurement)(struct cvm_backend *b, struct cvm_measurement *ret);
 	/* pool_total_pages, pool_free_pages, evictions of the backend */

@@ -151,27 +151,41 @@ static int do_read(struct cvm_vmm *vmm, const Cvm__ReadRequest *rq,
 	return 0;
 }
 
+/*
+ * Sized by a first call, filled by a second; the VM may change in between,
+ * so a short buffer is retried with the size the last call asked for.
+ */
 static int do_snapshot(struct cvm_vmm *vmm, Cvm__Response *resp,
 		       struct vmm_result *r)
 {
-	struct cvm_gfn_info *e;
-	uint32_t n = 0, i;
-	int ret;
+	struct cvm_gfn_run *e = NULL;
+	uint32_t n = 0, cap = 0, i;
+	int ret, tries;
 
-	ret = vmm->ops->snapshot(vmm->backend, NULL, 0, &n);
-	if (ret && ret != -ENOSPC)
+	for (tries = 0; tries < 8; tries++) {
+		ret = vmm->ops->snapshot(vmm->backend, e, cap, &n);
+		if (ret != -ENOSPC)
+			break;
+		free(e);
+		cap = n;
+		e = calloc(cap ? cap : 1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+	}
+	if (ret) {
+		free(e);
 		return ret;
-	e = calloc(n ? n : 1, sizeof(*e));
+	}
 	r->gfns = calloc(n ? n : 1, sizeof(*r->gfns));
 	r->gfn_ptrs = calloc(n ? n : 1, sizeof(*r->gfn_ptrs));
-	if (!e || !r->gfns || !r->gfn_ptrs) {
+	if (!r->gfns || !r->gfn_ptrs) {
 		free(e);
 		return -ENOMEM;
 	}
-	ret = vmm->ops->snapshot(vmm->backend, e, n, &n);
-	for (i = 0; !ret && i < n; i++) {
+	for (i = 0; i < n; i++) {
 		cvm__gfn_info__init(&r->gfns[i]);
 		r->gfns[i].gfn = e[i].gfn;
+		r->gfns[i].nr_pages = e[i].nr_pages;
 		r->gfns[i].state = e[i].state;
 		r->gfns[i].paged_out = e[i].flags & CVM_GFN_PAGED_OUT;
 		r->gfns[i].resident = e[i].flags & CVM_GFN_RESIDENT;
@@ -180,8 +194,6 @@ static int do_snapshot(struct cvm_vmm *vmm, Cvm__Response *resp,
 		r->gfn_ptrs[i] = &r->gfns[i];
 	}
 	free(e);
-	if (ret)
-		return ret;
 	cvm__snapshot__init(&r->snapshot);
 	r->snapshot.n_gfns = n;
 	r->snapshot.gfns = r->gfn_ptrs;

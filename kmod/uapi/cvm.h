@@ -31,7 +31,7 @@
 #define CVM_STATE_TRANSIENT	1
 #define CVM_STATE_SECURE	2
 
-/* GFN states (DESIGN §3), as reported in struct cvm_gfn_info.state. */
+/* GFN states (DESIGN §3), as reported in struct cvm_gfn_run.state. */
 #define CVM_GFN_STATE_NORMAL	0
 #define CVM_GFN_STATE_SHARED	1
 #define CVM_GFN_STATE_SECURE	2
@@ -196,36 +196,44 @@ struct cvm_info {
 	__u64 reserved[5];
 };
 
-/* struct cvm_gfn_info.flags */
+/* struct cvm_gfn_run.flags */
 #define CVM_GFN_PAGED_OUT	(1U << 0)	/* secure, encrypted in host page */
 #define CVM_GFN_RESIDENT	(1U << 1)	/* secure, contents in the pool */
 #define CVM_GFN_PINNED		(1U << 2)	/* host page pinned */
 
 /**
- * struct cvm_gfn_info - one GFN in a snapshot
- * @gfn: guest frame number (GPA >> page shift).
- * @state: CVM_GFN_STATE_*.
- * @flags: CVM_GFN_* flags.
+ * struct cvm_gfn_run - consecutive GFNs of equal state in a snapshot
+ * @gfn: first guest frame number (GPA >> page shift) of the run.
+ * @nr_pages: GFNs in the run, at least 1: [@gfn, @gfn + @nr_pages).
+ * @state: CVM_GFN_STATE_*, of every GFN of the run.
+ * @flags: CVM_GFN_* flags, of every GFN of the run.
  * @pad: 0.
- * @dma_refs: DMA-share refcount.
+ * @dma_refs: DMA-share refcount, of every GFN of the run.
  *
- * A secure GFN that is neither resident nor paged out has never been
- * touched since it became secure: it reads as zeros.
+ * A run never spans a GFN outside every memslot; it may span the boundary
+ * of two adjacent memslots. Two consecutive runs of a snapshot that touch
+ * differ in @state, @flags or @dma_refs. A secure GFN that is neither
+ * resident nor paged out has never been touched since it became secure:
+ * it reads as zeros.
  */
-struct cvm_gfn_info {
+struct cvm_gfn_run {
 	__u64 gfn;
+	__u64 nr_pages;
 	__u8 state;
 	__u8 flags;
 	__u16 pad;
 	__u32 dma_refs;
 };
 
+/* The most entries one CVM_SNAPSHOT call takes (24 MiB of runs). */
+#define CVM_SNAPSHOT_MAX_ENTRIES	(1U << 20)
+
 /**
  * struct cvm_snapshot - argument of CVM_SNAPSHOT
- * @uaddr: caller buffer of @capacity struct cvm_gfn_info.
- * @capacity: entries the buffer holds.
- * @nr_entries: out: entries written, one per GFN of every memslot in GFN
- *	order; on -ENOSPC, the entries needed.
+ * @uaddr: caller buffer of @capacity struct cvm_gfn_run.
+ * @capacity: entries the buffer holds, at most CVM_SNAPSHOT_MAX_ENTRIES.
+ * @nr_entries: out: runs written, covering every GFN of every memslot
+ *	once, in GFN order; on -ENOSPC or -E2BIG, the runs needed.
  * @reserved: must be 0.
  */
 struct cvm_snapshot {
@@ -317,8 +325,12 @@ struct cvm_measurement {
 #define CVM_DMA_SHARE		_IOWR(CVMIO, 0x44, struct cvm_page_op)
 /** CVM_DMA_UNSHARE - drop a DMA share on each GFN of a range. */
 #define CVM_DMA_UNSHARE		_IOWR(CVMIO, 0x45, struct cvm_page_op)
-/** CVM_SNAPSHOT - copy every GFN's state out, consistent at one instant. */
-#define CVM_SNAPSHOT		_IOWR(CVMIO, 0x50, struct cvm_snapshot)
+/*
+ * CVM_SNAPSHOT - copy the GFNs' states out as runs, consistent at one
+ * instant. 0x50 was the per-GFN snapshot of struct cvm_gfn_info; it is
+ * gone and its number is not reused.
+ */
+#define CVM_SNAPSHOT		_IOWR(CVMIO, 0x52, struct cvm_snapshot)
 /** CVM_GET_MEASUREMENT - the launch measurement. */
 #define CVM_GET_MEASUREMENT	_IOWR(CVMIO, 0x51, struct cvm_measurement)
 

@@ -100,7 +100,8 @@ __attribute__((no_sanitize("coverage"))) static void
 fz_invariants(struct fz_vm *vm)
 {
 	struct cvm_core *c = &vm->b->core;
-	struct cvm_gfn_info e[FZ_MAX_PAGES];
+	struct cvm_gfn_run r[FZ_MAX_PAGES];
+	struct cvm_gfn_run e[FZ_MAX_PAGES];	/* each GFN's run */
 	u64 count[CVM_GFN_NR_STATES] = { 0 };
 	u64 gfn, resident = 0, dma_pages = 0, lru = 0, i;
 	struct cvm_vm_stats st;
@@ -110,11 +111,29 @@ fz_invariants(struct fz_vm *vm)
 	u32 nr = 0;
 
 	fz_check(!cvm_backend_sim.stats(vm->b, &st), "stats");
-	fz_check(!cvm_backend_sim.snapshot(vm->b, e, FZ_MAX_PAGES, &nr),
+	fz_check(!cvm_backend_sim.snapshot(vm->b, r, FZ_MAX_PAGES, &nr),
 		 "snapshot");
-	fz_check(nr == vm->nr_pages, "snapshot size");
+	/* runs cover every GFN once, in order; runs that touch differ */
+	for (i = 0, gfn = 0; i < nr; i++) {
+		fz_check(r[i].gfn == gfn && r[i].nr_pages >= 1 &&
+			 r[i].nr_pages <= vm->nr_pages - gfn,
+			 "snapshot runs cover the GFNs in order");
+		fz_check(!i || r[i].state != r[i - 1].state ||
+			 r[i].flags != r[i - 1].flags ||
+			 r[i].dma_refs != r[i - 1].dma_refs,
+			 "snapshot runs that touch differ");
+		for (; gfn < r[i].gfn + r[i].nr_pages; gfn++)
+			e[gfn] = r[i];
+	}
+	fz_check(gfn == vm->nr_pages, "snapshot size");
 	for (gfn = 0; gfn < vm->nr_pages; gfn++) {
 		enum cvm_gfn_state s = cvm_gfn_state(c, gfn);
+
+		fz_check(e[gfn].state == (s == CVM_GFN_SECURE_PAGED_OUT
+					  ? CVM_GFN_STATE_SECURE : (u8)s) &&
+			 !!(e[gfn].flags & CVM_GFN_PAGED_OUT) ==
+				 (s == CVM_GFN_SECURE_PAGED_OUT),
+			 "snapshot state");
 
 		count[s]++;
 		sp = cvm_spage(c, gfn);
@@ -125,7 +144,10 @@ fz_invariants(struct fz_vm *vm)
 			fz_check((s == CVM_GFN_SECURE_PAGED_OUT) == !sp->pool,
 				 "paged out <=> no pool page");
 			resident += !!sp->pool;
-		} else {
+		}
+		fz_check(!!(e[gfn].flags & CVM_GFN_RESIDENT) == (sp && sp->pool),
+			 "snapshot resident flag");
+		if (!sp) {
 			fz_check(s != CVM_GFN_SECURE_PAGED_OUT,
 				 "paged out without contents");
 		}

@@ -143,6 +143,9 @@ OUT=$(ctl --json guest-read conf 0x10 --length 4)
 jq_is "guest-read --json: gpa" "$OUT" .gpa 16
 jq_is "guest-read --json: length" "$OUT" .length 4
 jq_is "guest-read --json: data is base64" "$OUT" .data AAAAAA==
+jq_is "snapshot --json: runs cover the VM once, in order, fewer than its pages" \
+	"$(ctl --json snapshot conf)" \
+	'(map(.nr_pages) | add) == 256 and .[0].gfn == 0 and length < 256 and ([range(1; length) as $i | .[$i].gfn == .[$i - 1].gfn + .[$i - 1].nr_pages] | all)' true
 ctl destroy conf >/dev/null
 
 # --- the launch measurement: the same on every backend ---
@@ -213,6 +216,8 @@ jq_is "show --json: every field of DESIGN §7" "$OUT" \
 jq_is "show --json: pages add up to memory" "$OUT" '.pages.normal + .pages.shared + .pages.secure == .memory_bytes / 4096' true
 jq_is "list --json: an array with the VM" "$(ctl --json list)" '[.[] | select(.name == "shape")] | length' 1
 jq_is "status --json: VM count" "$(ctl --json status)" .vms 1
+jq_is "snapshot --json: an untouched 8 MiB VM is one run" "$(ctl --json snapshot shape)" \
+	'[length, .[0].gfn, .[0].nr_pages, .[0].state, .[0].pinned] | map(tostring) | join(" ")' "1 0 2048 normal false"
 expect_exit 2 "usage: unaligned GPA" page-in shape 0x1001
 expect_exit 2 "usage: unknown command" frobnicate
 expect_exit 2 "usage: SIZE garbage" create x --memory 12Q

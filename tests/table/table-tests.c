@@ -14,8 +14,10 @@
  * Where the backends differ by design (daemon/vmm/sim/README.md), the test
  * says so with tt_sim() and both expectations are written out.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "table.h"
 
@@ -138,7 +140,7 @@ static enum cvm_gfn_state one_gfn_state(struct tvm *vm)
 {
 	struct cvm_vm_stats st = stats(vm);
 	enum cvm_gfn_state s;
-	struct cvm_gfn_info e;
+	struct tt_gfn e;
 
 	assert_int_equal(st.nr_pages, 1);
 	assert_int_equal(st.normal_pages + st.shared_pages + st.secure_pages,
@@ -571,7 +573,7 @@ static void test_dma_refcount_busy(void **state)
 static void snapshot_refs(struct tvm *vm, uint32_t *refs, uint8_t *states,
 			  uint8_t *flags, int n)
 {
-	static struct cvm_gfn_info e[64];
+	static struct tt_gfn e[64];
 	int i;
 
 	get_snapshot(vm, e, 64);
@@ -714,10 +716,15 @@ static void test_measurement_pin_mode(void **state)
 	assert_memory_equal(m[0].digest, m[1].digest, CVM_DIGEST_SIZE);
 }
 
-/* The snapshot agrees with the counters; a short buffer says its size. */
+/*
+ * The snapshot is runs of equal state that agree with the counters; a short
+ * buffer says the exact size it needs, a capacity past the maximum is
+ * refused.
+ */
 static void test_snapshot(void **state)
 {
-	static struct cvm_gfn_info e[64];
+	static struct cvm_gfn_run r[64];
+	static struct tt_gfn e[64];
 	uint64_t normal = 0, shared = 0, secure = 0, paged = 0, pinned = 0;
 	uint64_t resident = 0, dma = 0;
 	struct cvm_vm_stats st;
@@ -736,17 +743,34 @@ static void test_snapshot(void **state)
 	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_DONE), 0);
 	assert_int_equal(touch(&vm, 35, 1), 0);
 
-	assert_int_equal(tt_ops->snapshot(vm.b, e, 10, &n), -ENOSPC);
-	assert_int_equal(n, 40);
-	assert_int_equal(tt_ops->snapshot(vm.b, e, 39, &n), -ENOSPC);
-	assert_int_equal(tt_ops->snapshot(vm.b, NULL, 64, &n), -EFAULT);
+	/*
+	 * 0-2 secure, 3 resident, 4 shared, 5 shared DMA x2, 6 shared,
+	 * 7-9 secure, 10 paged out, 11-29 secure, 30-31 resident, 32-34
+	 * secure, 35 resident, 36-39 secure: 12 runs, not 40 entries.
+	 */
+	assert_int_equal(tt_ops->snapshot(vm.b, NULL, 0, &n), -ENOSPC);
+	assert_int_equal(n, 12);
 	n = 0;
-	assert_int_equal(tt_ops->snapshot(vm.b, e, 64, &n), 0);
-	assert_int_equal(n, 40);
+	assert_int_equal(tt_ops->snapshot(vm.b, r, 11, &n), -ENOSPC);
+	assert_int_equal(n, 12);
+	assert_int_equal(tt_ops->snapshot(vm.b, NULL, 64, &n), -EFAULT);
+	assert_int_equal(tt_ops->snapshot(vm.b, r,
+					  CVM_SNAPSHOT_MAX_ENTRIES + 1, &n),
+			 -EINVAL);
+	n = 0;
+	assert_int_equal(tt_ops->snapshot(vm.b, r, 12, &n), 0);
+	assert_int_equal(n, 12);
+	assert_int_equal(check_runs(r, n), 40);
+	assert_int_equal(r[7].gfn, 11);
+	assert_int_equal(r[7].nr_pages, 19);
+	assert_int_equal(r[7].state, CVM_GFN_STATE_SECURE);
+	assert_int_equal(r[7].flags, 0);
+	assert_int_equal(r[8].gfn, 30);
+	assert_int_equal(r[8].nr_pages, 2);
+
+	get_snapshot(&vm, e, 64);
 	st = stats(&vm);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(e[i].gfn, i);
-		assert_int_equal(e[i].pad, 0);
+	for (i = 0; i < 40; i++) {
 		normal += e[i].state == CVM_GFN_STATE_NORMAL;
 		shared += e[i].state == CVM_GFN_STATE_SHARED;
 		secure += e[i].state == CVM_GFN_STATE_SECURE;
@@ -775,6 +799,75 @@ static void test_snapshot(void **state)
 	assert_int_equal(e[35].flags, CVM_GFN_RESIDENT | CVM_GFN_PINNED);
 	assert_int_equal(e[20].flags, 0);
 	assert_int_equal(e[20].state, CVM_GFN_STATE_SECURE);
+	tvm_free(&vm);
+}
+
+static double tt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct snap_flipper {
+	struct tvm *vm;
+	volatile int stop;
+	long flips;
+	int errors;
+};
+
+/* Pages 8..15 back and forth between shared and secure, one call each. */
+static void *snap_flip_thread(void *arg)
+{
+	struct snap_flipper *f = arg;
+
+	while (!f->stop) {
+		f->errors += share_pages(f->vm, 8, 8) != 0;
+		f->errors += unshare_pages(f->vm, 8, 8) != 0;
+		f->flips++;
+	}
+	return NULL;
+}
+
+/*
+ * A snapshot taken while another thread converts pages is one instant:
+ * the eight pages a conversion moves together are one run, never split
+ * between two states, and the runs cover the VM exactly.
+ */
+static void test_snapshot_one_instant(void **state)
+{
+	static struct cvm_gfn_run r[64];
+	struct snap_flipper f = { .stop = 0 };
+	long snaps = 0, split = 0;
+	struct tvm vm;
+	pthread_t t;
+	uint32_t n;
+	double end;
+
+	(void)state;
+	tvm_new(&vm, 64);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(share_pages(&vm, 8, 8), 0);
+	f.vm = &vm;
+	assert_int_equal(pthread_create(&t, NULL, snap_flip_thread, &f), 0);
+	end = tt_now() + 1.0;
+	while (tt_now() < end || f.flips < 100) {
+		n = 0;
+		assert_int_equal(tt_ops->snapshot(vm.b, r, 64, &n),
+				 0);
+		assert_int_equal(check_runs(r, n), 64);
+		snaps++;
+		/* normal 0-7, shared or secure 8-15, normal 16-63 */
+		split += n != 3 || r[1].gfn != 8 || r[1].nr_pages != 8 ||
+			 r[0].state != CVM_GFN_STATE_NORMAL ||
+			 r[1].state == CVM_GFN_STATE_NORMAL;
+	}
+	f.stop = 1;
+	pthread_join(t, NULL);
+	print_message("%ld snapshots against %ld flips\n", snaps, f.flips);
+	assert_int_equal(f.errors, 0);
+	assert_int_equal(split, 0);
 	tvm_free(&vm);
 }
 
@@ -908,6 +1001,7 @@ int tt_run_tables(const struct cvm_backend_ops *ops, const char *dev_path)
 		cmocka_unit_test(test_measurement),
 		cmocka_unit_test(test_measurement_pin_mode),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_snapshot_one_instant),
 		cmocka_unit_test(test_demand_pins_nothing),
 		cmocka_unit_test(test_vm_pin_limit),
 		cmocka_unit_test(test_pinned_page_is_host_page),

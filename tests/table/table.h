@@ -151,7 +151,20 @@ const uint8_t *host_view(struct tvm *vm, uint64_t page);
 void start_with_pattern(struct tvm *vm, size_t pages, uint64_t page,
 			uint8_t seed);
 void assert_same(const struct cvm_vm_stats *a, const struct cvm_vm_stats *b);
-void get_snapshot(struct tvm *vm, struct cvm_gfn_info *e, uint32_t cap);
+/* One GFN of a snapshot, expanded from its run (get_snapshot()). */
+struct tt_gfn {
+	uint64_t gfn;
+	uint8_t state;
+	uint8_t flags;
+	uint32_t dma_refs;
+};
+/*
+ * Check a snapshot's runs: each at least one GFN, pad 0, in GFN order
+ * without overlap, and runs that touch differ. Returns the GFNs covered.
+ */
+uint64_t check_runs(const struct cvm_gfn_run *r, uint32_t n);
+/* The snapshot (checked) expanded to one entry per GFN, cap at most 256. */
+void get_snapshot(struct tvm *vm, struct tt_gfn *e, uint32_t cap);
 /* SHA-256 over (le64 GPA, page) entries, computed here independently. */
 void sha_page(EVP_MD_CTX *ctx, uint64_t gpa, const uint8_t *page);
 EVP_MD_CTX *sha_begin(void);

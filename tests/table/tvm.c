@@ -136,12 +136,47 @@ void start_with_pattern(struct tvm *vm, size_t pages, uint64_t page,
 	assert_int_equal(gwrite(vm, page * PG, pattern, PG), 0);
 }
 
-void get_snapshot(struct tvm *vm, struct cvm_gfn_info *e, uint32_t cap)
+uint64_t check_runs(const struct cvm_gfn_run *r, uint32_t n)
 {
-	uint32_t n = 0;
+	uint64_t pages = 0;
+	uint32_t i;
 
-	assert_int_equal(tt_ops->snapshot(vm->b, e, cap, &n), 0);
-	assert_int_equal(n, stats(vm).nr_pages);
+	for (i = 0; i < n; i++) {
+		assert_true(r[i].nr_pages >= 1);
+		assert_int_equal(r[i].pad, 0);
+		pages += r[i].nr_pages;
+		if (!i)
+			continue;
+		assert_true(r[i].gfn >= r[i - 1].gfn + r[i - 1].nr_pages);
+		if (r[i].gfn == r[i - 1].gfn + r[i - 1].nr_pages)
+			assert_true(r[i].state != r[i - 1].state ||
+				    r[i].flags != r[i - 1].flags ||
+				    r[i].dma_refs != r[i - 1].dma_refs);
+	}
+	return pages;
+}
+
+void get_snapshot(struct tvm *vm, struct tt_gfn *e, uint32_t cap)
+{
+	static struct cvm_gfn_run r[256];
+	uint32_t n = 0, i;
+	uint64_t k, g = 0;
+
+	assert_true(cap <= 256);
+	assert_int_equal(tt_ops->snapshot(vm->b, r, cap, &n), 0);
+	assert_true(n <= cap);
+	assert_int_equal(check_runs(r, n), stats(vm).nr_pages);
+	for (i = 0; i < n; i++) {
+		/* the driver's VM is one memslot from GFN 0: no holes */
+		assert_int_equal(r[i].gfn, g);
+		for (k = 0; k < r[i].nr_pages; k++, g++) {
+			assert_true(g < cap);
+			e[g].gfn = g;
+			e[g].state = r[i].state;
+			e[g].flags = r[i].flags;
+			e[g].dma_refs = r[i].dma_refs;
+		}
+	}
 }
 
 /* SHA-256 over (le64 GPA, page) entries, computed here independently. */

@@ -899,7 +899,8 @@ static void test_json_error_event_snapshot(void **state)
 {
 	Cvm__Event ev = CVM__EVENT__INIT;
 	Cvm__Snapshot snap = CVM__SNAPSHOT__INIT;
-	Cvm__GfnInfo g = CVM__GFN_INFO__INIT, *gs[1] = { &g };
+	Cvm__GfnInfo g = CVM__GFN_INFO__INIT, g1 = CVM__GFN_INFO__INIT;
+	Cvm__GfnInfo *gs[2] = { &g, &g1 };
 	struct json_object *o, *e;
 
 	(void)state;
@@ -934,12 +935,20 @@ static void test_json_error_event_snapshot(void **state)
 	g.paged_out = 1;
 	g.pinned = 1;
 	g.dma_refs = 0;
-	snap.n_gfns = 1;
+	g.nr_pages = 16;
+	/* a peer without runs: one GFN per entry, nr_pages 0 */
+	g1.gfn = 0x52;
+	snap.n_gfns = 2;
 	snap.gfns = gs;
+	assert_true(cvm_snapshot_pages(&snap) == 17);
 	o = round_trip(cvm_json_snapshot(&snap));
-	assert_int_equal(json_object_array_length(o), 1);
+	assert_int_equal(json_object_array_length(o), 2);
+	e = json_object_array_get_idx(o, 1);
+	assert_true(member_u64(e, "gfn") == 0x52);
+	assert_true(member_u64(e, "nr_pages") == 1);
 	e = json_object_array_get_idx(o, 0);
 	assert_true(member_u64(e, "gfn") == 0x42);
+	assert_true(member_u64(e, "nr_pages") == 16);
 	assert_string_equal(member_str(e, "state"), "secure");
 	assert_true(json_object_get_boolean(
 		member(e, "paged_out", json_type_boolean)));

@@ -346,7 +346,7 @@ static void child_not_owner(void *arg)
 {
 	struct cvm_measurement m;
 	struct cvm_vm_stats st;
-	struct cvm_gfn_info e[4];
+	struct cvm_gfn_run e[4];
 	struct cvm_info in;
 	uint32_t n;
 	uint8_t b = 1;
@@ -386,7 +386,7 @@ static void test_not_owner(void **state)
  */
 static void test_view_secure_untouched(void **state)
 {
-	struct cvm_gfn_info e[8];
+	struct tt_gfn e[8];
 	struct cvm_vm_stats st;
 	struct tvm vm;
 
@@ -732,7 +732,7 @@ static void test_access_mixed_states(void **state)
 /* The refcount's ceiling: -EOVERFLOW, nothing of the range changed. */
 static void test_dma_overflow(void **state)
 {
-	struct cvm_gfn_info e[4];
+	struct tt_gfn e[4];
 	struct tvm vm;
 
 	(void)state;
@@ -808,7 +808,7 @@ static void test_pool_exhaustion_evicts(void **state)
 /* The victim is the least recently used resident page. */
 static void test_eviction_lru(void **state)
 {
-	struct cvm_gfn_info e[8];
+	struct tt_gfn e[8];
 	struct tvm vm;
 	uint8_t b;
 	int i;
@@ -993,7 +993,7 @@ static void test_touch_pins_exactly_n(void **state)
 static void test_upfront(void **state)
 {
 	long lck = status_kb("VmLck");
-	struct cvm_gfn_info e[256];
+	struct tt_gfn e[256];
 	struct tvm vm;
 	int i;
 
@@ -1217,6 +1217,85 @@ static void test_measurement_sources(void **state)
 
 /* ---- snapshot ----------------------------------------------------------- */
 
+/*
+ * A large VM (64 GiB: 2^24 GFNs) snapshots as a handful of runs, fast:
+ * the walk costs the pages touched, not the VM's size.
+ */
+static void test_snapshot_large(void **state)
+{
+	const uint64_t npages = 1ULL << 24;
+	struct cvm_gfn_run r[8];
+	uint32_t n = 0;
+	struct tvm vm;
+	uint8_t b = 1;
+	double t;
+
+	(void)state;
+	tvm_new(&vm, npages);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(gwrite(&vm, (npages / 2) * PG, &b, 1), 0);
+	assert_int_equal(share_pages(&vm, npages - 2, 2), 0);
+	t = now_s();
+	assert_int_equal(sim->snapshot(vm.b, r, 3, &n), -ENOSPC);
+	assert_int_equal(n, 4);
+	assert_int_equal(sim->snapshot(vm.b, r, 8, &n), 0);
+	t = now_s() - t;
+	print_message("2^24 GFNs: %u runs in %.3f ms\n", n, t * 1e3);
+	assert_true(t < 0.5);
+	assert_int_equal(n, 4);
+	assert_int_equal(check_runs(r, n), npages);
+	assert_int_equal(r[1].gfn, npages / 2);
+	assert_int_equal(r[1].flags, CVM_GFN_PINNED);
+	assert_int_equal(r[3].gfn, npages - 2);
+	assert_int_equal(r[3].state, CVM_GFN_STATE_SHARED);
+	tvm_free(&vm);
+}
+
+/*
+ * A snapshot needing more than CVM_SNAPSHOT_MAX_ENTRIES runs (every other
+ * page shared) is refused with E2BIG, saying how many it needs; under the
+ * maximum, a short buffer gets ENOSPC and a large one the runs. Half a
+ * million SHARE calls would take seconds: the states are set in the core's
+ * table directly, under the VM lock, as the calls would leave them.
+ */
+static void test_snapshot_too_many_runs(void **state)
+{
+	const uint64_t npages = CVM_SNAPSHOT_MAX_ENTRIES + 1;
+	struct cvm_gfn_run *r;
+	uint32_t n = 0;
+	struct tvm vm;
+	uint64_t p;
+
+	(void)state;
+	r = calloc(CVM_SNAPSHOT_MAX_ENTRIES, sizeof(*r));
+	assert_non_null(r);
+	tvm_new(&vm, npages);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	pthread_mutex_lock(&vm.b->lock);
+	for (p = 0; p < npages; p += 2) {
+		assert_int_equal(cvm_gfn_reserve(&vm.b->core, p,
+						 CVM_GFN_SHARED), 0);
+		cvm_gfn_set(&vm.b->core, p, CVM_GFN_SHARED);
+	}
+	pthread_mutex_unlock(&vm.b->lock);
+	assert_int_equal(stats(&vm).shared_pages, npages / 2 + 1);
+	assert_int_equal(sim->snapshot(vm.b, r, 4, &n), -E2BIG);
+	assert_int_equal(n, npages);
+	assert_int_equal(sim->snapshot(vm.b, r, CVM_SNAPSHOT_MAX_ENTRIES, &n),
+			 -E2BIG);
+	/* pages 0-2 one run: two runs fewer */
+	assert_int_equal(share_pages(&vm, 1, 1), 0);
+	assert_int_equal(sim->snapshot(vm.b, r, 4, &n), -ENOSPC);
+	assert_int_equal(n, npages - 2);
+	assert_int_equal(sim->snapshot(vm.b, r, CVM_SNAPSHOT_MAX_ENTRIES, &n),
+			 0);
+	assert_int_equal(n, npages - 2);
+	assert_int_equal(check_runs(r, n), npages);
+	assert_int_equal(r[0].nr_pages, 3);
+	tvm_free(&vm);
+	free(r);
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 #define NTHREADS 4
@@ -1393,7 +1472,9 @@ int main(void)
 		cmocka_unit_test(test_rlimit_shared_with_mlock),
 		cmocka_unit_test(test_memlock_reported),
 		cmocka_unit_test(test_measurement_sources),
-		cmocka_unit_test(test_four_threads_random),
+	cmocka_unit_test(test_snapshot_large),
+	cmocka_unit_test(test_snapshot_too_many_runs),
+	cmocka_unit_test(test_four_threads_random),
 	};
 	int failed;
 

@@ -167,16 +167,16 @@ int cvm_dev_dma_unshare(int vm_fd, uint64_t gpa, uint64_t npages)
 	return page_op(vm_fd, CVM_DMA_UNSHARE, gpa, npages, 0);
 }
 
-int cvm_dev_snapshot(int vm_fd, struct cvm_gfn_info *entries,
+int cvm_dev_snapshot(int vm_fd, struct cvm_gfn_run *runs,
 		     uint32_t capacity, uint32_t *ret_nr)
 {
 	struct cvm_snapshot arg = {
-		.uaddr = (uintptr_t)entries,
+		.uaddr = (uintptr_t)runs,
 		.capacity = capacity,
 	};
 	int ret = xioctl(vm_fd, CVM_SNAPSHOT, &arg);
 
-	if (!ret || ret == -ENOSPC)
+	if (!ret || ret == -ENOSPC || ret == -E2BIG)
 		*ret_nr = arg.nr_entries;
 	return ret;
 }

@@ -36,10 +36,11 @@ int cvm_dev_unshare(int vm_fd, uint64_t gpa, uint64_t npages);
 int cvm_dev_dma_share(int vm_fd, uint64_t gpa, uint64_t npages);
 int cvm_dev_dma_unshare(int vm_fd, uint64_t gpa, uint64_t npages);
 /*
- * Fills at most capacity entries; *ret_nr is the number written, or on
- * -ENOSPC the number needed.
+ * The VM's GFNs as runs of equal state (struct cvm_gfn_run): fills at most
+ * capacity (<= CVM_SNAPSHOT_MAX_ENTRIES) runs; *ret_nr is the number
+ * written, or on -ENOSPC / -E2BIG the number needed.
  */
-int cvm_dev_snapshot(int vm_fd, struct cvm_gfn_info *entries,
+int cvm_dev_snapshot(int vm_fd, struct cvm_gfn_run *runs,
 		     uint32_t capacity, uint32_t *ret_nr);
 int cvm_dev_measurement(int vm_fd, struct cvm_measurement *ret_m);
 

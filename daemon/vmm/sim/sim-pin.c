@@ -146,6 +146,31 @@ u64 cvm_os_next_touched(struct cvm_core *core, u64 gfn)
 	return next < vm->touched.nbits ? next : U64_MAX;
 }
 
+/* Snapshots: the sim's one memslot is [0, nr_pages). */
+bool cvm_os_next_memory(struct cvm_core *core, u64 gfn, u64 *ret_first,
+			u64 *ret_end)
+{
+	if (gfn >= core->nr_pages)
+		return false;
+	*ret_first = gfn;
+	*ret_end = core->nr_pages;
+	return true;
+}
+
+u64 cvm_os_next_pinned(struct cvm_core *core, u64 gfn, u64 last)
+{
+	u64 next = cvm_os_bitmap_next(&sim_vm_of(core)->pinned, gfn);
+
+	return next <= last && next < sim_vm_of(core)->pinned.nbits ? next
+								     : U64_MAX;
+}
+
+/* A userspace caller is not killed half way through a call. */
+bool cvm_os_fatal_signal_pending(void)
+{
+	return false;
+}
+
 int cvm_os_check_range(struct cvm_core *core, u64 gfn, u64 npages)
 {
 	u64 end;

@@ -246,35 +246,32 @@ static int sim_stats(struct cvm_backend *vm, struct cvm_vm_stats *ret)
 	return 0;
 }
 
-static int sim_snapshot(struct cvm_backend *vm, struct cvm_gfn_info *entries,
+/*
+ * The runs go straight into the caller's buffer, counted and filled in one
+ * hold of the lock; on -ENOSPC its contents are unspecified.
+ */
+static int sim_snapshot(struct cvm_backend *vm, struct cvm_gfn_run *runs,
 			u32 capacity, u32 *ret_nr)
 {
-	u32 n;
-	u64 gfn;
+	u64 n;
 	int ret;
 
-	if (!ret_nr)
+	if (!ret_nr || (capacity && !runs))
 		return -EFAULT;
+	if (capacity > CVM_SNAPSHOT_MAX_ENTRIES)
+		return -EINVAL;
 	ret = sim_check_owner(vm);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&vm->lock);
-	ret = cvm_snapshot_size(&vm->core, capacity, &n);
-	/* The caller learns the size it needs from a short buffer. */
-	if (ret == -ENOSPC)
-		*ret_nr = n;
-	if (ret)
-		goto out;
-	if (!entries) {
-		ret = -EFAULT;
-		goto out;
-	}
-	for (gfn = 0; gfn < n; gfn++)
-		cvm_snapshot_entry(&vm->core, gfn, &entries[gfn]);
-	*ret_nr = n;
-out:
+	ret = cvm_snapshot_runs(&vm->core, runs, capacity, &n);
 	pthread_mutex_unlock(&vm->lock);
-	return ret;
+	if (ret)
+		return ret;
+	*ret_nr = n > UINT32_MAX ? UINT32_MAX : (u32)n;
+	if (n > CVM_SNAPSHOT_MAX_ENTRIES)
+		return -E2BIG;
+	return n > capacity ? -ENOSPC : 0;
 }
 
 static int sim_measurement(struct cvm_backend *vm, struct cvm_measurement *ret)
