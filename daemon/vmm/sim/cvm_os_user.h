@@ -64,6 +64,12 @@ static inline void cond_resched(void)
 {
 }
 
+/* A process being killed never returns to the core. */
+static inline bool cvm_os_fatal_signal(void)
+{
+	return false;
+}
+
 /**
  * struct cvm_os_bitmap - a bitmap whose set bits can be walked in order at
  * a cost that follows the number of set bits, not the size
@@ -146,6 +152,12 @@ static inline void cvm_os_map_erase(struct cvm_os_map *map, u64 index)
 		return;
 	map->slots[index] = NULL;
 	cvm_os_bitmap_clear(&map->present, index);
+}
+
+/* Storage exists for every index: nothing to keep. */
+static inline void cvm_os_map_unset(struct cvm_os_map *map, u64 index)
+{
+	cvm_os_map_erase(map, index);
 }
 
 static inline void *cvm_os_map_find(struct cvm_os_map *map, u64 *index,
