@@ -103,7 +103,7 @@ int cvm_convert_range(struct cvm_core *vm, u64 gfn, u64 npages,
 {
 	unsigned long *take = NULL, *was_shared = NULL;
 	enum cvm_gfn_state from, to;
-	u64 i, done, first, last, span = 0, reserved = 0;
+	u64 i, done, first, last, span = 0, reserved = 0, nr_reserved = 0;
 	int ret;
 
 	ret = cvm_convert_check(vm, gfn, npages, op, &first, &last);
@@ -137,6 +137,9 @@ int cvm_convert_range(struct cvm_core *vm, u64 gfn, u64 npages,
 	for (i = 0; i < npages; i++) {
 		from = cvm_gfn_state(vm, gfn + i);
 		cvm_gfn_transition(from, op, &to);
+		if (to != vm->untouched_state &&
+		    !cvm_os_map_load(&vm->gfn_states, gfn + i))
+			nr_reserved++;
 		ret = cvm_gfn_reserve(vm, gfn + i, to);
 		if (ret)
 			goto out_release;
@@ -151,6 +154,7 @@ int cvm_convert_range(struct cvm_core *vm, u64 gfn, u64 npages,
 		goto out_release;
 
 	vm->gfn_keep_slots = true;
+	vm->gfn_nr_kept = 0;
 	for (done = 0; done < npages; done++) {
 		if (cvm_os_loop_point(done + 1)) {
 			ret = -EINTR;
@@ -178,8 +182,11 @@ err_rollback:
 	cvm_measure_restore(vm->measure);
 out_keep:
 	vm->gfn_keep_slots = false;
+	nr_reserved += vm->gfn_nr_kept;
 out_release:
-	cvm_convert_release(vm, gfn, reserved);
+	/* a walk only when this call left reservations */
+	if (nr_reserved)
+		cvm_convert_release(vm, gfn, reserved);
 out_free:
 	cvm_os_bitmap_free(take);
 	cvm_os_bitmap_free(was_shared);

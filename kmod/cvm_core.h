@@ -77,7 +77,7 @@ struct cvm_pool {
  * @dma_refs: gfn -> cvm_os_map_value(refcount) of DMA shares.
  * @gfn_keep_slots: while a range conversion applies, a GFN going to
  *	@untouched_state keeps its @gfn_states slot as a reservation, so
- *	putting it back on rollback can't fail.
+ *	putting it back on rollback can't fail; @gfn_nr_kept counts them.
  * @nr_pinned: host pages pinned for the VM (the backend counts them).
  * @pin_limit_pages: per-VM cap on @nr_pinned, 0 for none.
  */
@@ -88,6 +88,7 @@ struct cvm_core {
 	struct cvm_os_map gfn_states;
 	u64 nr_explicit[CVM_GFN_NR_STATES];
 	bool gfn_keep_slots;
+	u64 gfn_nr_kept;
 
 	struct cvm_os_map spages;
 	struct list_head lru;

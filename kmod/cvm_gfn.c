@@ -55,10 +55,12 @@ void cvm_gfn_set(struct cvm_core *vm, u64 gfn, enum cvm_gfn_state to)
 	if (from == to)
 		return;
 	if (to == vm->untouched_state) {
-		if (vm->gfn_keep_slots)
+		if (vm->gfn_keep_slots) {
 			cvm_os_map_unset(&vm->gfn_states, gfn);
-		else
+			vm->gfn_nr_kept++;
+		} else {
 			cvm_os_map_erase(&vm->gfn_states, gfn);
+		}
 	} else {
 		WARN_ON_ONCE(cvm_os_map_store(&vm->gfn_states, gfn,
 					      cvm_os_map_value(to)));

@@ -19,8 +19,11 @@
 
 #include "cvm_os.h"
 
+unsigned long cvm_os_nr_warnings;
+
 void cvm_os_warn(const char *file, int line)
 {
+	__atomic_add_fetch(&cvm_os_nr_warnings, 1, __ATOMIC_RELAXED);
 	fprintf(stderr, "cvm: broken invariant at %s:%d\n", file, line);
 }
 
@@ -132,11 +135,18 @@ int cvm_os_map_init(struct cvm_os_map *map, u64 nr)
 	if (!map->slots)
 		return -ENOMEM;
 	ret = cvm_os_bitmap_init(&map->present, nr);
+	if (!ret) {
+		ret = cvm_os_bitmap_init(&map->reserved, nr);
+		if (ret)
+			cvm_os_bitmap_fini(&map->present);
+	}
 	if (ret) {
 		map->slots =
 		    cvm_os_lazy_free(map->slots, nr * sizeof(*map->slots));
 		return ret;
 	}
+	map->nr_reserved = 0;
+	map->strict = false;
 	return 0;
 }
 
@@ -145,6 +155,8 @@ void cvm_os_map_destroy(struct cvm_os_map *map)
 	map->slots = cvm_os_lazy_free(map->slots,
 				      map->present.nbits * sizeof(*map->slots));
 	cvm_os_bitmap_fini(&map->present);
+	cvm_os_bitmap_fini(&map->reserved);
+	map->nr_reserved = 0;
 }
 
 void *cvm_os_zalloc(size_t bytes)
