@@ -88,9 +88,11 @@ static int cvm_convert_check(struct cvm_core *vm, u64 gfn, u64 npages,
  *    first to the last such GFN.
  * 3. Reserve the state entries the range needs; a failure releases them.
  * 4. Apply; only moving contents in can fail (pool exhausted with nothing
- *    left to evict), or the caller be killed, and then the GFNs moved by
- *    this call get their contents and state back, and the measurement its
- *    earlier value. While applying, a GFN going to the VM's untouched
+ *    left to evict), or the caller be killed (a range that discards or
+ *    relabels can't be undone: once it changed a GFN it runs to its end),
+ *    and then the
+ *    GFNs moved by this call get their contents and state back, and the
+ *    measurement its earlier value. While applying, a GFN going to the VM's untouched
  *    state keeps its entry as a reservation, so the rollback's stores
  *    can't fail; every reservation left is released at the end.
  *
@@ -104,6 +106,7 @@ int cvm_convert_range(struct cvm_core *vm, u64 gfn, u64 npages,
 	unsigned long *take = NULL, *was_shared = NULL;
 	enum cvm_gfn_state from, to;
 	u64 i, done, first, last, span = 0, reserved = 0, nr_reserved = 0;
+	bool changed = false;
 	int ret;
 
 	ret = cvm_convert_check(vm, gfn, npages, op, &first, &last);
@@ -156,12 +159,18 @@ int cvm_convert_range(struct cvm_core *vm, u64 gfn, u64 npages,
 	vm->gfn_keep_slots = true;
 	vm->gfn_nr_kept = 0;
 	for (done = 0; done < npages; done++) {
-		if (cvm_os_loop_point(done + 1)) {
+		/*
+		 * Only moving contents in can be undone (SHARE's discards
+		 * can't): a range stops for a fatal signal here when it moves
+		 * contents in or changed nothing yet; the others just yield.
+		 */
+		if (cvm_os_loop_point(done + 1) && (span || !changed)) {
 			ret = -EINTR;
 			goto err_rollback;
 		}
 		from = cvm_gfn_state(vm, gfn + done);
 		cvm_gfn_transition(from, op, &to);
+		changed |= from != to;
 		ret = cvm_convert_one(vm, gfn + done, op, from, to);
 		if (ret)
 			goto err_rollback;

@@ -136,7 +136,7 @@ static void test_refused_range_keeps_no_memory(void **state)
  * over secure pages never touched (nothing moves, only the walk), sized
  * here until the whole walk takes a second or more. A VM fd works only in
  * its owner, so a child makes its own VM, says when it is about to walk,
- * and is SIGKILLed a third of the way in; it must be gone long before the
+ * and is SIGKILLed a sixth of the way in; it must be gone long before the
  * walk would end.
  */
 #define KT_WALK_MAX_PAGES (1ULL << 25)
@@ -186,7 +186,7 @@ static void test_killed_walk_stops(void **state)
 	close(pfd[1]);
 	assert_int_equal(read(pfd[0], &c, 1), 1);
 	close(pfd[0]);
-	usleep((useconds_t)(full * 1e6 / 3));
+	usleep((useconds_t)(full * 1e6 / 6));
 	t0 = kt_now();
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
