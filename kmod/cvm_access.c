@@ -69,9 +69,8 @@ static int cvm_access_copy(struct cvm_core *vm, u64 gpa, u8 *buf, u32 len,
 		if (write) {
 			cvm_os_page_write(page, off, buf, chunk);
 			if (cvm_gfn_is_secure(cvm_gfn_state(vm, gfn))) {
-				ret = cvm_measure_page(vm->measure,
-						       gfn << CVM_PAGE_SHIFT,
-						       page);
+				ret = cvm_measure_page(
+				    vm->measure, gfn << CVM_PAGE_SHIFT, page);
 				if (ret)
 					return ret;
 			}

@@ -90,11 +90,11 @@ static int cvm_convert_check(struct cvm_core *vm, u64 gfn, u64 npages,
  * 4. Apply; only moving contents in can fail (pool exhausted with nothing
  *    left to evict), or the caller be killed (a range that discards or
  *    relabels can't be undone: once it changed a GFN it runs to its end),
- *    and then the
- *    GFNs moved by this call get their contents and state back, and the
- *    measurement its earlier value. While applying, a GFN going to the VM's untouched
- *    state keeps its entry as a reservation, so the rollback's stores
- *    can't fail; every reservation left is released at the end.
+ *    and then the GFNs moved by this call get their contents and state
+ *    back, and the measurement its earlier value. While applying, a GFN
+ *    going to the VM's untouched state keeps its entry as a reservation,
+ *    so the rollback's stores can't fail; every reservation left is
+ *    released at the end.
  *
  * Return: 0; -EBADFD (GFN state), -EBUSY (DMA-shared page would become
  * secure), -EBADMSG (paged-out contents failed authentication), -ENOMEM,

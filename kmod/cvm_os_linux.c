@@ -284,7 +284,8 @@ static int cvm_os_aead_run(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 	aead_request_set_crypt(a->req, sg, sg,
 			       PAGE_SIZE + (encrypt ? 0 : CVM_OS_AEAD_TAG_SIZE),
 			       a->buf->iv);
-	ret = encrypt ? crypto_aead_encrypt(a->req) : crypto_aead_decrypt(a->req);
+	ret =
+	    encrypt ? crypto_aead_encrypt(a->req) : crypto_aead_decrypt(a->req);
 	if (WARN_ON_ONCE(ret == -EINPROGRESS || ret == -EBUSY))
 		ret = -EIO;
 	return ret;

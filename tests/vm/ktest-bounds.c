@@ -191,8 +191,9 @@ static void test_killed_walk_stops(void **state)
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	gone = kt_now() - t0;
-	print_message("walk of %llu pages: %.2f s whole; killed, gone in %.3f s\n",
-		      (unsigned long long)npages, full, gone);
+	print_message(
+	    "walk of %llu pages: %.2f s whole; killed, gone in %.3f s\n",
+	    (unsigned long long)npages, full, gone);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	/* meaningful only for a long walk */
 	assert_true(full >= 1.0);

@@ -23,10 +23,10 @@ int main(int argc, char **argv)
 	}
 	/* CVM_KTEST_ONLY=<group>: run that group alone (while iterating). */
 	only = getenv("CVM_KTEST_ONLY");
-#define KT_GROUP(name, call)                   \
-	do {                                   \
+#define KT_GROUP(name, call)                      \
+	do {                                      \
 		if (!only || !strcmp(only, name)) \
-			failed += (call);      \
+			failed += (call);         \
 	} while (0)
 	KT_GROUP("input", kt_run_input());
 	/* The table tests, written once (tests/table), on the kmod backend. */
