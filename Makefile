@@ -207,7 +207,7 @@ run: deps-build $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvm
 
 # The same walk-through against cvm.ko in the QEMU guest.
 run-kmod: deps module $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
-	tests/vm/run-in-guest.sh --timeout 300 -- /bin/sh -c 'modprobe gcm; \
+	tests/vm/run-in-guest.sh --timeout 300 -- /bin/sh -c 'modprobe -a gcm ctr ghash_generic; \
 		insmod $(CVM_BUILD_DIR)/kmod/cvm.ko && client/walkthrough.sh $(CVM_BUILD_DIR); \
 		st=$$?; rmmod cvm; exit $$st'
 

@@ -41,23 +41,42 @@ static int cvm_access_pin(struct cvm_core *vm, u64 first, u64 npages)
 	return ret;
 }
 
+/*
+ * While the VM is transient, every secure GFN's contents are in the launch
+ * measurement (they entered secure memory through cvm_secure_take(), which
+ * extends it). A guest write there changes measured contents, so the page
+ * as written extends the measurement again, (GPA, contents) as any
+ * measured page: the digest sealed at INIT_DONE covers every byte the
+ * secure memory holds at launch, and a write the verifier did not expect
+ * shows in it. Writes to normal and shared pages are measured by INIT_DONE
+ * itself (touched pages) or never enter secure memory.
+ */
 static int cvm_access_copy(struct cvm_core *vm, u64 gpa, u8 *buf, u32 len,
 			   bool write)
 {
 	struct cvm_page *page;
 	u32 off, chunk;
+	u64 gfn;
 	int ret;
 
 	while (len) {
 		off = gpa & (CVM_PAGE_SIZE - 1);
 		chunk = CVM_PAGE_SIZE - off < len ? CVM_PAGE_SIZE - off : len;
-		ret = cvm_access_page(vm, gpa >> CVM_PAGE_SHIFT, &page);
+		gfn = gpa >> CVM_PAGE_SHIFT;
+		ret = cvm_access_page(vm, gfn, &page);
 		if (ret)
 			return ret;
-		if (write)
+		if (write) {
 			cvm_os_page_write(page, off, buf, chunk);
-		else
+			if (cvm_gfn_is_secure(cvm_gfn_state(vm, gfn))) {
+				ret = cvm_measure_page(
+				    vm->measure, gfn << CVM_PAGE_SHIFT, page);
+				if (ret)
+					return ret;
+			}
+		} else {
 			cvm_os_page_read(buf, page, off, chunk);
+		}
 		gpa += chunk;
 		buf += chunk;
 		len -= chunk;
@@ -95,7 +114,9 @@ int cvm_access_span(u64 gpa, u32 len, u64 *ret_first, u64 *ret_npages)
  * @len: 1 .. CVM_ACCESS_MAX
  * @write: a guest write
  *
- * Host pages are pinned all or nothing. A secure page that can't be made
+ * Host pages are pinned all or nothing. While the VM is transient, a write
+ * to a secure page extends the launch measurement with the page as
+ * written. A secure page that can't be made
  * resident (pool exhausted with nothing to evict, or paged-out contents
  * that fail authentication) stops the access there.
  *

@@ -165,35 +165,72 @@ int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
  *
  * All or nothing: the pages missing are counted and checked against the
  * per-VM limit together first, then the backend pins them
- * (cvm_os_pin_new()), undoing its own pins if one fails.
+ * (cvm_os_pin_new()), undoing its own pins if one fails. The bitmap handed
+ * to the backend covers only the span from the first to the last missing
+ * page, so a range that is mostly pinned already, or refused by the limit,
+ * costs no memory that grows with it.
  *
  * Return: 0, -ENOMEM over a limit (nothing of this call stays pinned or
- * charged), -EFAULT when a host page can't be pinned.
+ * charged), -EFAULT when a host page can't be pinned, -EINTR when the
+ * caller is being killed.
  */
 int cvm_pin(struct cvm_core *vm, u64 gfn, u64 npages, const unsigned long *need)
 {
+	u64 i, first = U64_MAX, last = 0, missing = 0;
 	unsigned long *newly;
-	u64 i, missing = 0;
-	int ret = 0;
+	int ret;
 
-	newly = cvm_os_bitmap_zalloc(npages);
-	if (!newly)
-		return -ENOMEM;
 	for (i = 0; i < npages; i++) {
+		if (cvm_os_loop_point(i + 1))
+			return -EINTR;
 		if (need && !cvm_bit_test(need, i))
 			continue;
-		if (!cvm_os_pinned(vm, gfn + i)) {
-			cvm_bit_set(newly, i);
-			missing++;
+		if (cvm_os_pinned(vm, gfn + i))
+			continue;
+		if (first == U64_MAX)
+			first = i;
+		last = i;
+		missing++;
+	}
+	if (!missing)
+		return 0;
+	if (vm->pin_limit_pages &&
+	    (missing > vm->pin_limit_pages ||
+	     vm->nr_pinned > vm->pin_limit_pages - missing))
+		return -ENOMEM;
+	newly = cvm_os_bitmap_zalloc(last - first + 1);
+	if (!newly)
+		return -ENOMEM;
+	for (i = first; i <= last; i++) {
+		if (need && !cvm_bit_test(need, i))
+			continue;
+		if (!cvm_os_pinned(vm, gfn + i))
+			cvm_bit_set(newly, i - first);
+		if (cvm_os_loop_point(i - first + 1)) {
+			ret = -EINTR;
+			goto out_free;
 		}
 	}
-	if (missing && vm->pin_limit_pages &&
-	    vm->nr_pinned + missing > vm->pin_limit_pages)
-		ret = -ENOMEM;
-	else if (missing)
-		ret = cvm_os_pin_new(vm, gfn, npages, newly, missing);
+	ret = cvm_os_pin_new(vm, gfn + first, last - first + 1, newly, missing);
+out_free:
 	cvm_os_bitmap_free(newly);
 	return ret;
+}
+
+/**
+ * cvm_core_pin_limit() - the per-VM pin limit from its creation argument
+ * @bytes: cvm_create_vm.pin_limit_bytes (0: no limit)
+ * @ret_pages: the limit in pages, rounded down
+ *
+ * Return: 0, or -EINVAL for a limit below one page: rounded down it would
+ * read as 0, "no limit", the opposite of what was asked.
+ */
+int cvm_core_pin_limit(u64 bytes, u64 *ret_pages)
+{
+	if (bytes && bytes < CVM_PAGE_SIZE)
+		return -EINVAL;
+	*ret_pages = bytes >> CVM_PAGE_SHIFT;
+	return 0;
 }
 
 /*

@@ -75,6 +75,9 @@ struct cvm_pool {
  *	GFN without one was never touched: it reads as zeros.
  * @lru: resident cvm_spages, most recently used first.
  * @dma_refs: gfn -> cvm_os_map_value(refcount) of DMA shares.
+ * @gfn_keep_slots: while a range conversion applies, a GFN going to
+ *	@untouched_state keeps its @gfn_states slot as a reservation, so
+ *	putting it back on rollback can't fail; @gfn_nr_kept counts them.
  * @nr_pinned: host pages pinned for the VM (the backend counts them).
  * @pin_limit_pages: per-VM cap on @nr_pinned, 0 for none.
  */
@@ -84,6 +87,8 @@ struct cvm_core {
 	u64 nr_pages;
 	struct cvm_os_map gfn_states;
 	u64 nr_explicit[CVM_GFN_NR_STATES];
+	bool gfn_keep_slots;
+	u64 gfn_nr_kept;
 
 	struct cvm_os_map spages;
 	struct list_head lru;
@@ -129,6 +134,7 @@ int cvm_core_page_op(struct cvm_core *vm, enum cvm_page_cmd cmd, u64 gpa,
 void cvm_core_stats(struct cvm_core *vm, struct cvm_vm_stats *st);
 int cvm_pin(struct cvm_core *vm, u64 gfn, u64 npages,
 	    const unsigned long *need);
+int cvm_core_pin_limit(u64 bytes, u64 *ret_pages);
 
 /* cvm_pool.c */
 int cvm_pool_init(struct cvm_pool *pool, u64 capacity);

@@ -37,7 +37,8 @@ u64 cvm_gfn_count(struct cvm_core *vm, enum cvm_gfn_state state)
  * @gfn: the GFN
  * @to: the state it is going to
  *
- * Return: 0 or -ENOMEM. A reservation left unused is harmless.
+ * Return: 0 or -ENOMEM. A reservation left unused holds memory until it
+ * is released (cvm_os_map_release()) or the VM goes away.
  */
 int cvm_gfn_reserve(struct cvm_core *vm, u64 gfn, enum cvm_gfn_state to)
 {
@@ -54,7 +55,12 @@ void cvm_gfn_set(struct cvm_core *vm, u64 gfn, enum cvm_gfn_state to)
 	if (from == to)
 		return;
 	if (to == vm->untouched_state) {
-		cvm_os_map_erase(&vm->gfn_states, gfn);
+		if (vm->gfn_keep_slots) {
+			cvm_os_map_unset(&vm->gfn_states, gfn);
+			vm->gfn_nr_kept++;
+		} else {
+			cvm_os_map_erase(&vm->gfn_states, gfn);
+		}
 	} else {
 		WARN_ON_ONCE(cvm_os_map_store(&vm->gfn_states, gfn,
 					      cvm_os_map_value(to)));
@@ -73,7 +79,7 @@ void cvm_gfn_set(struct cvm_core *vm, u64 gfn, enum cvm_gfn_state to)
 void cvm_gfn_flip_untouched(struct cvm_core *vm)
 {
 	void *entry;
-	u64 gfn;
+	u64 gfn, n = 0;
 
 	WARN_ON_ONCE(vm->untouched_state != CVM_GFN_NORMAL ||
 		     vm->nr_explicit[CVM_GFN_NORMAL]);
@@ -83,6 +89,8 @@ void cvm_gfn_flip_untouched(struct cvm_core *vm)
 			cvm_os_map_erase(&vm->gfn_states, gfn);
 			vm->nr_explicit[CVM_GFN_SECURE]--;
 		}
+		if (!(++n % CVM_OS_RESCHED_EVERY))
+			cond_resched();
 	}
 }
 
@@ -90,11 +98,14 @@ void cvm_gfn_flip_untouched(struct cvm_core *vm)
 void cvm_gfn_drop_all(struct cvm_core *vm)
 {
 	void *entry;
-	u64 gfn;
+	u64 gfn, n = 0;
 	int s;
 
-	cvm_os_map_for_each(&vm->gfn_states, gfn, entry)
+	cvm_os_map_for_each(&vm->gfn_states, gfn, entry) {
 		cvm_os_map_erase(&vm->gfn_states, gfn);
+		if (!(++n % CVM_OS_RESCHED_EVERY))
+			cond_resched();
+	}
 	for (s = 0; s < CVM_GFN_NR_STATES; s++)
 		vm->nr_explicit[s] = 0;
 	vm->untouched_state = CVM_GFN_NORMAL;
@@ -104,11 +115,13 @@ void cvm_gfn_drop_all(struct cvm_core *vm)
 void cvm_gfn_forget_range(struct cvm_core *vm, u64 gfn, u64 npages)
 {
 	void *entry;
-	u64 idx;
+	u64 idx, n = 0;
 
 	cvm_os_map_for_each_range(&vm->gfn_states, idx, entry, gfn,
 				  gfn + npages - 1) {
 		cvm_os_map_erase(&vm->gfn_states, idx);
 		vm->nr_explicit[cvm_os_map_to_value(entry)]--;
+		if (!(++n % CVM_OS_RESCHED_EVERY))
+			cond_resched();
 	}
 }

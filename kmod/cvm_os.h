@@ -12,9 +12,9 @@
  *
  * Each implementation header provides the types u8..u64, U32_MAX,
  * U64_MAX, struct list_head and its kernel-named helpers, WARN_ON_ONCE(),
- * cond_resched(), struct cvm_os_lock, struct cvm_os_map and the inline
- * functions marked "inline" below; the rest are functions of the
- * implementation.
+ * cond_resched(), cvm_os_fatal_signal(), struct cvm_os_lock, struct
+ * cvm_os_map and the inline functions marked "inline" below; the rest are
+ * functions of the implementation.
  *
  * What a backend decides by mechanism (pinning, where the pool lives,
  * which pages count as touched) is declared in cvm_core.h as cvm_os_*
@@ -34,19 +34,40 @@
 #define CVM_PAGE_SIZE (1UL << CVM_PAGE_SHIFT)
 
 /*
+ * Loops over a user-sized range under the VM lock yield the CPU every
+ * CVM_OS_RESCHED_EVERY items (cond_resched(), inline) and stop with -EINTR,
+ * undoing what the call did, when the caller is being killed
+ * (cvm_os_fatal_signal(), inline: the kernel's fatal_signal_pending();
+ * always false in userspace).
+ */
+#define CVM_OS_RESCHED_EVERY 1024
+
+static inline bool cvm_os_loop_point(u64 i)
+{
+	if (i % CVM_OS_RESCHED_EVERY)
+		return false;
+	cond_resched();
+	return cvm_os_fatal_signal();
+}
+
+/*
  * Locking (struct cvm_os_lock, inline): for what several VMs share, the
  * pool; a VM's own state is under its backend's VM lock.
  * cvm_os_lock_init(lock), cvm_os_lock(lock), cvm_os_unlock(lock)
  *
  * Memory: cvm_os_zalloc() gives zeroed memory charged to the VM's owner
  * where the OS can, cvm_os_free() accepts NULL. Bitmaps of one call's
- * range (what to pin, what to roll back), nbits may be 0.
+ * range (what to pin, what to roll back), nbits may be 0: their size
+ * follows user input, so they are charged to the caller, fall back to
+ * virtually contiguous memory when large, fail quietly (-ENOMEM, never a
+ * warning) and are refused past CVM_OS_BITMAP_MAX_BITS.
  */
 void *cvm_os_zalloc(size_t bytes);
 void cvm_os_free(void *p);
 /* Large arrays (kvzalloc in the kernel), NULL for 0 bytes or too many. */
 void *cvm_os_vzalloc(size_t bytes);
 void cvm_os_vfree(void *p);
+#define CVM_OS_BITMAP_MAX_BITS 0xffffffffULL
 unsigned long *cvm_os_bitmap_zalloc(u64 nbits);
 void cvm_os_bitmap_free(unsigned long *bits);
 
@@ -76,6 +97,9 @@ static inline bool cvm_bit_test(const unsigned long *bits, u64 i)
  * cvm_os_map_release(map, i)	inline; drop an unused reservation
  * cvm_os_map_store(map, i, e)	inline; 0 or -ENOMEM (e not NULL)
  * cvm_os_map_erase(map, i)	inline
+ * cvm_os_map_unset(map, i)	inline; the present entry at i becomes a
+ *				reservation (loads as NULL, walks skip it, a
+ *				store to it can't fail); never allocates
  * cvm_os_map_find(map, &i, last) inline; the first entry at an index in
  *				[*i, last], *i set to it; NULL when none
  * cvm_os_map_value(v), cvm_os_map_to_value(e)	inline

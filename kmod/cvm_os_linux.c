@@ -35,17 +35,23 @@ void cvm_os_vfree(void *p)
 	kvfree(p);
 }
 
-/* bitmap_zalloc() takes an unsigned int: more bits can't be had. */
+/*
+ * A bitmap sized by a caller's range: the size in 64 bits, charged to the
+ * caller's memcg, vmalloc'ed when large and failing without a warning (a
+ * range is user input). for_each_set_bit() and friends take its length as
+ * an unsigned long, so every bit of CVM_OS_BITMAP_MAX_BITS is reachable.
+ */
 unsigned long *cvm_os_bitmap_zalloc(u64 nbits)
 {
-	if (nbits > UINT_MAX)
+	if (nbits > CVM_OS_BITMAP_MAX_BITS)
 		return NULL;
-	return bitmap_zalloc(nbits, GFP_KERNEL);
+	return kvzalloc(max_t(u64, BITS_TO_LONGS(nbits), 1) * sizeof(long),
+			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 }
 
 void cvm_os_bitmap_free(unsigned long *bits)
 {
-	bitmap_free(bits);
+	kvfree(bits);
 }
 
 void cvm_os_page_copy(struct cvm_page *to, struct cvm_page *from)
@@ -149,10 +155,19 @@ int cvm_os_hash_restore(struct cvm_os_hash *h)
 	return crypto_shash_import(h->desc, h->saved);
 }
 
-/* Is gcm(aes) available? Loads its module on demand. */
+/*
+ * A synchronous gcm(aes): the request completes inside the call, on the
+ * caller's buffers, and no other context ever sees the bounce page.
+ */
+static struct crypto_aead *cvm_os_aead_alloc(void)
+{
+	return crypto_alloc_aead("gcm(aes)", 0, CRYPTO_ALG_ASYNC);
+}
+
+/* Is a synchronous gcm(aes) available? Loads its module on demand. */
 int cvm_os_aead_check(void)
 {
-	struct crypto_aead *tfm = crypto_alloc_aead("gcm(aes)", 0, 0);
+	struct crypto_aead *tfm = cvm_os_aead_alloc();
 
 	if (IS_ERR(tfm))
 		return PTR_ERR(tfm);
@@ -163,15 +178,25 @@ int cvm_os_aead_check(void)
 /* Buffers handed to the crypto API must not live on the stack. */
 struct cvm_os_aead_buf {
 	u8 aad[CVM_OS_AEAD_AAD_SIZE];
-	u8 aad_dst[CVM_OS_AEAD_AAD_SIZE]; /* the API copies the AAD to dst */
 	u8 iv[CVM_OS_AEAD_IV_SIZE];
 	u8 tag[CVM_OS_AEAD_TAG_SIZE];
 };
 
+/*
+ * @bounce: a private page the cipher works in. The host page is writable
+ * by the VM's owner (another thread, a MAP_SHARED peer) while it is being
+ * sealed or opened; a cipher that reads it twice (the hash pass, then the
+ * CTR pass) could authenticate bytes other than those it decrypts, or tag
+ * a ciphertext other than the one it wrote. So the ciphertext is copied
+ * in once before opening and out once after sealing, and the tag vouches
+ * for exactly the bytes processed. The bounce holds plaintext after an
+ * open: it is cleared before the call returns.
+ */
 struct cvm_os_aead {
 	struct crypto_aead *tfm;
 	struct aead_request *req;
 	struct cvm_os_aead_buf *buf;
+	struct page *bounce;
 };
 
 int cvm_os_aead_new(struct cvm_os_aead **ret)
@@ -184,9 +209,10 @@ int cvm_os_aead_new(struct cvm_os_aead **ret)
 	if (!a)
 		return -ENOMEM;
 	a->buf = kzalloc(sizeof(*a->buf), GFP_KERNEL_ACCOUNT);
-	if (!a->buf)
+	a->bounce = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!a->buf || !a->bounce)
 		goto err_free;
-	a->tfm = crypto_alloc_aead("gcm(aes)", 0, 0);
+	a->tfm = cvm_os_aead_alloc();
 	if (IS_ERR(a->tfm)) {
 		err = PTR_ERR(a->tfm);
 		a->tfm = NULL;
@@ -212,6 +238,15 @@ err_free:
 	return err;
 }
 
+/* Wipe the bounce page: it may have held plaintext. */
+static void cvm_os_aead_wipe(struct cvm_os_aead *a)
+{
+	void *va = kmap_local_page(a->bounce);
+
+	memzero_explicit(va, PAGE_SIZE);
+	kunmap_local(va);
+}
+
 void cvm_os_aead_free(struct cvm_os_aead *a)
 {
 	if (!a)
@@ -219,69 +254,70 @@ void cvm_os_aead_free(struct cvm_os_aead *a)
 	aead_request_free(a->req);
 	if (a->tfm)
 		crypto_free_aead(a->tfm);
+	if (a->bounce) {
+		cvm_os_aead_wipe(a);
+		__free_page(a->bounce);
+	}
 	kfree_sensitive(a->buf);
 	kfree(a);
 }
 
-/* [aad][page] or [aad][page][tag] */
-static void cvm_os_aead_sg(struct cvm_os_aead *a, struct scatterlist *sg,
-			   struct cvm_page *page, bool dst, bool with_tag)
-{
-	sg_init_table(sg, with_tag ? 3 : 2);
-	sg_set_buf(&sg[0], dst ? a->buf->aad_dst : a->buf->aad,
-		   CVM_OS_AEAD_AAD_SIZE);
-	sg_set_page(&sg[1], cvm_os_kpage(page), PAGE_SIZE, 0);
-	if (with_tag)
-		sg_set_buf(&sg[2], a->buf->tag, CVM_OS_AEAD_TAG_SIZE);
-}
-
+/*
+ * One request over the bounce page, in place: [aad][bounce][tag], the tag
+ * written on encryption, read on decryption.
+ */
 static int cvm_os_aead_run(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
-			   struct scatterlist *src, struct scatterlist *dst,
-			   unsigned int cryptlen, bool encrypt)
+			   bool encrypt)
 {
-	DECLARE_CRYPTO_WAIT(wait);
+	struct scatterlist sg[3];
 	int ret;
 
 	memcpy(a->buf->iv, iv, CVM_OS_AEAD_IV_SIZE);
 	memcpy(a->buf->aad, aad, CVM_OS_AEAD_AAD_SIZE);
-	aead_request_set_callback(a->req, CRYPTO_TFM_REQ_MAY_SLEEP,
-				  crypto_req_done, &wait);
+	sg_init_table(sg, 3);
+	sg_set_buf(&sg[0], a->buf->aad, CVM_OS_AEAD_AAD_SIZE);
+	sg_set_page(&sg[1], a->bounce, PAGE_SIZE, 0);
+	sg_set_buf(&sg[2], a->buf->tag, CVM_OS_AEAD_TAG_SIZE);
+	/* Synchronous (CRYPTO_ALG_ASYNC masked): no callback, no wait. */
+	aead_request_set_callback(a->req, CRYPTO_TFM_REQ_MAY_SLEEP, NULL, NULL);
 	aead_request_set_ad(a->req, CVM_OS_AEAD_AAD_SIZE);
-	aead_request_set_crypt(a->req, src, dst, cryptlen, a->buf->iv);
+	aead_request_set_crypt(a->req, sg, sg,
+			       PAGE_SIZE + (encrypt ? 0 : CVM_OS_AEAD_TAG_SIZE),
+			       a->buf->iv);
 	ret =
 	    encrypt ? crypto_aead_encrypt(a->req) : crypto_aead_decrypt(a->req);
-	return crypto_wait_req(ret, &wait);
+	if (WARN_ON_ONCE(ret == -EINPROGRESS || ret == -EBUSY))
+		ret = -EIO;
+	return ret;
 }
 
 int cvm_os_aead_seal(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 		     struct cvm_page *from, struct cvm_page *to, u8 *ret_tag)
 {
-	struct scatterlist src[2], dst[3];
 	int ret;
 
-	/* In place: one list, as the crypto API wants for src == dst. */
-	cvm_os_aead_sg(a, dst, to, from != to, true);
-	if (from != to)
-		cvm_os_aead_sg(a, src, from, false, false);
-	ret = cvm_os_aead_run(a, iv, aad, from != to ? src : dst, dst,
-			      PAGE_SIZE, true);
-	if (ret)
-		return ret;
-	memcpy(ret_tag, a->buf->tag, CVM_OS_AEAD_TAG_SIZE);
-	return 0;
+	/* The plaintext into the bounce, sealed there, copied out once. */
+	copy_highpage(a->bounce, cvm_os_kpage(from));
+	ret = cvm_os_aead_run(a, iv, aad, true);
+	if (!ret) {
+		copy_highpage(cvm_os_kpage(to), a->bounce);
+		memcpy(ret_tag, a->buf->tag, CVM_OS_AEAD_TAG_SIZE);
+	}
+	cvm_os_aead_wipe(a);
+	return ret;
 }
 
 int cvm_os_aead_open(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 		     const u8 *tag, struct cvm_page *from, struct cvm_page *to)
 {
-	struct scatterlist src[3], dst[2];
+	int ret;
 
+	/* The ciphertext read once: what is verified is what is decrypted. */
+	copy_highpage(a->bounce, cvm_os_kpage(from));
 	memcpy(a->buf->tag, tag, CVM_OS_AEAD_TAG_SIZE);
-	cvm_os_aead_sg(a, src, from, false, true);
-	if (from == to)
-		return cvm_os_aead_run(a, iv, aad, src, src,
-				       PAGE_SIZE + CVM_OS_AEAD_TAG_SIZE, false);
-	cvm_os_aead_sg(a, dst, to, true, false);
-	return cvm_os_aead_run(a, iv, aad, src, dst,
-			       PAGE_SIZE + CVM_OS_AEAD_TAG_SIZE, false);
+	ret = cvm_os_aead_run(a, iv, aad, false);
+	if (!ret)
+		copy_highpage(cvm_os_kpage(to), a->bounce);
+	cvm_os_aead_wipe(a);
+	return ret;
 }

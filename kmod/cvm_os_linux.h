@@ -13,6 +13,7 @@
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -36,6 +37,11 @@ static inline void cvm_os_lock(struct cvm_os_lock *l)
 static inline void cvm_os_unlock(struct cvm_os_lock *l)
 {
 	spin_unlock(&l->lock);
+}
+
+static inline bool cvm_os_fatal_signal(void)
+{
+	return fatal_signal_pending(current);
 }
 
 struct cvm_os_map {
@@ -77,6 +83,12 @@ static inline int cvm_os_map_store(struct cvm_os_map *map, u64 index,
 static inline void cvm_os_map_erase(struct cvm_os_map *map, u64 index)
 {
 	xa_erase(&map->xa, index);
+}
+
+static inline void cvm_os_map_unset(struct cvm_os_map *map, u64 index)
+{
+	/* Replacing a present entry needs no allocation. */
+	xa_store(&map->xa, index, XA_ZERO_ENTRY, GFP_NOWAIT);
 }
 
 static inline void *cvm_os_map_find(struct cvm_os_map *map, u64 *index,

@@ -317,10 +317,13 @@ void cvm_secure_discard(struct cvm_core *vm, u64 gfn)
 void cvm_secure_discard_range(struct cvm_core *vm, u64 gfn, u64 npages)
 {
 	struct cvm_spage *sp;
-	u64 idx;
+	u64 idx, n = 0;
 
-	cvm_os_map_for_each_range(&vm->spages, idx, sp, gfn, gfn + npages - 1)
+	cvm_os_map_for_each_range(&vm->spages, idx, sp, gfn, gfn + npages - 1) {
 		cvm_secure_discard(vm, idx);
+		if (!(++n % CVM_OS_RESCHED_EVERY))
+			cond_resched();
+	}
 }
 
 void cvm_secure_discard_all(struct cvm_core *vm)

@@ -53,11 +53,15 @@ static void cvm_vm_free(struct cvm_vm *vm)
  */
 int cvm_vm_create(const struct cvm_create_vm *arg)
 {
+	u64 pin_limit_pages;
 	struct cvm_vm *vm;
 	int fd;
 
 	if (!current->mm)
 		return -EINVAL;
+	fd = cvm_core_pin_limit(arg->pin_limit_bytes, &pin_limit_pages);
+	if (fd)
+		return fd;
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
@@ -69,7 +73,7 @@ int cvm_vm_create(const struct cvm_create_vm *arg)
 	}
 	mutex_init(&vm->lock);
 	INIT_LIST_HEAD(&vm->slots);
-	vm->core.pin_limit_pages = arg->pin_limit_bytes >> PAGE_SHIFT;
+	vm->core.pin_limit_pages = pin_limit_pages;
 	/* VFIO's model: the right to bypass the limit is fixed at creation. */
 	vm->lock_cap = capable(CAP_IPC_LOCK);
 	mmgrab(current->mm);

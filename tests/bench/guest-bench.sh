@@ -17,7 +17,7 @@ status=0
 
 dmesg -C
 # AES-GCM for page-out: the guest can't autoload modules from its chroot.
-modprobe gcm || exit 1
+modprobe -a gcm ctr ghash_generic || exit 1
 modprobe aesni_intel 2>/dev/null
 modprobe ghash_clmulni_intel 2>/dev/null
 # 96 MiB: bench-secure pages 64 MiB in without eviction.

@@ -12,7 +12,7 @@ grep -q 'cvmrig\.job=' /proc/cmdline ||
 	{ echo "$0: runs only in the QEMU guest (tests/vm/run-in-guest.sh)" >&2; exit 2; }
 status=0
 
-modprobe gcm
+modprobe -a gcm ctr ghash_generic
 modprobe aesni_intel 2>/dev/null
 modprobe ghash_clmulni_intel 2>/dev/null
 dmesg -C

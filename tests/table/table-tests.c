@@ -7,8 +7,9 @@
  * lifecycle table and of the GFN table (one test per cell), "not started",
  * state counts, all-or-nothing ranges, the confidentiality table row by
  * row and the content rules, tamper/swap/replay, DMA refcounts and range
- * rollback, the measurement, snapshots, demand pinning and the per-VM pin
- * limit.
+ * rollback, the measurement (and guest writes to measured pages),
+ * snapshots, demand pinning, the per-VM pin limit (and one below a page),
+ * and page-in while the host writes its page.
  *
  * Expected values are written out from docs/uapi.md, not from the code.
  * Where the backends differ by design (daemon/vmm/sim/README.md), the test
@@ -966,6 +967,146 @@ static void test_pinned_page_is_host_page(void **state)
 	tvm_free(&vm);
 }
 
+/* ---- pin limit, the measurement of later writes, sealing races -------- */
+
+/* A pin limit below one page is refused, never read as "no limit". */
+static void test_pin_limit_below_page(void **state)
+{
+	static const uint8_t b = 0x5c;
+	struct tvm vm;
+
+	(void)state;
+	assert_int_equal(tvm_new_cfg(&vm, 16 * PG, 1, false, 0), -EINVAL);
+	assert_int_equal(tvm_new_cfg(&vm, 16 * PG, PG - 1, false, 0), -EINVAL);
+	/* one page: one page, and not two */
+	assert_int_equal(tvm_new_cfg(&vm, 16 * PG, PG, false, 0), 0);
+	assert_int_equal(stats(&vm).pin_limit_bytes, PG);
+	assert_int_equal(gwrite(&vm, 0, &b, 1), 0);
+	assert_int_equal(gwrite(&vm, PG, &b, 1), -ENOMEM);
+	assert_int_equal(stats(&vm).pinned_pages, 1);
+	tvm_free(&vm);
+	/* above a page: rounded down to pages */
+	assert_int_equal(tvm_new_cfg(&vm, 16 * PG, 2 * PG + 1, false, 0), 0);
+	assert_int_equal(stats(&vm).pin_limit_bytes, 2 * PG);
+	tvm_free(&vm);
+}
+
+/*
+ * While transient, a guest write to a secure page, whose contents the
+ * measurement already holds, extends it with the page as written (GPA,
+ * contents); reads, and writes to normal pages, don't.
+ */
+static void test_measure_writes_to_secure(void **state)
+{
+	static uint8_t first[PG], second[PG], third[PG], normal[PG];
+	uint8_t expect[CVM_DIGEST_SIZE];
+	struct cvm_measurement m;
+	EVP_MD_CTX *ctx;
+	struct tvm vm;
+
+	(void)state;
+	start_with_pattern(&vm, 4, 1, 21);
+	assert_int_equal(page_in(&vm, 1), 0);
+	assert_int_equal(stats(&vm).measured_pages, 1);
+	memcpy(first, pattern, PG);
+	memcpy(second, pattern, PG);
+	memset(second + 100, 0x5a, 8);
+	assert_int_equal(gwrite(&vm, PG + 100, second + 100, 8), 0);
+	assert_int_equal(stats(&vm).measured_pages, 2);
+	/* paged out, then written: paged in, written, measured as written */
+	assert_int_equal(page_out(&vm, 1), 0);
+	memcpy(third, second, PG);
+	third[4000] ^= 0x01;
+	assert_int_equal(gwrite(&vm, PG + 4000, third + 4000, 1), 0);
+	assert_int_equal(stats(&vm).measured_pages, 3);
+	/* a read, and a write to a normal page, leave it */
+	assert_int_equal(gread(&vm, PG, page_buf, 16), 0);
+	normal[0] = 'x';
+	assert_int_equal(gwrite(&vm, 2 * PG, normal, 1), 0);
+	assert_int_equal(stats(&vm).measured_pages, 3);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_DONE), 0);
+	m = measurement(&vm);
+	assert_int_equal(m.flags, CVM_MEASUREMENT_SEALED);
+	/* INIT_DONE adds the touched normal page 2 */
+	assert_int_equal(m.nr_pages, 4);
+	ctx = sha_begin();
+	sha_page(ctx, PG, first);
+	sha_page(ctx, PG, second);
+	sha_page(ctx, PG, third);
+	sha_page(ctx, 2 * PG, normal);
+	sha_end(ctx, expect);
+	assert_memory_equal(m.digest, expect, sizeof(expect));
+	/* sealed: a later write to a secure page leaves it */
+	assert_int_equal(gwrite(&vm, PG, normal, 1), 0);
+	m = measurement(&vm);
+	assert_int_equal(m.nr_pages, 4);
+	assert_memory_equal(m.digest, expect, sizeof(expect));
+	tvm_free(&vm);
+}
+
+/* Keeps toggling one byte of a host page (an even number of times). */
+struct flipper {
+	volatile uint8_t *byte;
+	int run;
+	int started;
+};
+
+static void *flip_thread(void *arg)
+{
+	struct flipper *f = arg;
+
+	__atomic_store_n(&f->started, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&f->run, __ATOMIC_ACQUIRE)) {
+		*f->byte ^= 0x01;
+		*f->byte ^= 0x01;
+	}
+	return NULL;
+}
+
+#define FLIP_ROUNDS 300
+
+/*
+ * The host writes its page while it is being opened (another thread of
+ * the VMM here; a MAP_SHARED peer alike): a page-in either yields the
+ * authentic contents or fails with -EBADMSG, never other bytes.
+ */
+static void test_page_in_while_host_writes(void **state)
+{
+	struct flipper f;
+	int i, ret, rejected = 0, wrong = 0;
+	pthread_t t;
+	struct tvm vm;
+
+	(void)state;
+	start_with_pattern(&vm, 4, 1, 33);
+	assert_int_equal(page_in(&vm, 1), 0);
+	for (i = 0; i < FLIP_ROUNDS; i++) {
+		assert_int_equal(page_out(&vm, 1), 0);
+		f.byte = vm.mem + PG + (size_t)i * 37 % PG;
+		f.run = 1;
+		f.started = 0;
+		assert_int_equal(pthread_create(&t, NULL, flip_thread, &f), 0);
+		while (!__atomic_load_n(&f.started, __ATOMIC_ACQUIRE))
+			;
+		ret = page_in(&vm, 1);
+		__atomic_store_n(&f.run, 0, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+		if (ret == -EBADMSG) {
+			/* the host page holds the sealed bytes again */
+			rejected++;
+			assert_int_equal(stats(&vm).secure_paged_out, 1);
+			ret = page_in(&vm, 1);
+		}
+		assert_int_equal(ret, 0);
+		if (memcmp(guest_view(&vm, 1), pattern, PG))
+			wrong++;
+	}
+	print_message("%d page-ins under host writes: %d refused, %d wrong\n",
+		      FLIP_ROUNDS, rejected, wrong);
+	assert_int_equal(wrong, 0);
+	tvm_free(&vm);
+}
+
 static char *cell_name(const char *table, const char *from, const char *op,
 		       int err, const char *to)
 {
@@ -1005,6 +1146,9 @@ int tt_run_tables(const struct cvm_backend_ops *ops, const char *dev_path)
 		cmocka_unit_test(test_demand_pins_nothing),
 		cmocka_unit_test(test_vm_pin_limit),
 		cmocka_unit_test(test_pinned_page_is_host_page),
+		cmocka_unit_test(test_pin_limit_below_page),
+		cmocka_unit_test(test_measure_writes_to_secure),
+		cmocka_unit_test(test_page_in_while_host_writes),
 	};
 	size_t nvm = sizeof(vm_cells) / sizeof(vm_cells[0]);
 	size_t ngfn = sizeof(gfn_cells) / sizeof(gfn_cells[0]);

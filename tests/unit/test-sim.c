@@ -910,6 +910,84 @@ static void test_convert_rollback(void **state)
 	tvm_free(&vm);
 }
 
+/*
+ * A call leaves no state-entry reservation behind, refused or not: an
+ * UNSHARE refused at its last page (a DMA share) used to keep one for
+ * every page before it until the VM went away.
+ */
+static void test_calls_leave_no_reservation(void **state)
+{
+	struct cvm_os_map *states;
+	struct tvm vm;
+
+	(void)state;
+	tvm_new_pool(&vm, 64, 4);
+	states = &vm.b->core.gfn_states;
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(dma_share(&vm, 63, 1), 0);
+	assert_int_equal(unshare_pages(&vm, 0, 64), -EBUSY);
+	assert_int_equal(states->nr_reserved, 0);
+	assert_int_equal(stats(&vm).normal_pages, 64);
+	/* failing half way (pool), then succeeding, then sharing back */
+	sim_vm_fail_pool_after(vm.b, 2);
+	assert_int_equal(unshare_pages(&vm, 0, 8), -ENOMEM);
+	assert_int_equal(states->nr_reserved, 0);
+	sim_vm_fail_pool_after(vm.b, -1);
+	assert_int_equal(unshare_pages(&vm, 0, 8), 0);
+	assert_int_equal(share_pages(&vm, 0, 16), 0);
+	assert_int_equal(states->nr_reserved, 0);
+	assert_int_equal(dma_unshare(&vm, 63, 1), 0);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_DONE), 0);
+	assert_int_equal(unshare_pages(&vm, 0, 16), 0);
+	assert_int_equal(states->nr_reserved, 0);
+	assert_int_equal(vm.b->core.dma_refs.nr_reserved, 0);
+	tvm_free(&vm);
+}
+
+/*
+ * UNSHARE's rollback in a secure VM, whose default state is secure: the
+ * taken GFNs' state entries went to the default while applying, and
+ * putting "shared" back must not need an allocation (the module warned
+ * when that one failed). They keep their slots; all comes back, quietly.
+ */
+static void test_unshare_rollback_secure_vm(void **state)
+{
+	static uint8_t pages[4][PG];
+	unsigned long warnings = cvm_os_nr_warnings;
+	struct cvm_vm_stats st;
+	struct tvm vm;
+	int i;
+
+	(void)state;
+	tvm_new_pool(&vm, 8, 2);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(lc(&vm, CVM_VM_OP_INIT_DONE), 0);
+	assert_int_equal(share_pages(&vm, 1, 4), 0);
+	for (i = 0; i < 4; i++) {
+		memset(pages[i], 'a' + i, PG);
+		assert_int_equal(gwrite(&vm, (i + 1) * PG, pages[i], PG), 0);
+	}
+	/* a store needing memory fails here, as an xarray's can */
+	vm.b->core.gfn_states.strict = true;
+	sim_vm_fail_pool_after(vm.b, 3);
+	assert_int_equal(unshare_pages(&vm, 1, 4), -ENOMEM);
+	sim_vm_fail_pool_after(vm.b, -1);
+	assert_int_equal(cvm_os_nr_warnings, warnings);
+	assert_int_equal(vm.b->core.gfn_states.nr_reserved, 0);
+	st = stats(&vm);
+	assert_int_equal(st.shared_pages, 4);
+	assert_int_equal(st.secure_pages, 8 - 4);
+	assert_int_equal(st.pool_pages, 0);
+	for (i = 0; i < 4; i++)
+		assert_memory_equal(host_view(&vm, i + 1), pages[i], PG);
+	assert_int_equal(unshare_pages(&vm, 1, 4), 0);
+	for (i = 0; i < 4; i++)
+		assert_memory_equal(guest_view(&vm, i + 1), pages[i], PG);
+	assert_int_equal(stats(&vm).secure_pages, 8);
+	assert_int_equal(cvm_os_nr_warnings, warnings);
+	tvm_free(&vm);
+}
+
 /* INIT_DONE failing half way leaves the VM transient; a retry completes. */
 static void test_init_done_half_way(void **state)
 {
@@ -1465,6 +1543,8 @@ int main(void)
 		cmocka_unit_test(test_eviction_lru),
 		cmocka_unit_test(test_eviction_by_guest_access),
 		cmocka_unit_test(test_convert_rollback),
+		cmocka_unit_test(test_unshare_rollback_secure_vm),
+		cmocka_unit_test(test_calls_leave_no_reservation),
 		cmocka_unit_test(test_init_done_half_way),
 		cmocka_unit_test(test_touch_pins_exactly_n),
 		cmocka_unit_test(test_upfront),

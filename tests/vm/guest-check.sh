@@ -30,6 +30,9 @@ dmesg -C
 # chroot the guest runs in, so load them here (accelerated ones if the
 # emulated CPU has the instructions).
 check "modprobe gcm" modprobe gcm
+# cvm.ko asks for a synchronous gcm(aes): the gcm template over ctr and
+# ghash-generic, which the kernel would load on demand outside the guest.
+check "modprobe ctr ghash_generic" modprobe -a ctr ghash_generic
 modprobe aesni_intel 2>/dev/null || true
 modprobe ghash_clmulni_intel 2>/dev/null || true
 # A small pool, so the exhaustion tests reach its end quickly.

@@ -11,7 +11,7 @@ grep -q 'cvmrig\.job=' /proc/cmdline ||
 status=0
 
 # AES-GCM for page-out: the guest can't autoload modules from its chroot.
-modprobe gcm || exit 1
+modprobe -a gcm ctr ghash_generic || exit 1
 modprobe aesni_intel 2>/dev/null
 modprobe ghash_clmulni_intel 2>/dev/null
 insmod "$build/kmod/cvm.ko" || exit 1

@@ -4,6 +4,7 @@
  * kernel with cvm.ko loaded (tests/vm/guest-check.sh does that under QEMU).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ktest.h"
@@ -12,6 +13,7 @@
 int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : CVM_DEV_PATH;
+	const char *only;
 	int ret, failed = 0;
 
 	ret = cvm_dev_open(dev, &kt_dev_fd);
@@ -19,14 +21,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cvm-ktest: open %s: %s\n", dev, strerror(-ret));
 		return 2;
 	}
-	failed += kt_run_input();
+	/* CVM_KTEST_ONLY=<group>: run that group alone (while iterating). */
+	only = getenv("CVM_KTEST_ONLY");
+#define KT_GROUP(name, call)                      \
+	do {                                      \
+		if (!only || !strcmp(only, name)) \
+			failed += (call);         \
+	} while (0)
+	KT_GROUP("input", kt_run_input());
 	/* The table tests, written once (tests/table), on the kmod backend. */
-	failed += tt_run_tables(&cvm_backend_kmod, dev);
-	failed += kt_run_pin();
-	failed += kt_run_threads();
-	failed += kt_run_secure();
-	failed += kt_run_dma();
-	failed += kt_run_stress();
+	KT_GROUP("tables", tt_run_tables(&cvm_backend_kmod, dev));
+	KT_GROUP("pin", kt_run_pin());
+	KT_GROUP("threads", kt_run_threads());
+	KT_GROUP("secure", kt_run_secure());
+	KT_GROUP("dma", kt_run_dma());
+	KT_GROUP("stress", kt_run_stress());
+	KT_GROUP("bounds", kt_run_bounds());
+#undef KT_GROUP
 	close(kt_dev_fd);
 	return failed ? 1 : 0;
 }

@@ -27,7 +27,11 @@ typedef unsigned long long u64;
 #define U32_MAX UINT32_MAX
 #define U64_MAX UINT64_MAX
 
-/* Broken invariants: reported once, as the kernel's WARN_ON_ONCE. */
+/*
+ * Broken invariants: reported once, as the kernel's WARN_ON_ONCE, and
+ * counted (for tests: no call may reach one).
+ */
+extern unsigned long cvm_os_nr_warnings;
 void cvm_os_warn(const char *file, int line);
 #define WARN_ON_ONCE(cond)                               \
 	({                                               \
@@ -62,6 +66,12 @@ static inline void cvm_os_unlock(struct cvm_os_lock *l)
 /* One process, no preemption points to offer. */
 static inline void cond_resched(void)
 {
+}
+
+/* A process being killed never returns to the core. */
+static inline bool cvm_os_fatal_signal(void)
+{
+	return false;
 }
 
 /**
@@ -102,13 +112,21 @@ static inline bool cvm_os_bitmap_test(const struct cvm_os_bitmap *bm, u64 bit)
 	     (bit) = cvm_os_bitmap_next((bm), (bit) + 1))
 
 /*
- * The per-GFN map: a lazily zeroed array of entries, and the bitmap of
- * the present ones. Storage exists for every index from the start, so a
- * store never fails and a reservation is nothing.
+ * The per-GFN map: a lazily zeroed array of entries, the bitmap of the
+ * present ones, and the bitmap of the reserved ones. Storage exists for
+ * every index from the start, so a store never needs memory; reservations
+ * are tracked anyway, as the xarray's (a store consumes one, an erase or a
+ * release drops it, an unset entry becomes one), so that tests see what a
+ * call leaves reserved (@nr_reserved) and, with @strict set, see a store
+ * to an index neither present nor reserved fail as an xarray allocation
+ * can (-ENOMEM).
  */
 struct cvm_os_map {
 	void **slots;
 	struct cvm_os_bitmap present;
+	struct cvm_os_bitmap reserved;
+	u64 nr_reserved;
+	bool strict;
 };
 
 int cvm_os_map_init(struct cvm_os_map *map, u64 nr);
@@ -119,15 +137,29 @@ static inline void *cvm_os_map_load(struct cvm_os_map *map, u64 index)
 	return index < map->present.nbits ? map->slots[index] : NULL;
 }
 
+static inline void cvm_os_map_unreserve(struct cvm_os_map *map, u64 index)
+{
+	if (cvm_os_bitmap_test(&map->reserved, index)) {
+		cvm_os_bitmap_clear(&map->reserved, index);
+		map->nr_reserved--;
+	}
+}
+
 static inline int cvm_os_map_reserve(struct cvm_os_map *map, u64 index)
 {
-	return index < map->present.nbits ? 0 : -ENOMEM;
+	if (index >= map->present.nbits)
+		return -ENOMEM;
+	if (!map->slots[index] && !cvm_os_bitmap_test(&map->reserved, index)) {
+		cvm_os_bitmap_set(&map->reserved, index);
+		map->nr_reserved++;
+	}
+	return 0;
 }
 
 static inline void cvm_os_map_release(struct cvm_os_map *map, u64 index)
 {
-	(void)map;
-	(void)index;
+	if (index < map->present.nbits && !map->slots[index])
+		cvm_os_map_unreserve(map, index);
 }
 
 static inline int cvm_os_map_store(struct cvm_os_map *map, u64 index,
@@ -135,6 +167,10 @@ static inline int cvm_os_map_store(struct cvm_os_map *map, u64 index,
 {
 	if (index >= map->present.nbits)
 		return -ENOMEM;
+	if (map->strict && !map->slots[index] &&
+	    !cvm_os_bitmap_test(&map->reserved, index))
+		return -ENOMEM;
+	cvm_os_map_unreserve(map, index);
 	map->slots[index] = entry;
 	cvm_os_bitmap_set(&map->present, index);
 	return 0;
@@ -144,8 +180,18 @@ static inline void cvm_os_map_erase(struct cvm_os_map *map, u64 index)
 {
 	if (index >= map->present.nbits)
 		return;
+	cvm_os_map_unreserve(map, index);
 	map->slots[index] = NULL;
 	cvm_os_bitmap_clear(&map->present, index);
+}
+
+static inline void cvm_os_map_unset(struct cvm_os_map *map, u64 index)
+{
+	if (index >= map->present.nbits || !map->slots[index])
+		return;
+	cvm_os_map_erase(map, index);
+	cvm_os_bitmap_set(&map->reserved, index);
+	map->nr_reserved++;
 }
 
 static inline void *cvm_os_map_find(struct cvm_os_map *map, u64 *index,

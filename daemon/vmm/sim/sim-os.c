@@ -19,8 +19,11 @@
 
 #include "cvm_os.h"
 
+unsigned long cvm_os_nr_warnings;
+
 void cvm_os_warn(const char *file, int line)
 {
+	__atomic_add_fetch(&cvm_os_nr_warnings, 1, __ATOMIC_RELAXED);
 	fprintf(stderr, "cvm: broken invariant at %s:%d\n", file, line);
 }
 
@@ -132,11 +135,18 @@ int cvm_os_map_init(struct cvm_os_map *map, u64 nr)
 	if (!map->slots)
 		return -ENOMEM;
 	ret = cvm_os_bitmap_init(&map->present, nr);
+	if (!ret) {
+		ret = cvm_os_bitmap_init(&map->reserved, nr);
+		if (ret)
+			cvm_os_bitmap_fini(&map->present);
+	}
 	if (ret) {
 		map->slots =
 		    cvm_os_lazy_free(map->slots, nr * sizeof(*map->slots));
 		return ret;
 	}
+	map->nr_reserved = 0;
+	map->strict = false;
 	return 0;
 }
 
@@ -145,6 +155,8 @@ void cvm_os_map_destroy(struct cvm_os_map *map)
 	map->slots = cvm_os_lazy_free(map->slots,
 				      map->present.nbits * sizeof(*map->slots));
 	cvm_os_bitmap_fini(&map->present);
+	cvm_os_bitmap_fini(&map->reserved);
+	map->nr_reserved = 0;
 }
 
 void *cvm_os_zalloc(size_t bytes)
@@ -169,6 +181,8 @@ void cvm_os_vfree(void *p)
 
 unsigned long *cvm_os_bitmap_zalloc(u64 nbits)
 {
+	if (nbits > CVM_OS_BITMAP_MAX_BITS)
+		return NULL;
 	return calloc(nbits / CVM_BITS_PER_LONG + 1, sizeof(unsigned long));
 }
 
@@ -266,11 +280,18 @@ int cvm_os_hash_restore(struct cvm_os_hash *h)
 
 /*
  * AES-256-GCM: one context per direction, keyed once at creation; each
- * seal or open only sets its nonce.
+ * seal or open only sets its nonce. As the module's, the cipher works in
+ * private bounce buffers: the ciphertext is copied out of the host page
+ * once before it is verified and decrypted, and into it once after it is
+ * sealed, so another thread writing the host page meanwhile can't make the
+ * tag vouch for bytes other than those decrypted. The plaintext bounce is
+ * cleansed after every call.
  */
 struct cvm_os_aead {
 	EVP_CIPHER_CTX *enc;
 	EVP_CIPHER_CTX *dec;
+	u8 ct[CVM_PAGE_SIZE];
+	u8 pt[CVM_PAGE_SIZE];
 };
 
 int cvm_os_aead_new_with_key(const u8 *key, struct cvm_os_aead **ret)
@@ -315,43 +336,53 @@ void cvm_os_aead_free(struct cvm_os_aead *a)
 	/* Freeing a context cleanses its key schedule. */
 	EVP_CIPHER_CTX_free(a->enc);
 	EVP_CIPHER_CTX_free(a->dec);
+	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 }
 
 int cvm_os_aead_seal(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 		     struct cvm_page *from, struct cvm_page *to, u8 *ret_tag)
 {
-	u8 *out = cvm_os_uaddr(to);
-	int len;
+	int len, ret = -EIO;
 
+	memcpy(a->pt, cvm_os_uaddr(from), CVM_PAGE_SIZE);
 	if (EVP_EncryptInit_ex(a->enc, NULL, NULL, NULL, iv) != 1 ||
 	    EVP_EncryptUpdate(a->enc, NULL, &len, aad, CVM_OS_AEAD_AAD_SIZE) !=
 		1 ||
-	    EVP_EncryptUpdate(a->enc, out, &len, cvm_os_uaddr(from),
-			      CVM_PAGE_SIZE) != 1 ||
-	    EVP_EncryptFinal_ex(a->enc, out + len, &len) != 1 ||
+	    EVP_EncryptUpdate(a->enc, a->ct, &len, a->pt, CVM_PAGE_SIZE) != 1 ||
+	    EVP_EncryptFinal_ex(a->enc, a->ct + len, &len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(a->enc, EVP_CTRL_GCM_GET_TAG,
 				CVM_OS_AEAD_TAG_SIZE, ret_tag) != 1)
-		return -EIO;
-	return 0;
+		goto out;
+	memcpy(cvm_os_uaddr(to), a->ct, CVM_PAGE_SIZE);
+	ret = 0;
+out:
+	OPENSSL_cleanse(a->pt, CVM_PAGE_SIZE);
+	return ret;
 }
 
 int cvm_os_aead_open(struct cvm_os_aead *a, const u8 *iv, const u8 *aad,
 		     const u8 *tag, struct cvm_page *from, struct cvm_page *to)
 {
-	u8 tag_copy[CVM_OS_AEAD_TAG_SIZE], *out = cvm_os_uaddr(to);
-	int len;
+	u8 tag_copy[CVM_OS_AEAD_TAG_SIZE];
+	int len, ret = -EIO;
 
 	memcpy(tag_copy, tag, sizeof(tag_copy));
+	memcpy(a->ct, cvm_os_uaddr(from), CVM_PAGE_SIZE);
 	if (EVP_DecryptInit_ex(a->dec, NULL, NULL, NULL, iv) != 1 ||
 	    EVP_DecryptUpdate(a->dec, NULL, &len, aad, CVM_OS_AEAD_AAD_SIZE) !=
 		1 ||
-	    EVP_DecryptUpdate(a->dec, out, &len, cvm_os_uaddr(from),
-			      CVM_PAGE_SIZE) != 1 ||
+	    EVP_DecryptUpdate(a->dec, a->pt, &len, a->ct, CVM_PAGE_SIZE) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_GCM_SET_TAG,
 				CVM_OS_AEAD_TAG_SIZE, tag_copy) != 1)
-		return -EIO;
-	if (EVP_DecryptFinal_ex(a->dec, out + len, &len) != 1)
-		return -EBADMSG;
-	return 0;
+		goto out;
+	if (EVP_DecryptFinal_ex(a->dec, a->pt + len, &len) != 1) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	memcpy(cvm_os_uaddr(to), a->pt, CVM_PAGE_SIZE);
+	ret = 0;
+out:
+	OPENSSL_cleanse(a->pt, CVM_PAGE_SIZE);
+	return ret;
 }

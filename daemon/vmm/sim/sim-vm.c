@@ -71,6 +71,8 @@ static int sim_check_config(const struct cvm_backend_config *cfg)
 		return -E2BIG;
 	if (cfg->sim_pool_pages > UINT32_MAX)
 		return -EINVAL;
+	if (cfg->pin_limit_bytes && cfg->pin_limit_bytes < CVM_PAGE_SIZE)
+		return -EINVAL; /* as the module: cvm_core_pin_limit() */
 	/* pins are mlock()s: pages must be the contract's 4 KiB */
 	if (sysconf(_SC_PAGESIZE) != CVM_PAGE_SIZE)
 		return -EOPNOTSUPP;
