@@ -12,12 +12,18 @@
 int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : CVM_DEV_PATH;
+	/* A second argument runs that group only: "mm". */
+	const char *only = argc > 2 ? argv[2] : NULL;
 	int ret, failed = 0;
 
 	ret = cvm_dev_open(dev, &kt_dev_fd);
 	if (ret) {
 		fprintf(stderr, "cvm-ktest: open %s: %s\n", dev, strerror(-ret));
 		return 2;
+	}
+	if (only && !strcmp(only, "mm")) {
+		failed += kt_run_mm();
+		goto out;
 	}
 	failed += kt_run_input();
 	/* The table tests, written once (tests/table), on the kmod backend. */
@@ -27,6 +33,8 @@ int main(int argc, char **argv)
 	failed += kt_run_secure();
 	failed += kt_run_dma();
 	failed += kt_run_stress();
+	failed += kt_run_mm();
+out:
 	close(kt_dev_fd);
 	return failed ? 1 : 0;
 }

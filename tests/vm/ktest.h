@@ -70,5 +70,6 @@ int kt_run_threads(void);
 int kt_run_secure(void);
 int kt_run_dma(void);
 int kt_run_stress(void);
+int kt_run_mm(void);
 
 #endif /* KTEST_H */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktest-mm.c - the module against the owner's address space: a VM closed
+ * while another VM's eviction holds it, the owner's mm going away while
+ * the VM fd lives on, host-side invalidations (munmap, MADV_DONTNEED)
+ * racing a pin and hitting normal, secure and DMA-shared pages, which
+ * memory may back a memslot, and many memslots.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "ktest.h"
+
+#define PARAM_DIR "/sys/module/cvm/parameters/"
+
+/* Set a test-only delay point of the module (milliseconds, 0 = off). */
+static void set_param(const char *name, unsigned int ms)
+{
+	char path[128], val[16];
+	int fd, n;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	n = snprintf(val, sizeof(val), "%u", ms);
+	assert_int_equal(write(fd, val, n), n);
+	close(fd);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+struct closer {
+	int fd;
+	unsigned int after_ms;
+	double started, done;
+};
+
+static void *closer_thread(void *arg)
+{
+	struct closer *c = arg;
+
+	usleep(c->after_ms * 1000);
+	c->started = now_ms();
+	close(c->fd);
+	c->done = now_ms();
+	return NULL;
+}
+
+#define EVICT_DELAY_MS 1500
+
+/*
+ * VM A holds the whole pool; VM B's page-in evicts from A and, with the
+ * test-only delay, holds A's lock for 1.5 s; A's fd is closed meanwhile.
+ * The close must wait for the evictor, the eviction must count, and A
+ * must be gone (freed by the evictor's reference) with everything it had
+ * given back. On a KASAN kernel a free under the evictor's mutex_unlock()
+ * would be reported.
+ */
+static void test_close_victim_during_eviction(void **state)
+{
+	struct cvm_info base = kt_info();
+	uint64_t n = base.pool_total_pages;
+	struct kt_vm a, b;
+	struct closer c;
+	pthread_t t;
+	double t0;
+
+	(void)state;
+	assert_int_equal(base.pool_free_pages, n);
+	assert_int_equal(kt_vm_new(&a, n * KT_PAGE, 0, 0), 0);
+	assert_int_equal(cvm_dev_lifecycle(a.fd, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(kt_touch(a.fd, 0, n), 0);
+	assert_int_equal(cvm_dev_unshare(a.fd, 0, n), 0);
+	assert_int_equal(kt_info().pool_free_pages, 0);
+
+	assert_int_equal(kt_vm_new(&b, 4 * KT_PAGE, 0, 0), 0);
+	assert_int_equal(cvm_dev_lifecycle(b.fd, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(kt_touch(b.fd, 0, 1), 0);
+
+	set_param("test_delay_ms_evict", EVICT_DELAY_MS);
+	c = (struct closer){ .fd = a.fd, .after_ms = 300 };
+	assert_int_equal(pthread_create(&t, NULL, closer_thread, &c), 0);
+	t0 = now_ms();
+	assert_int_equal(cvm_dev_unshare(b.fd, 0, 1), 0);
+	pthread_join(t, NULL);
+	set_param("test_delay_ms_evict", 0);
+	a.fd = -1;
+
+	/* The evictor held A's lock when the close came: it waited. */
+	assert_true(now_ms() - t0 >= EVICT_DELAY_MS);
+	assert_true(c.started - t0 < EVICT_DELAY_MS);
+	assert_true(c.done - t0 >= EVICT_DELAY_MS - 50);
+	assert_int_equal(kt_info().evictions, base.evictions + 1);
+	assert_int_equal(kt_stats(b.fd).pool_pages, 1);
+	assert_int_equal(kt_info().nr_vms, base.nr_vms + 1);
+	assert_int_equal(kt_info().pool_free_pages, n - 1);
+	kt_vm_free(&b);
+	kt_vm_free(&a);
+	assert_int_equal(kt_info().nr_vms, base.nr_vms);
+	assert_int_equal(kt_info().pool_free_pages, n);
+	assert_int_equal(kt_info().pinned_pages, base.pinned_pages);
+}
+
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char byte = 'f';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+#define OWNER_PAGES 64
+
+/*
+ * The owner (a child) creates a VM with an upfront memslot and secure
+ * contents, passes the VM fd over SCM_RIGHTS and exits: its mm goes away.
+ * Its pins and their charge must go with it, and the fd's new holder gets
+ * -EIO for everything.
+ */
+static void test_owner_exit_unpins(void **state)
+{
+	struct cvm_info base = kt_info();
+	struct cvm_vm_stats st;
+	int sv[2], status, fd;
+	uint8_t byte;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct kt_vm vm;
+
+		close(sv[0]);
+		KT_CHECK(!kt_vm_new(&vm, OWNER_PAGES * KT_PAGE, 0,
+				    CVM_MEMSLOT_UPFRONT));
+		KT_CHECK(!cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_START));
+		KT_CHECK(!kt_touch(vm.fd, 0, 8));
+		KT_CHECK(!cvm_dev_unshare(vm.fd, 0, 8));
+		KT_CHECK(kt_info().pinned_pages == base.pinned_pages + OWNER_PAGES);
+		KT_CHECK(!send_fd(sv[1], vm.fd));
+		_exit(0);
+	}
+	close(sv[1]);
+	fd = recv_fd(sv[0]);
+	close(sv[0]);
+	assert_true(fd >= 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* The owner is gone, the VM fd lives on here: nothing stays pinned. */
+	assert_int_equal(kt_info().pinned_pages, base.pinned_pages);
+	assert_int_equal(kt_info().pool_free_pages, base.pool_free_pages);
+	assert_int_equal(kt_info().nr_vms, base.nr_vms + 1);
+	assert_int_equal(cvm_dev_stats(fd, &st), -EIO);
+	assert_int_equal(cvm_dev_guest_read(fd, 0, &byte, 1), -EIO);
+	assert_int_equal(cvm_dev_lifecycle(fd, CVM_VM_OP_TERMINATE), -EIO);
+	close(fd);
+	assert_int_equal(kt_info().nr_vms, base.nr_vms);
+	assert_int_equal(kt_info().pinned_pages, base.pinned_pages);
+}
+
+int kt_run_mm(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_close_victim_during_eviction),
+		cmocka_unit_test(test_owner_exit_unpins),
+	};
+
+	return cmocka_run_group_tests_name("mm", tests, NULL, NULL);
+}
