@@ -206,11 +206,198 @@ static void test_owner_exit_unpins(void **state)
 	assert_int_equal(kt_info().pinned_pages, base.pinned_pages);
 }
 
+struct dontneed {
+	void *addr;
+	unsigned int after_ms;
+};
+
+static void *dontneed_thread(void *arg)
+{
+	struct dontneed *d = arg;
+
+	usleep(d->after_ms * 1000);
+	madvise(d->addr, KT_PAGE, MADV_DONTNEED);
+	return NULL;
+}
+
+/*
+ * A pin racing MADV_DONTNEED: with the test-only delay the invalidation
+ * lands between the pin and its check, so the pin must be dropped and
+ * taken again, and the guest's write reach the page the owner maps now.
+ */
+static void test_pin_races_invalidation(void **state)
+{
+	struct dontneed d;
+	struct kt_vm vm;
+	char got[8];
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(kt_vm_new(&vm, 4 * KT_PAGE, 0, 0), 0);
+	vm.mem[KT_PAGE] = 1; /* the page exists before the pin */
+	d = (struct dontneed){ .addr = vm.mem + KT_PAGE, .after_ms = 300 };
+	set_param("test_delay_ms_pin", 1000);
+	assert_int_equal(pthread_create(&t, NULL, dontneed_thread, &d), 0);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, KT_PAGE + 8, "racy", 5), 0);
+	pthread_join(t, NULL);
+	set_param("test_delay_ms_pin", 0);
+	assert_string_equal((char *)vm.mem + KT_PAGE + 8, "racy");
+	assert_int_equal(cvm_dev_guest_read(vm.fd, KT_PAGE + 8, got, 5), 0);
+	assert_string_equal(got, "racy");
+	assert_int_equal(kt_stats(vm.fd).pinned_pages, 1);
+	kt_vm_free(&vm);
+}
+
+/* INIT_START .. INIT_DONE, then the guest reads what it wrote before. */
+static void assert_survives_init(struct kt_vm *vm, uint64_t gpa,
+				 const char *data)
+{
+	char got[32] = { 0 };
+
+	assert_int_equal(cvm_dev_lifecycle(vm->fd, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(cvm_dev_lifecycle(vm->fd, CVM_VM_OP_INIT_DONE), 0);
+	assert_int_equal(cvm_dev_guest_read(vm->fd, gpa, got, strlen(data) + 1),
+			 0);
+	assert_string_equal(got, data);
+}
+
+/*
+ * MADV_DONTNEED of one 4 KiB page the guest wrote (an MMU_NOTIFY_CLEAR):
+ * a normal page is out of a host-side invalidation's scope, so the guest's
+ * data and its touched mark survive into INIT_DONE.
+ */
+static void test_dontneed_keeps_normal_page(void **state)
+{
+	struct kt_vm vm;
+
+	(void)state;
+	assert_int_equal(kt_vm_new(&vm, 8 * KT_PAGE, 0, 0), 0);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, 3 * KT_PAGE + 16, "kept", 5), 0);
+	assert_int_equal(madvise(vm.mem + 3 * KT_PAGE, KT_PAGE, MADV_DONTNEED), 0);
+	assert_survives_init(&vm, 3 * KT_PAGE + 16, "kept");
+	kt_vm_free(&vm);
+}
+
+static long anon_huge_kb(void)
+{
+	char line[256];
+	long kb = -1, v;
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &v) == 1)
+			kb = v;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * mprotect() of part of a transparent huge page splits it (another
+ * MMU_NOTIFY_CLEAR over the whole 2 MiB): the guest's data survives.
+ */
+static void test_thp_split_keeps_normal_page(void **state)
+{
+	size_t huge = 2 * KT_MIB;
+	struct kt_vm vm;
+	uint8_t *raw, *mem;
+	long before;
+
+	(void)state;
+	raw = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(raw != MAP_FAILED);
+	mem = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	before = anon_huge_kb();
+	if (madvise(mem, huge, MADV_HUGEPAGE)) {
+		munmap(raw, 2 * huge);
+		skip();
+	}
+	memset(mem, 0, huge);
+	if (anon_huge_kb() < before + 2048) {
+		munmap(raw, 2 * huge);
+		skip(); /* no THP here */
+	}
+	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &vm.fd), 0);
+	assert_int_equal(cvm_dev_set_memslot(vm.fd, 0, 0, huge, mem, 0), 0);
+	vm.mem = NULL;
+	assert_int_equal(cvm_dev_guest_write(vm.fd, 5 * KT_PAGE, "split", 6), 0);
+	assert_int_equal(mprotect(mem, KT_PAGE, PROT_READ), 0);
+	assert_int_equal(mprotect(mem, KT_PAGE, PROT_READ | PROT_WRITE), 0);
+	assert_survives_init(&vm, 5 * KT_PAGE, "split");
+	kt_vm_free(&vm);
+	munmap(raw, 2 * huge);
+}
+
+/*
+ * A DMA-shared page the owner replaces keeps the device's page while the
+ * share lasts; once the last share is gone the guest sees the owner's
+ * current page (the invalidation was not forgotten).
+ */
+static void test_dma_shared_invalidation_deferred(void **state)
+{
+	struct kt_vm vm;
+	char got[8];
+
+	(void)state;
+	assert_int_equal(kt_vm_new(&vm, 4 * KT_PAGE, 0, 0), 0);
+	assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(cvm_dev_share(vm.fd, 0, 1), 0);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, 0, "old", 4), 0);
+	assert_int_equal(cvm_dev_dma_share(vm.fd, 0, 1), 0);
+	assert_int_equal(madvise(vm.mem, KT_PAGE, MADV_DONTNEED), 0);
+	memcpy(vm.mem, "new", 4);
+	/* the device's page stays pinned while shared for DMA */
+	assert_int_equal(kt_stats(vm.fd).pinned_pages, 1);
+	assert_int_equal(cvm_dev_guest_read(vm.fd, 0, got, 4), 0);
+	assert_string_equal(got, "old");
+	assert_int_equal(cvm_dev_dma_unshare(vm.fd, 0, 1), 0);
+	assert_int_equal(cvm_dev_guest_read(vm.fd, 0, got, 4), 0);
+	assert_string_equal(got, "new");
+	assert_int_equal(cvm_dev_guest_write(vm.fd, 0, "dev", 4), 0);
+	assert_string_equal((char *)vm.mem, "dev");
+	assert_int_equal(kt_stats(vm.fd).pinned_pages, 1);
+	kt_vm_free(&vm);
+}
+
+/*
+ * A secure page the owner replaces keeps its contents; when the guest
+ * shares it later, it sees the owner's current page, not the old pin.
+ */
+static void test_secure_invalidation_then_share(void **state)
+{
+	struct kt_vm vm;
+	char got[8];
+
+	(void)state;
+	assert_int_equal(kt_vm_new(&vm, 4 * KT_PAGE, 0, 0), 0);
+	assert_int_equal(cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_START), 0);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, KT_PAGE, "sec", 4), 0);
+	assert_int_equal(cvm_dev_page_in(vm.fd, KT_PAGE, false), 0);
+	assert_int_equal(madvise(vm.mem + KT_PAGE, KT_PAGE, MADV_DONTNEED), 0);
+	memcpy(vm.mem + KT_PAGE, "hst", 4);
+	assert_int_equal(cvm_dev_guest_read(vm.fd, KT_PAGE, got, 4), 0);
+	assert_string_equal(got, "sec");
+	assert_int_equal(cvm_dev_page_out(vm.fd, KT_PAGE), 0);
+	assert_int_equal(cvm_dev_guest_read(vm.fd, KT_PAGE, got, 4), 0);
+	assert_string_equal(got, "sec");
+	assert_int_equal(cvm_dev_share(vm.fd, KT_PAGE, 1), 0);
+	assert_int_equal(cvm_dev_guest_read(vm.fd, KT_PAGE, got, 4), 0);
+	assert_string_equal(got, "hst");
+	kt_vm_free(&vm);
+}
+
 int kt_run_mm(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_close_victim_during_eviction),
 		cmocka_unit_test(test_owner_exit_unpins),
+		cmocka_unit_test(test_pin_races_invalidation),
+		cmocka_unit_test(test_dontneed_keeps_normal_page),
+		cmocka_unit_test(test_thp_split_keeps_normal_page),
+		cmocka_unit_test(test_dma_shared_invalidation_deferred),
+		cmocka_unit_test(test_secure_invalidation_then_share),
 	};
 
 	return cmocka_run_group_tests_name("mm", tests, NULL, NULL);
