@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -388,6 +389,233 @@ static void test_secure_invalidation_then_share(void **state)
 	kt_vm_free(&vm);
 }
 
+/* A memslot over @mem (@size bytes): the guest writes, the owner sees. */
+static void assert_backing_works(uint8_t *mem, size_t size)
+{
+	char got[8];
+	int fd;
+
+	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &fd), 0);
+	assert_int_equal(cvm_dev_set_memslot(fd, 0, 0, size, mem, 0), 0);
+	assert_int_equal(cvm_dev_guest_write(fd, size - KT_PAGE, "back", 5), 0);
+	assert_string_equal((char *)mem + size - KT_PAGE, "back");
+	assert_int_equal(cvm_dev_guest_read(fd, size - KT_PAGE, got, 5), 0);
+	assert_string_equal(got, "back");
+	close(fd);
+	/* and upfront */
+	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &fd), 0);
+	assert_int_equal(cvm_dev_set_memslot(fd, 0, 0, size, mem,
+					     CVM_MEMSLOT_UPFRONT), 0);
+	assert_int_equal(kt_stats(fd).pinned_pages, size / KT_PAGE);
+	close(fd);
+}
+
+/* memfd, a /dev/shm file and MAP_SHARED anonymous memory: shmem, taken. */
+static void test_backing_shmem(void **state)
+{
+	char path[] = "/dev/shm/cvm-ktest-XXXXXX";
+	size_t size = 8 * KT_PAGE;
+	uint8_t *mem;
+	int fd;
+
+	(void)state;
+	fd = memfd_create("cvm-ktest", 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, size), 0);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_backing_works(mem, size);
+	munmap(mem, size);
+	close(fd);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, size), 0);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_backing_works(mem, size);
+	munmap(mem, size);
+	close(fd);
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_backing_works(mem, size);
+	munmap(mem, size);
+}
+
+static long read_long(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%ld\n", v) > 0 ? 0 : -EIO;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
+#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+
+/* hugetlb (MAP_HUGETLB) memory: taken, when the guest has huge pages. */
+static void test_backing_hugetlb(void **state)
+{
+	long saved = read_long(NR_HUGEPAGES);
+	size_t size = 2 * KT_MIB;
+	uint8_t *mem;
+
+	(void)state;
+	assert_true(saved >= 0);
+	if (saved < 2 && (write_long(NR_HUGEPAGES, 2) || read_long(NR_HUGEPAGES) < 2)) {
+		write_long(NR_HUGEPAGES, saved);
+		skip(); /* no 2 MiB pages to be had */
+	}
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_backing_works(mem, size);
+	munmap(mem, size);
+	write_long(NR_HUGEPAGES, saved);
+}
+
+/*
+ * A regular file's page cache: refused with EINVAL at CVM_SET_MEMSLOT
+ * (a private mapping of the test binary; a shared mapping of a ramfs file),
+ * and by the pin path when such a mapping replaces a memslot's memory later.
+ */
+static void test_backing_file_refused(void **state)
+{
+	char dir[] = "/tmp/cvm-ktest-XXXXXX", path[64];
+	size_t size = 4 * KT_PAGE;
+	struct cvm_info base = kt_info();
+	struct kt_vm vm;
+	uint8_t *mem;
+	int fd, vfd;
+
+	(void)state;
+	fd = open("/proc/self/exe", O_RDONLY);
+	assert_true(fd >= 0);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	assert_true(mem != MAP_FAILED);
+	close(fd);
+	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &vfd), 0);
+	assert_int_equal(cvm_dev_set_memslot(vfd, 0, 0, size, mem, 0), -EINVAL);
+	assert_int_equal(cvm_dev_set_memslot(vfd, 0, 0, size, mem,
+					     CVM_MEMSLOT_UPFRONT), -EINVAL);
+	close(vfd);
+	munmap(mem, size);
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mount("none", dir, "ramfs", 0, NULL), 0);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, size), 0);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &vfd), 0);
+	assert_int_equal(cvm_dev_set_memslot(vfd, 0, 0, size, mem, 0), -EINVAL);
+	close(vfd);
+
+	/* The layout changes after CVM_SET_MEMSLOT: the pin refuses. */
+	assert_int_equal(kt_vm_new(&vm, size, 0, 0), 0);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, 0, "anon", 5), 0);
+	assert_true(mmap(vm.mem + KT_PAGE, KT_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd, 0) == vm.mem + KT_PAGE);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, KT_PAGE, "file", 5), -EINVAL);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, 2 * KT_PAGE, "anon", 5), 0);
+	assert_int_equal(kt_stats(vm.fd).pinned_pages, 2);
+	kt_vm_free(&vm);
+	assert_int_equal(kt_info().pinned_pages, base.pinned_pages);
+
+	munmap(mem, size);
+	close(fd);
+	umount(dir);
+	rmdir(dir);
+}
+
+#define NSLOTS 512
+
+/*
+ * CVM_MAX_MEMSLOTS one-page slots with one-page holes between them, added
+ * in an order that is neither sorted nor reversed: each GPA reaches its
+ * own host page, the holes and both ends are outside every slot, a 513th
+ * slot is refused, and lookups stay right after deleting every third.
+ */
+static void test_many_memslots(void **state)
+{
+	size_t size = 2 * NSLOTS * KT_PAGE;
+	uint8_t *mem, byte;
+	unsigned int i, s;
+	int fd;
+
+	(void)state;
+	mem = mmap(NULL, size + KT_PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &fd), 0);
+	/* slot s at GPA page 2s + 1, host page 2s + 1 */
+	for (i = 0; i < NSLOTS; i++) {
+		s = (i * 277) % NSLOTS; /* 277 is prime to 512: a permutation */
+		assert_int_equal(cvm_dev_set_memslot(fd, s, (2 * s + 1) * KT_PAGE,
+						     KT_PAGE,
+						     mem + (2 * s + 1) * KT_PAGE, 0), 0);
+	}
+	assert_int_equal(kt_stats(fd).nr_memslots, NSLOTS);
+	assert_int_equal(cvm_dev_set_memslot(fd, NSLOTS, size * 4, KT_PAGE, mem,
+					     0), -ENOSPC);
+	assert_int_equal(cvm_dev_set_memslot(fd, NSLOTS, 2 * KT_PAGE, 2 * KT_PAGE,
+					     mem, 0), -EEXIST);
+	for (s = 0; s < NSLOTS; s++) {
+		byte = (uint8_t)(s * 7 + 1);
+		assert_int_equal(cvm_dev_guest_write(fd, (2 * s + 1) * KT_PAGE + 4095,
+						     &byte, 1), 0);
+		assert_int_equal(mem[(2 * s + 1) * KT_PAGE + 4095], byte);
+		assert_int_equal(cvm_dev_guest_read(fd, 2 * s * KT_PAGE, &byte, 1),
+				 -ERANGE);
+	}
+	assert_int_equal(cvm_dev_guest_read(fd, size + KT_PAGE, &byte, 1), -ERANGE);
+	assert_int_equal(cvm_dev_guest_read(fd, (size - KT_PAGE) + 4095, &byte, 1), 0);
+	/* a range across a hole leaves the memslots */
+	{
+		uint8_t two[2];
+
+		assert_int_equal(cvm_dev_guest_read(fd, KT_PAGE + 4095, two, 2),
+				 -ERANGE);
+	}
+	for (s = 0; s < NSLOTS; s += 3)
+		assert_int_equal(cvm_dev_delete_memslot(fd, s), 0);
+	for (s = 0; s < NSLOTS; s++) {
+		int want = s % 3 ? 0 : -ERANGE;
+
+		assert_int_equal(cvm_dev_guest_read(fd, (2 * s + 1) * KT_PAGE,
+						    &byte, 1), want);
+		if (!want)
+			assert_int_equal(byte, 0); /* offset 0 was never written */
+	}
+	/* a deleted slot's place can be taken again */
+	assert_int_equal(cvm_dev_set_memslot(fd, 0, KT_PAGE, KT_PAGE, mem, 0), 0);
+	assert_int_equal(cvm_dev_guest_read(fd, KT_PAGE, &byte, 1), 0);
+	close(fd);
+	munmap(mem, size + KT_PAGE);
+}
+
 int kt_run_mm(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +626,10 @@ int kt_run_mm(void)
 		cmocka_unit_test(test_thp_split_keeps_normal_page),
 		cmocka_unit_test(test_dma_shared_invalidation_deferred),
 		cmocka_unit_test(test_secure_invalidation_then_share),
+		cmocka_unit_test(test_backing_shmem),
+		cmocka_unit_test(test_backing_hugetlb),
+		cmocka_unit_test(test_backing_file_refused),
+		cmocka_unit_test(test_many_memslots),
 	};
 
 	return cmocka_run_group_tests_name("mm", tests, NULL, NULL);
