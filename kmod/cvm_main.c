@@ -25,13 +25,15 @@ MODULE_PARM_DESC(pool_mb, "Size of the secure pool in MiB (default 64)");
  */
 static unsigned int test_delay_ms_evict;
 module_param(test_delay_ms_evict, uint, 0644);
-MODULE_PARM_DESC(test_delay_ms_evict,
-		 "Test only: sleep this long holding an eviction victim's lock (default 0)");
+MODULE_PARM_DESC(
+    test_delay_ms_evict,
+    "Test only: sleep this long holding an eviction victim's lock (default 0)");
 
 unsigned int cvm_test_delay_ms_pin;
 module_param_named(test_delay_ms_pin, cvm_test_delay_ms_pin, uint, 0644);
 MODULE_PARM_DESC(test_delay_ms_pin,
-		 "Test only: sleep this long between pinning a page and recording it (default 0)");
+		 "Test only: sleep this long between pinning a page and "
+		 "recording it (default 0)");
 
 void cvm_test_delay(const unsigned int *ms_param)
 {
@@ -106,7 +108,8 @@ int cvm_os_pool_evict(struct cvm_core *core)
 	spin_unlock(&cvm_vms_lock);
 
 	if (victim) {
-		ret = victim->dead ? -ENOMEM : cvm_secure_evict_one(&victim->core);
+		ret = victim->dead ? -ENOMEM
+				   : cvm_secure_evict_one(&victim->core);
 		cvm_test_delay(&test_delay_ms_evict);
 		mutex_unlock(&victim->lock);
 		cvm_vm_put(victim);

@@ -211,8 +211,8 @@ int cvm_os_pin_new(struct cvm_core *core, u64 gfn, u64 npages,
 
 	for_each_set_bit(i, newly, npages) {
 		slot = cvm_memslot_find_gfn(vm, gfn + i);
-		ret = cvm_pin_coherent(slot, gfn + i - slot->base_gfn, 1,
-				       &page, &vma);
+		ret = cvm_pin_coherent(slot, gfn + i - slot->base_gfn, 1, &page,
+				       &vma);
 		if (ret < 0)
 			goto err_unpin;
 		ret = xa_err(xa_store(&slot->pages, gfn + i - slot->base_gfn,

@@ -105,8 +105,8 @@ int cvm_vm_create(const struct cvm_create_vm *arg)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
-	vm->by_gfn = kcalloc(CVM_MAX_MEMSLOTS, sizeof(*vm->by_gfn),
-			     GFP_KERNEL_ACCOUNT);
+	vm->by_gfn =
+	    kcalloc(CVM_MAX_MEMSLOTS, sizeof(*vm->by_gfn), GFP_KERNEL_ACCOUNT);
 	if (!vm->by_gfn) {
 		fd = -ENOMEM;
 		goto err_free;

@@ -120,8 +120,10 @@ static int send_fd(int sock, int fd)
 	char byte = 'f';
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
 	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 
@@ -138,8 +140,10 @@ static int recv_fd(int sock)
 	char byte;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
 	};
 	struct cmsghdr *cm;
 	int fd;
@@ -183,7 +187,8 @@ static void test_owner_exit_unpins(void **state)
 		KT_CHECK(!cvm_dev_lifecycle(vm.fd, CVM_VM_OP_INIT_START));
 		KT_CHECK(!kt_touch(vm.fd, 0, 8));
 		KT_CHECK(!cvm_dev_unshare(vm.fd, 0, 8));
-		KT_CHECK(kt_info().pinned_pages == base.pinned_pages + OWNER_PAGES);
+		KT_CHECK(kt_info().pinned_pages ==
+			 base.pinned_pages + OWNER_PAGES);
 		KT_CHECK(!send_fd(sv[1], vm.fd));
 		_exit(0);
 	}
@@ -273,8 +278,10 @@ static void test_dontneed_keeps_normal_page(void **state)
 
 	(void)state;
 	assert_int_equal(kt_vm_new(&vm, 8 * KT_PAGE, 0, 0), 0);
-	assert_int_equal(cvm_dev_guest_write(vm.fd, 3 * KT_PAGE + 16, "kept", 5), 0);
-	assert_int_equal(madvise(vm.mem + 3 * KT_PAGE, KT_PAGE, MADV_DONTNEED), 0);
+	assert_int_equal(
+	    cvm_dev_guest_write(vm.fd, 3 * KT_PAGE + 16, "kept", 5), 0);
+	assert_int_equal(madvise(vm.mem + 3 * KT_PAGE, KT_PAGE, MADV_DONTNEED),
+			 0);
 	assert_survives_init(&vm, 3 * KT_PAGE + 16, "kept");
 	kt_vm_free(&vm);
 }
@@ -323,7 +330,8 @@ static void test_thp_split_keeps_normal_page(void **state)
 	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &vm.fd), 0);
 	assert_int_equal(cvm_dev_set_memslot(vm.fd, 0, 0, huge, mem, 0), 0);
 	vm.mem = NULL;
-	assert_int_equal(cvm_dev_guest_write(vm.fd, 5 * KT_PAGE, "split", 6), 0);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, 5 * KT_PAGE, "split", 6),
+			 0);
 	assert_int_equal(mprotect(mem, KT_PAGE, PROT_READ), 0);
 	assert_int_equal(mprotect(mem, KT_PAGE, PROT_READ | PROT_WRITE), 0);
 	assert_survives_init(&vm, 5 * KT_PAGE, "split");
@@ -404,8 +412,8 @@ static void assert_backing_works(uint8_t *mem, size_t size)
 	close(fd);
 	/* and upfront */
 	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &fd), 0);
-	assert_int_equal(cvm_dev_set_memslot(fd, 0, 0, size, mem,
-					     CVM_MEMSLOT_UPFRONT), 0);
+	assert_int_equal(
+	    cvm_dev_set_memslot(fd, 0, 0, size, mem, CVM_MEMSLOT_UPFRONT), 0);
 	assert_int_equal(kt_stats(fd).pinned_pages, size / KT_PAGE);
 	close(fd);
 }
@@ -482,7 +490,8 @@ static void test_backing_hugetlb(void **state)
 
 	(void)state;
 	assert_true(saved >= 0);
-	if (saved < 2 && (write_long(NR_HUGEPAGES, 2) || read_long(NR_HUGEPAGES) < 2)) {
+	if (saved < 2 &&
+	    (write_long(NR_HUGEPAGES, 2) || read_long(NR_HUGEPAGES) < 2)) {
 		write_long(NR_HUGEPAGES, saved);
 		skip(); /* no 2 MiB pages to be had */
 	}
@@ -516,8 +525,9 @@ static void test_backing_file_refused(void **state)
 	close(fd);
 	assert_int_equal(cvm_dev_create_vm(kt_dev_fd, 0, &vfd), 0);
 	assert_int_equal(cvm_dev_set_memslot(vfd, 0, 0, size, mem, 0), -EINVAL);
-	assert_int_equal(cvm_dev_set_memslot(vfd, 0, 0, size, mem,
-					     CVM_MEMSLOT_UPFRONT), -EINVAL);
+	assert_int_equal(
+	    cvm_dev_set_memslot(vfd, 0, 0, size, mem, CVM_MEMSLOT_UPFRONT),
+	    -EINVAL);
 	close(vfd);
 	munmap(mem, size);
 
@@ -538,7 +548,8 @@ static void test_backing_file_refused(void **state)
 	assert_int_equal(cvm_dev_guest_write(vm.fd, 0, "anon", 5), 0);
 	assert_true(mmap(vm.mem + KT_PAGE, KT_PAGE, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED, fd, 0) == vm.mem + KT_PAGE);
-	assert_int_equal(cvm_dev_guest_write(vm.fd, KT_PAGE, "file", 5), -EINVAL);
+	assert_int_equal(cvm_dev_guest_write(vm.fd, KT_PAGE, "file", 5),
+			 -EINVAL);
 	assert_int_equal(cvm_dev_guest_write(vm.fd, 2 * KT_PAGE, "anon", 5), 0);
 	assert_int_equal(kt_stats(vm.fd).pinned_pages, 2);
 	kt_vm_free(&vm);
@@ -573,25 +584,32 @@ static void test_many_memslots(void **state)
 	/* slot s at GPA page 2s + 1, host page 2s + 1 */
 	for (i = 0; i < NSLOTS; i++) {
 		s = (i * 277) % NSLOTS; /* 277 is prime to 512: a permutation */
-		assert_int_equal(cvm_dev_set_memslot(fd, s, (2 * s + 1) * KT_PAGE,
-						     KT_PAGE,
-						     mem + (2 * s + 1) * KT_PAGE, 0), 0);
+		assert_int_equal(
+		    cvm_dev_set_memslot(fd, s, (2 * s + 1) * KT_PAGE, KT_PAGE,
+					mem + (2 * s + 1) * KT_PAGE, 0),
+		    0);
 	}
 	assert_int_equal(kt_stats(fd).nr_memslots, NSLOTS);
-	assert_int_equal(cvm_dev_set_memslot(fd, NSLOTS, size * 4, KT_PAGE, mem,
-					     0), -ENOSPC);
-	assert_int_equal(cvm_dev_set_memslot(fd, NSLOTS, 2 * KT_PAGE, 2 * KT_PAGE,
-					     mem, 0), -EEXIST);
+	assert_int_equal(
+	    cvm_dev_set_memslot(fd, NSLOTS, size * 4, KT_PAGE, mem, 0),
+	    -ENOSPC);
+	assert_int_equal(
+	    cvm_dev_set_memslot(fd, NSLOTS, 2 * KT_PAGE, 2 * KT_PAGE, mem, 0),
+	    -EEXIST);
 	for (s = 0; s < NSLOTS; s++) {
 		byte = (uint8_t)(s * 7 + 1);
-		assert_int_equal(cvm_dev_guest_write(fd, (2 * s + 1) * KT_PAGE + 4095,
-						     &byte, 1), 0);
+		assert_int_equal(
+		    cvm_dev_guest_write(fd, (2 * s + 1) * KT_PAGE + 4095, &byte,
+					1),
+		    0);
 		assert_int_equal(mem[(2 * s + 1) * KT_PAGE + 4095], byte);
-		assert_int_equal(cvm_dev_guest_read(fd, 2 * s * KT_PAGE, &byte, 1),
-				 -ERANGE);
+		assert_int_equal(
+		    cvm_dev_guest_read(fd, 2 * s * KT_PAGE, &byte, 1), -ERANGE);
 	}
-	assert_int_equal(cvm_dev_guest_read(fd, size + KT_PAGE, &byte, 1), -ERANGE);
-	assert_int_equal(cvm_dev_guest_read(fd, (size - KT_PAGE) + 4095, &byte, 1), 0);
+	assert_int_equal(cvm_dev_guest_read(fd, size + KT_PAGE, &byte, 1),
+			 -ERANGE);
+	assert_int_equal(
+	    cvm_dev_guest_read(fd, (size - KT_PAGE) + 4095, &byte, 1), 0);
 	/* a range across a hole leaves the memslots */
 	{
 		uint8_t two[2];
@@ -604,13 +622,16 @@ static void test_many_memslots(void **state)
 	for (s = 0; s < NSLOTS; s++) {
 		int want = s % 3 ? 0 : -ERANGE;
 
-		assert_int_equal(cvm_dev_guest_read(fd, (2 * s + 1) * KT_PAGE,
-						    &byte, 1), want);
+		assert_int_equal(
+		    cvm_dev_guest_read(fd, (2 * s + 1) * KT_PAGE, &byte, 1),
+		    want);
 		if (!want)
-			assert_int_equal(byte, 0); /* offset 0 was never written */
+			assert_int_equal(byte,
+					 0); /* offset 0 was never written */
 	}
 	/* a deleted slot's place can be taken again */
-	assert_int_equal(cvm_dev_set_memslot(fd, 0, KT_PAGE, KT_PAGE, mem, 0), 0);
+	assert_int_equal(cvm_dev_set_memslot(fd, 0, KT_PAGE, KT_PAGE, mem, 0),
+			 0);
 	assert_int_equal(cvm_dev_guest_read(fd, KT_PAGE, &byte, 1), 0);
 	close(fd);
 	munmap(mem, size + KT_PAGE);
