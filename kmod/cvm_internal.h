@@ -136,6 +136,7 @@ struct cvm_memslot *cvm_memslot_find_gfn(struct cvm_vm *vm, u64 gfn);
 int cvm_memslot_check_range(struct cvm_vm *vm, u64 gfn, u64 npages);
 void cvm_memslot_zap_drain(struct cvm_vm *vm);
 void cvm_memslot_zap_drain_slot(struct cvm_vm *vm, struct cvm_memslot *slot);
+void cvm_memslot_unstale_range(struct cvm_vm *vm, u64 gfn, u64 npages);
 bool cvm_memslot_backing_ok(struct vm_area_struct *vma);
 
 /* cvm_pin.c */
@@ -143,7 +144,8 @@ int cvm_pin_charge(struct cvm_vm *vm, unsigned long npages);
 void cvm_pin_uncharge(struct cvm_vm *vm, unsigned long npages);
 int cvm_pin_slot_upfront(struct cvm_vm *vm, struct cvm_memslot *slot);
 void cvm_unpin_slot(struct cvm_vm *vm, struct cvm_memslot *slot);
-void cvm_unpin_stale(struct cvm_vm *vm, struct cvm_memslot *slot);
+void cvm_unpin_stale(struct cvm_vm *vm, struct cvm_memslot *slot, u64 first,
+		     u64 last);
 void cvm_unpin_slot_range(struct cvm_vm *vm, struct cvm_memslot *slot,
 			  u64 first, u64 last);
 u64 cvm_pin_memlock_limit(struct cvm_vm *vm);

@@ -200,7 +200,8 @@ static const struct mmu_interval_notifier_ops cvm_memslot_notifier_ops = {
  * pins go, so their next use pins what the owner maps now; normal, secure
  * and DMA-shared pages keep theirs (and the guest's data, and the touched
  * mark INIT_DONE needs) but are marked stale, and lose the pin once they
- * are shared with no DMA share left (cvm_unpin_stale()).
+ * are shared with no DMA share left (cvm_memslot_unstale_range(), after
+ * the operations that can make them so).
  */
 void cvm_memslot_zap_drain_slot(struct cvm_vm *vm, struct cvm_memslot *slot)
 {
@@ -215,8 +216,37 @@ void cvm_memslot_zap_drain_slot(struct cvm_vm *vm, struct cvm_memslot *slot)
 	spin_unlock(&slot->zap_lock);
 	if (pending)
 		cvm_unpin_slot_range(vm, slot, first, last);
-	if (slot->nr_stale)
-		cvm_unpin_stale(vm, slot);
+}
+
+/**
+ * cvm_memslot_unstale_range() - drop the pins of the stale pages of a GFN
+ * range that are now shared with no DMA share left, so their next use
+ * pins the owner's current page
+ * @vm: the VM, locked
+ * @gfn: first GFN
+ * @npages: GFNs (clamped to the GFN space)
+ *
+ * Called after the operations that can make a page shared or end its last
+ * DMA share, over their range (page operations) or everything (lifecycle).
+ */
+void cvm_memslot_unstale_range(struct cvm_vm *vm, u64 gfn, u64 npages)
+{
+	struct cvm_memslot *slot;
+	u64 end, first, last;
+	int i;
+
+	if (check_add_overflow(gfn, npages, &end))
+		end = U64_MAX;
+	for (i = max(cvm_memslot_floor(vm, gfn), 0); i < vm->nr_slots; i++) {
+		slot = vm->by_gfn[i];
+		if (slot->base_gfn >= end)
+			break;
+		if (!slot->nr_stale || slot->base_gfn + slot->npages <= gfn)
+			continue;
+		first = gfn > slot->base_gfn ? gfn - slot->base_gfn : 0;
+		last = min(end - slot->base_gfn, slot->npages) - 1;
+		cvm_unpin_stale(vm, slot, first, last);
+	}
 }
 
 /**

@@ -338,17 +338,24 @@ void cvm_unpin_slot_range(struct cvm_vm *vm, struct cvm_memslot *slot,
 }
 
 /**
- * cvm_unpin_stale() - unpin the stale pages (CVM_PAGE_STALE) that are now
- * in a host-side invalidation's scope: shared, without a DMA share
+ * cvm_unpin_stale() - unpin the stale pages (CVM_PAGE_STALE) of part of a
+ * memslot that are now in a host-side invalidation's scope: shared,
+ * without a DMA share
  * @vm: the VM, locked
- * @slot: the memslot, with @slot->nr_stale pages marked
+ * @slot: the memslot
+ * @first: first slot index
+ * @last: last slot index (inclusive)
+ *
+ * Costs what the stale pages of the range cost.
  */
-void cvm_unpin_stale(struct cvm_vm *vm, struct cvm_memslot *slot)
+void cvm_unpin_stale(struct cvm_vm *vm, struct cvm_memslot *slot, u64 first,
+		     u64 last)
 {
-	unsigned long idx, n = 0, seen = 0;
+	unsigned long idx = first, n = 0, seen = 0;
 	struct page *page;
 
-	xa_for_each_marked(&slot->pages, idx, page, CVM_PAGE_STALE) {
+	for (page = xa_find(&slot->pages, &idx, last, CVM_PAGE_STALE); page;
+	     page = xa_find_after(&slot->pages, &idx, last, CVM_PAGE_STALE)) {
 		if (!(++seen % CVM_PIN_BATCH))
 			cond_resched();
 		if (!cvm_host_scope(vm, slot->base_gfn + idx))

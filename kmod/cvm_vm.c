@@ -155,6 +155,7 @@ static int cvm_vm_lifecycle(struct cvm_vm *vm, enum cvm_vm_op op)
 
 	cvm_vm_lock(vm);
 	ret = cvm_core_lifecycle(&vm->core, op);
+	cvm_memslot_unstale_range(vm, 0, U64_MAX);
 	mutex_unlock(&vm->lock);
 	return ret;
 }
@@ -291,6 +292,8 @@ static long cvm_vm_page_op(struct cvm_vm *vm, unsigned int cmd,
 
 	cvm_vm_lock(vm);
 	ret = cvm_core_page_op(&vm->core, pcmd, arg.gpa, arg.nr_pages);
+	/* A page shared, or its last DMA share ended: drop stale pins. */
+	cvm_memslot_unstale_range(vm, arg.gpa >> PAGE_SHIFT, arg.nr_pages);
 	mutex_unlock(&vm->lock);
 	return ret;
 }
