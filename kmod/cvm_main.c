@@ -6,6 +6,7 @@
  * (the core's cvm_pool.c does the accounting).
  */
 #include <linux/atomic.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/miscdevice.h>
@@ -17,6 +18,30 @@
 static unsigned int pool_mb = 64;
 module_param(pool_mb, uint, 0444);
 MODULE_PARM_DESC(pool_mb, "Size of the secure pool in MiB (default 64)");
+
+/*
+ * Test-only delay points, 0 (off) by default: they widen race windows so
+ * the tests that need a race hit it every time.
+ */
+static unsigned int test_delay_ms_evict;
+module_param(test_delay_ms_evict, uint, 0644);
+MODULE_PARM_DESC(
+    test_delay_ms_evict,
+    "Test only: sleep this long holding an eviction victim's lock (default 0)");
+
+unsigned int cvm_test_delay_ms_pin;
+module_param_named(test_delay_ms_pin, cvm_test_delay_ms_pin, uint, 0644);
+MODULE_PARM_DESC(test_delay_ms_pin,
+		 "Test only: sleep this long between pinning a page and "
+		 "recording it (default 0)");
+
+void cvm_test_delay(const unsigned int *ms_param)
+{
+	unsigned int ms = READ_ONCE(*ms_param);
+
+	if (unlikely(ms))
+		msleep(ms);
+}
 
 static struct cvm_pool cvm_pool;
 
@@ -51,9 +76,10 @@ void cvm_vm_list_del(struct cvm_vm *vm)
  * The victim is the VM with the most resident pages (the largest user of
  * the pool gives first, so a small VM can't be starved by a large one),
  * falling back to any VM that has some. Other VMs' locks are only
- * trylock'ed, so two VMs evicting from each other can't deadlock; a VM
- * being freed leaves the list before it takes its own lock, so a VM
- * locked here stays alive until unlocked.
+ * trylock'ed, so two VMs evicting from each other can't deadlock. The
+ * victim is referenced under the VM list lock and put only after its
+ * mutex_unlock() returned: its fd may be closed meanwhile, and the VM is
+ * freed by the last reference, never under an unlocker's feet.
  *
  * Return: 0 when a pool page was freed, -ENOMEM when no VM had one to give.
  */
@@ -70,16 +96,23 @@ int cvm_os_pool_evict(struct cvm_core *core)
 			continue;
 		if (!mutex_trylock(&vm->lock))
 			continue;
-		if (victim)
+		if (victim) {
+			/* Still on the list: not its last reference. */
 			mutex_unlock(&victim->lock);
+			cvm_vm_put(victim);
+		}
+		cvm_vm_get(vm);
 		victim = vm;
 		most = vm->core.nr_resident;
 	}
 	spin_unlock(&cvm_vms_lock);
 
 	if (victim) {
-		ret = cvm_secure_evict_one(&victim->core);
+		ret = victim->dead ? -ENOMEM
+				   : cvm_secure_evict_one(&victim->core);
+		cvm_test_delay(&test_delay_ms_evict);
 		mutex_unlock(&victim->lock);
+		cvm_vm_put(victim);
 		if (!ret)
 			return 0;
 	}

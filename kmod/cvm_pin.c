@@ -73,24 +73,69 @@ u64 cvm_pin_memlock_limit(struct cvm_vm *vm)
 	return task_rlimit(vm->task, RLIMIT_MEMLOCK);
 }
 
-static unsigned long cvm_gfn_uaddr(struct cvm_memslot *slot, u64 gfn)
-{
-	return slot->uaddr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
-}
-
-/* Long-term pins, never get_page(): the page can't move or be reclaimed. */
+/*
+ * Long-term pins, never get_page(): the page can't move or be reclaimed.
+ * Under the owner's mmap_lock, so each page's VMA is checked for a backing
+ * a memslot accepts: the layout may have changed since CVM_SET_MEMSLOT,
+ * and this kernel's FOLL_LONGTERM refuses fsdax only, not page cache.
+ * All or nothing: the number pinned (@npages), -EFAULT for a hole or a
+ * page GUP refuses, -EINVAL for a refused backing.
+ */
 static long cvm_pin_user(unsigned long uaddr, unsigned long npages,
-			 struct page **pages)
+			 struct page **pages, struct vm_area_struct **vmas)
 {
-	long pinned;
+	struct mm_struct *mm = current->mm;
+	long pinned, i;
 
-	pinned = pin_user_pages_fast(uaddr, npages,
-				     FOLL_WRITE | FOLL_LONGTERM, pages);
+	mmap_read_lock(mm);
+	pinned = pin_user_pages(uaddr, npages, FOLL_WRITE | FOLL_LONGTERM,
+				pages, vmas);
+	for (i = 0; i < pinned; i++) {
+		if (!cvm_memslot_backing_ok(vmas[i])) {
+			unpin_user_pages(pages, pinned);
+			pinned = -EINVAL;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
 	if (pinned >= 0 && pinned < npages) {
 		unpin_user_pages(pages, pinned);
 		pinned = -EFAULT;
 	}
 	return pinned;
+}
+
+/*
+ * Pin @npages pages of @slot from index @idx, coherent with the owner's
+ * mappings (lib/test_hmm.c's discipline): when the slot's notifier saw an
+ * invalidation since mmu_interval_read_begin(), the pages may be the ones
+ * being unmapped, so they are dropped and pinned again.
+ * Return: @npages, or -errno with nothing pinned (-EINTR when killed).
+ */
+static long cvm_pin_coherent(struct cvm_memslot *slot, u64 idx,
+			     unsigned long npages, struct page **pages,
+			     struct vm_area_struct **vmas)
+{
+	unsigned long seq;
+	bool retry;
+	long n;
+
+	for (;;) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		seq = mmu_interval_read_begin(&slot->notifier);
+		n = cvm_pin_user(slot->uaddr + (idx << PAGE_SHIFT), npages,
+				 pages, vmas);
+		if (n < 0)
+			return n;
+		cvm_test_delay(&cvm_test_delay_ms_pin);
+		spin_lock(&slot->zap_lock);
+		retry = mmu_interval_read_retry(&slot->notifier, seq);
+		spin_unlock(&slot->zap_lock);
+		if (!retry)
+			return n;
+		unpin_user_pages(pages, n);
+	}
 }
 
 /* The pinned host page of a GFN inside a memslot, or NULL. */
@@ -126,6 +171,8 @@ static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
 		if (page) {
 			unpin_user_page(page);
 			n++;
+			if (!(n % CVM_PIN_BATCH))
+				cond_resched();
 		}
 	}
 	cvm_pin_uncharge(vm, n);
@@ -144,12 +191,15 @@ static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
  * uncharges what this call did. Either every page asked for is pinned or
  * nothing changed.
  *
- * Return: 0, -ENOMEM over a limit, -EFAULT when a host page can't be pinned.
+ * Return: 0, -ENOMEM over a limit, -EFAULT when a host page can't be pinned,
+ * -EINVAL when it is not anonymous, shmem or hugetlb memory, -EINTR when
+ * the caller was killed.
  */
 int cvm_os_pin_new(struct cvm_core *core, u64 gfn, u64 npages,
 		   const unsigned long *newly, u64 missing)
 {
 	struct cvm_vm *vm = cvm_vm_of(core);
+	struct vm_area_struct *vma;
 	struct cvm_memslot *slot;
 	struct page *page;
 	unsigned long i;
@@ -161,7 +211,8 @@ int cvm_os_pin_new(struct cvm_core *core, u64 gfn, u64 npages,
 
 	for_each_set_bit(i, newly, npages) {
 		slot = cvm_memslot_find_gfn(vm, gfn + i);
-		ret = cvm_pin_user(cvm_gfn_uaddr(slot, gfn + i), 1, &page);
+		ret = cvm_pin_coherent(slot, gfn + i - slot->base_gfn, 1, &page,
+				       &vma);
 		if (ret < 0)
 			goto err_unpin;
 		ret = xa_err(xa_store(&slot->pages, gfn + i - slot->base_gfn,
@@ -188,25 +239,30 @@ err_unpin:
  * @vm: the VM, locked
  * @slot: the new slot, not yet on the VM's list
  *
- * Return: 0, or -errno with nothing pinned or charged.
+ * Return: 0, or -errno with nothing pinned or charged (-EINTR when the
+ * caller was killed).
  */
 int cvm_pin_slot_upfront(struct cvm_vm *vm, struct cvm_memslot *slot)
 {
+	struct vm_area_struct **vmas;
 	struct page **batch;
 	u64 done = 0;
 	long n, i;
 	int ret;
 
 	batch = kvmalloc_array(CVM_PIN_BATCH, sizeof(*batch), GFP_KERNEL);
-	if (!batch)
-		return -ENOMEM;
+	vmas = kvmalloc_array(CVM_PIN_BATCH, sizeof(*vmas), GFP_KERNEL);
+	if (!batch || !vmas) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
 	ret = cvm_pin_charge(vm, slot->npages);
 	if (ret)
 		goto out_free;
 
 	while (done < slot->npages) {
 		n = min_t(u64, CVM_PIN_BATCH, slot->npages - done);
-		n = cvm_pin_user(slot->uaddr + (done << PAGE_SHIFT), n, batch);
+		n = cvm_pin_coherent(slot, done, n, batch, vmas);
 		if (n < 0) {
 			ret = n;
 			goto err_unpin;
@@ -230,34 +286,83 @@ err_unpin:
 	cvm_unpin_slot(vm, slot);
 	cvm_pin_uncharge(vm, slot->npages - done);
 out_free:
+	kvfree(vmas);
 	kvfree(batch);
 	return ret;
 }
 
+/* Is the GFN in the scope of a host-side invalidation (DESIGN §5)? */
+static bool cvm_host_scope(struct cvm_vm *vm, u64 gfn)
+{
+	return cvm_gfn_state(&vm->core, gfn) == CVM_GFN_SHARED &&
+	       !cvm_spage(&vm->core, gfn) && !cvm_dma_refs(&vm->core, gfn);
+}
+
 /**
- * cvm_unpin_slot_range() - unpin the pinned pages of part of a memslot
- * that hold no secure contents and no DMA share, give the charge back
+ * cvm_unpin_slot_range() - apply a host-side invalidation to part of a
+ * memslot: unpin its shared pages, give the charge back, mark the others
+ * stale
  * @vm: the VM, locked
  * @slot: the memslot
  * @first: first slot index
  * @last: last slot index (inclusive)
  *
- * Used for host-side invalidations (zap scope "shared only"): the next use
- * pins whatever page the owner maps there now.
+ * Zap scope "shared only": the next use of a shared page pins whatever
+ * the owner maps there now. Normal pages keep the guest's data and their
+ * touched mark, secure pages their page-out destination and DMA-shared
+ * pages the page a device may be using; CVM_PAGE_STALE remembers them.
  */
 void cvm_unpin_slot_range(struct cvm_vm *vm, struct cvm_memslot *slot,
 			  u64 first, u64 last)
 {
-	unsigned long idx, n = 0;
+	unsigned long idx, n = 0, seen = 0;
 	struct page *page;
-	u64 gfn;
 
 	xa_for_each_range(&slot->pages, idx, page, first, last) {
-		gfn = slot->base_gfn + idx;
-		if (cvm_spage(&vm->core, gfn) || cvm_dma_refs(&vm->core, gfn))
+		if (!(++seen % CVM_PIN_BATCH))
+			cond_resched();
+		if (!cvm_host_scope(vm, slot->base_gfn + idx)) {
+			if (!xa_get_mark(&slot->pages, idx, CVM_PAGE_STALE)) {
+				xa_set_mark(&slot->pages, idx, CVM_PAGE_STALE);
+				slot->nr_stale++;
+			}
+			continue;
+		}
+		if (xa_get_mark(&slot->pages, idx, CVM_PAGE_STALE))
+			slot->nr_stale--;
+		unpin_user_pages_dirty_lock(&page, 1, true);
+		xa_erase(&slot->pages, idx);
+		n++;
+	}
+	cvm_pin_uncharge(vm, n);
+}
+
+/**
+ * cvm_unpin_stale() - unpin the stale pages (CVM_PAGE_STALE) of part of a
+ * memslot that are now in a host-side invalidation's scope: shared,
+ * without a DMA share
+ * @vm: the VM, locked
+ * @slot: the memslot
+ * @first: first slot index
+ * @last: last slot index (inclusive)
+ *
+ * Costs what the stale pages of the range cost.
+ */
+void cvm_unpin_stale(struct cvm_vm *vm, struct cvm_memslot *slot, u64 first,
+		     u64 last)
+{
+	unsigned long idx = first, n = 0, seen = 0;
+	struct page *page;
+
+	for (page = xa_find(&slot->pages, &idx, last, CVM_PAGE_STALE); page;
+	     page = xa_find_after(&slot->pages, &idx, last, CVM_PAGE_STALE)) {
+		if (!(++seen % CVM_PIN_BATCH))
+			cond_resched();
+		if (!cvm_host_scope(vm, slot->base_gfn + idx))
 			continue;
 		unpin_user_pages_dirty_lock(&page, 1, true);
 		xa_erase(&slot->pages, idx);
+		slot->nr_stale--;
 		n++;
 	}
 	cvm_pin_uncharge(vm, n);
@@ -282,5 +387,6 @@ void cvm_unpin_slot(struct cvm_vm *vm, struct cvm_memslot *slot)
 		if (!(n % CVM_PIN_BATCH))
 			cond_resched();
 	}
+	slot->nr_stale = 0;
 	cvm_pin_uncharge(vm, n);
 }

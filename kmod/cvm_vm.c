@@ -30,19 +30,63 @@ void cvm_vm_lock(struct cvm_vm *vm)
 	cvm_memslot_zap_drain(vm);
 }
 
-static void cvm_vm_free(struct cvm_vm *vm)
+/* The last reference is gone: nobody can reach the VM any more. */
+void cvm_vm_release_kref(struct kref *ref)
 {
-	/* Off the list first, then wait for an evictor holding our lock. */
-	cvm_vm_list_del(vm);
-	mutex_lock(&vm->lock);
-	cvm_core_drop_all(&vm->core);
-	cvm_memslot_delete_all(vm);
-	mutex_unlock(&vm->lock);
+	struct cvm_vm *vm = container_of(ref, struct cvm_vm, ref);
+
 	cvm_core_fini(&vm->core);
 	put_task_struct(vm->task);
 	mmdrop(vm->mm);
 	mutex_destroy(&vm->lock);
+	kfree(vm->by_gfn);
 	kfree(vm);
+}
+
+/*
+ * Unpin and uncharge everything, free the secure contents: the owner's mm
+ * is going away (or the VM is). From here on every ioctl gets -EIO.
+ */
+static void cvm_vm_kill(struct cvm_vm *vm)
+{
+	struct cvm_memslot *slot;
+
+	mutex_lock(&vm->lock);
+	if (!vm->dead) {
+		WRITE_ONCE(vm->dead, true);
+		cvm_core_drop_all(&vm->core);
+		list_for_each_entry(slot, &vm->slots, node)
+			cvm_unpin_slot(vm, slot);
+	}
+	mutex_unlock(&vm->lock);
+}
+
+/*
+ * The owner's mm lost its last user (exit, exec) while the VM fd lives on
+ * elsewhere (fork, SCM_RIGHTS): its pins must not outlive their charge.
+ * Called without mmap_lock, before the mm's mappings are torn down.
+ */
+static void cvm_vm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	cvm_vm_kill(container_of(mn, struct cvm_vm, mn));
+}
+
+static const struct mmu_notifier_ops cvm_vm_mn_ops = {
+	.release = cvm_vm_mm_release,
+};
+
+/* The fd's release: tear down, then drop the fd's reference. */
+static void cvm_vm_destroy(struct cvm_vm *vm)
+{
+	/* Off the list first: no new evictor can find it. */
+	cvm_vm_list_del(vm);
+	/* Runs ->release unless the mm's exit already did. */
+	mmu_notifier_unregister(&vm->mn, vm->mm);
+	mutex_lock(&vm->lock);
+	cvm_core_drop_all(&vm->core);
+	cvm_memslot_delete_all(vm);
+	mutex_unlock(&vm->lock);
+	cvm_vm_put(vm);
 }
 
 /**
@@ -65,17 +109,25 @@ int cvm_vm_create(const struct cvm_create_vm *arg)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
-	fd = cvm_core_init(&vm->core, 0);
-	if (fd) {
-		cvm_core_fini(&vm->core);
-		kfree(vm);
-		return fd;
+	vm->by_gfn =
+	    kcalloc(CVM_MAX_MEMSLOTS, sizeof(*vm->by_gfn), GFP_KERNEL_ACCOUNT);
+	if (!vm->by_gfn) {
+		fd = -ENOMEM;
+		goto err_free;
 	}
+	fd = cvm_core_init(&vm->core, 0);
+	if (fd)
+		goto err_core;
 	mutex_init(&vm->lock);
+	kref_init(&vm->ref);
 	INIT_LIST_HEAD(&vm->slots);
 	vm->core.pin_limit_pages = pin_limit_pages;
 	/* VFIO's model: the right to bypass the limit is fixed at creation. */
 	vm->lock_cap = capable(CAP_IPC_LOCK);
+	vm->mn.ops = &cvm_vm_mn_ops;
+	fd = mmu_notifier_register(&vm->mn, current->mm);
+	if (fd)
+		goto err_core;
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 	get_task_struct(current->group_leader);
@@ -84,13 +136,20 @@ int cvm_vm_create(const struct cvm_create_vm *arg)
 
 	fd = anon_inode_getfd("cvm-vm", &cvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		cvm_vm_free(vm);
+		cvm_vm_destroy(vm);
+	return fd;
+
+err_core:
+	cvm_core_fini(&vm->core);
+err_free:
+	kfree(vm->by_gfn);
+	kfree(vm);
 	return fd;
 }
 
 static int cvm_vm_release(struct inode *inode, struct file *file)
 {
-	cvm_vm_free(file->private_data);
+	cvm_vm_destroy(file->private_data);
 	return 0;
 }
 
@@ -100,6 +159,7 @@ static int cvm_vm_lifecycle(struct cvm_vm *vm, enum cvm_vm_op op)
 
 	cvm_vm_lock(vm);
 	ret = cvm_core_lifecycle(&vm->core, op);
+	cvm_memslot_unstale_range(vm, 0, U64_MAX);
 	mutex_unlock(&vm->lock);
 	return ret;
 }
@@ -236,6 +296,8 @@ static long cvm_vm_page_op(struct cvm_vm *vm, unsigned int cmd,
 
 	cvm_vm_lock(vm);
 	ret = cvm_core_page_op(&vm->core, pcmd, arg.gpa, arg.nr_pages);
+	/* A page shared, or its last DMA share ended: drop stale pins. */
+	cvm_memslot_unstale_range(vm, arg.gpa >> PAGE_SHIFT, arg.nr_pages);
 	mutex_unlock(&vm->lock);
 	return ret;
 }
@@ -347,6 +409,9 @@ static long cvm_vm_ioctl(struct file *file, unsigned int cmd,
 	struct cvm_vm *vm = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
+	/* The owner's mm is gone: nothing was left pinned, nothing works. */
+	if (READ_ONCE(vm->dead))
+		return -EIO;
 	/* Reading the counters is harmless from any holder of the fd. */
 	if (cmd == CVM_GET_STATS)
 		return cvm_vm_get_stats(vm, uarg);

@@ -21,8 +21,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cvm-ktest: open %s: %s\n", dev, strerror(-ret));
 		return 2;
 	}
-	/* CVM_KTEST_ONLY=<group>: run that group alone (while iterating). */
-	only = getenv("CVM_KTEST_ONLY");
+	/*
+	 * One group alone (while iterating): a second argument, or
+	 * CVM_KTEST_ONLY=<group>.
+	 */
+	only = argc > 2 ? argv[2] : getenv("CVM_KTEST_ONLY");
 #define KT_GROUP(name, call)                      \
 	do {                                      \
 		if (!only || !strcmp(only, name)) \
@@ -37,6 +40,7 @@ int main(int argc, char **argv)
 	KT_GROUP("dma", kt_run_dma());
 	KT_GROUP("stress", kt_run_stress());
 	KT_GROUP("bounds", kt_run_bounds());
+	KT_GROUP("mm", kt_run_mm());
 #undef KT_GROUP
 	close(kt_dev_fd);
 	return failed ? 1 : 0;

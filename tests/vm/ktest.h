@@ -71,5 +71,6 @@ int kt_run_secure(void);
 int kt_run_dma(void);
 int kt_run_stress(void);
 int kt_run_bounds(void);
+int kt_run_mm(void);
 
 #endif /* KTEST_H */
