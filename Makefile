@@ -267,9 +267,12 @@ FUZZ_KMOD_CHECK_CALLS ?= 100000
 # One boot of the debug kernel: the vm suite, the integration-kmod scenario
 # and a bounded fuzzer run on a cvm.ko built for it, then every checker's
 # reports and state. Skipped (neither pass nor fail) without a debug kernel.
-check-vm-debug: $(BUILD)/tests/vm/cvm-ktest $(INTEGRATION_BINS)
+# DEBUG_FULL=1: the scenario's table cells too (over half an hour longer).
+check-vm-debug: $(BUILD)/tests/vm/cvm-ktest $(INTEGRATION_BINS) \
+		$(if $(wildcard tests/fuzz-kmod/fuzz-kmod.c),$(BUILD)/tests/fuzz-kmod/fuzz-kmod)
 	@tests/run-suite.sh vm-debug tests/vm-debug/run-debug.sh --timeout 1140 --expect-faults \
-		--env FUZZ_KMOD_CHECK_CALLS=$(FUZZ_KMOD_CHECK_CALLS) -- \
+		--env FUZZ_KMOD_CHECK_CALLS=$(FUZZ_KMOD_CHECK_CALLS) \
+		$(if $(DEBUG_FULL),--env CVM_DEBUG_FULL=1 --timeout 5400) -- \
 		tests/vm-debug/guest-suite.sh $(CVM_BUILD_DIR)
 
 # Build the debug kernel from Debian's linux-source-6.1 into DEBUG_KERNEL_OUT
