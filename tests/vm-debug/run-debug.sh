@@ -59,7 +59,9 @@ eval "$prep"
 echo "# debug kernel $KVER, cvm.ko built for it in $((SECONDS - t0)) s: $CVM_KO"
 
 console=$build/vm-debug/console.log
-reports='BUG: |WARNING: |UBSAN: |Oops|general protection fault|kernel BUG at|Kernel panic|INFO: task .* blocked for more than|rcu: INFO: |detected stalls? on|soft lockup|hard LOCKUP|ODEBUG: |list_(add|del) corruption|kmemleak: .*(disabl|[Cc]annot)'
+# Kernel lines only (a timestamp first; it may follow a program's unfinished
+# line on the console).
+reports='\[ *[0-9]+\.[0-9]+\] .*(BUG: |WARNING: |UBSAN: |Oops|general protection fault|kernel BUG at|Kernel panic|INFO: task .* blocked for more than|rcu: INFO: |detected stalls? on|soft lockup|hard LOCKUP|ODEBUG: |list_(add|del) corruption|kmemleak: .*(disabl|[Cc]annot))'
 # A report by the kernel itself during boot (seen under TCG on a loaded
 # host) turns lockdep off before cvm.ko loads: the guest then stops at once
 # and we boot again, once.
@@ -82,6 +84,10 @@ for try in 1 2; do
 	fi
 done
 [ -z "$log" ] || cp "$console" "$log"
+case $status in
+124) echo "not ok - the guest ran to the end (timed out after ${timeout}s; parts' times on '# time' lines)" ;;
+125) echo "not ok - the guest ran to the end (no exit marker: panic or crash, see the console)" ;;
+esac
 
 # The whole kernel log reached the console (loglevel=7). Every report from
 # the moment the checkers were armed fails the run; before it (boot), they
