@@ -20,7 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 me=build-debug-kernel
 die() { echo "$me: $*" >&2; exit 1; }
 
-work=/var/tmp/cvm-debug-kernel from= config_only=
+work=/var/tmp/cvm-debug-kernel from='' config_only=''
 while [ $# -gt 1 ]; do
 	case $1 in
 	--work) work=$2; shift 2 ;;

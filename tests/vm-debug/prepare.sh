@@ -42,7 +42,7 @@ qualifies() {
 dirs=()
 [ -z "${CVM_DEBUG_KERNEL_DIR:-}" ] || dirs+=("$CVM_DEBUG_KERNEL_DIR")
 dirs+=("$(dirname "$repo")/shared/debug-kernel" "${CVM_DEBUG_KERNEL_OUT:-/var/cache/cvm/debug-kernel}")
-found= reasons=
+found='' reasons=''
 for d in "${dirs[@]}"; do
 	why=
 	if qualifies "$d"; then

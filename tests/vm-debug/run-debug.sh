@@ -18,7 +18,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(cd "$here/../.." && pwd -P)
 me=run-debug
 
-timeout=1200 mem=2048 log= gargs=()
+timeout=1200 mem=2048 log='' gargs=()
 rargs=()
 while [ $# -gt 0 ]; do
 	case $1 in
