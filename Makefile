@@ -38,7 +38,7 @@ KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 TABLE_SRC := tests/table/table-tests.c tests/table/tvm.c
 TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
-SUITES := unit vm integration integration-kmod hook libvirt dbus dbus-polkit hostile fuzz fresh system
+SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fresh system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
 
@@ -272,6 +272,39 @@ check-vm: module $(BUILD)/tests/vm/cvm-ktest
 	@tests/run-suite.sh vm tests/vm/run-in-guest.sh --timeout 900 -- \
 		tests/vm/guest-check.sh $(CVM_BUILD_DIR)
 
+# The debug kernel (KASAN, UBSAN, lockdep, kmemleak, fault injection; see
+# tests/vm-debug/README.md): looked for in DEBUG_KERNEL_DIR (or the
+# environment's CVM_DEBUG_KERNEL_DIR), then ../shared/debug-kernel beside the
+# checkout, then DEBUG_KERNEL_OUT, where `make debug-kernel` puts it.
+DEBUG_KERNEL_DIR ?= $(CVM_DEBUG_KERNEL_DIR)
+DEBUG_KERNEL_OUT ?= /var/cache/cvm/debug-kernel
+export CVM_DEBUG_KERNEL_DIR := $(DEBUG_KERNEL_DIR)
+export CVM_DEBUG_KERNEL_OUT := $(DEBUG_KERNEL_OUT)
+# The fuzzer's calls inside check-vm-debug (make fuzz-kmod runs the long one).
+FUZZ_KMOD_CHECK_CALLS ?= 100000
+
+# One boot of the debug kernel: the vm suite, the integration-kmod scenario
+# and a bounded fuzzer run on a cvm.ko built for it, then every checker's
+# reports and state. Skipped (neither pass nor fail) without a debug kernel.
+# DEBUG_FULL=1: the scenario's table cells too (over half an hour longer).
+check-vm-debug: $(BUILD)/tests/vm/cvm-ktest $(INTEGRATION_BINS) \
+		$(if $(wildcard tests/fuzz-kmod/fuzz-kmod.c),$(BUILD)/tests/fuzz-kmod/fuzz-kmod)
+	@tests/run-suite.sh vm-debug tests/vm-debug/run-debug.sh --timeout 1140 --expect-faults \
+		--env FUZZ_KMOD_CHECK_CALLS=$(FUZZ_KMOD_CHECK_CALLS) \
+		$(if $(DEBUG_FULL),--env CVM_DEBUG_FULL=1 --timeout 5400) -- \
+		tests/vm-debug/guest-suite.sh $(CVM_BUILD_DIR)
+
+# Build the debug kernel from Debian's linux-source-6.1 into DEBUG_KERNEL_OUT
+# (about 31 minutes on 2 cores), or with DEBUG_KERNEL_FROM=DIR install the
+# prebuilt .debs of DIR there after checking its SHA256SUMS.
+debug-kernel:
+	tests/vm-debug/build-debug-kernel.sh $(if $(DEBUG_KERNEL_FROM),--from $(DEBUG_KERNEL_FROM)) \
+		$(DEBUG_KERNEL_OUT)
+
+# cvm.ko for the debug kernel (KCOV-instrumented), in $(BUILD)/kmod-debug.
+module-debug:
+	@tests/vm-debug/prepare.sh $(CVM_BUILD_DIR) >/dev/null
+
 # Every suite runs even when an earlier one fails; the summary decides.
 check: deps
 	@rm -rf $(BUILD)/results
@@ -316,4 +349,5 @@ clean:
 .PHONY: fuzz-core-cov all userspace deps deps-build module run check check-unit check-vm bench fuzz-core \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
-	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile
+	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
+	check-vm-debug debug-kernel module-debug

@@ -7,7 +7,9 @@
 # "[  FAILED  ] N test(s)") plus TAP-style lines ("ok - what" /
 # "not ok - what") that shell-level checks print. A suite that exits
 # non-zero without reporting a failure, or that reports no test at all,
-# counts as one failure: a crash never reads as green.
+# counts as one failure: a crash never reads as green. A suite that exits
+# 77 after a line "skipped: <reason>" and reports no test is skipped: it
+# counts as neither pass nor fail, and the summary names it.
 set -uo pipefail
 
 name=$1
@@ -24,6 +26,12 @@ failed=$(sed -nE 's/^\[  FAILED  \] ([0-9]+) test\(s\).*/\1/p' "$log" | awk '{s+
 passed=$((passed + $(grep -cE '^ok( |$)' "$log")))
 failed=$((failed + $(grep -cE '^not ok( |$)' "$log")))
 
+skip=$(sed -nE 's/^skipped: (.*)/\1/p' "$log" | head -n1)
+if ((status == 77 && passed + failed == 0)) && [ -n "$skip" ]; then
+	echo "0 0 skipped: $skip" >"$results/$name.count"
+	echo "$name: skipped: $skip"
+	exit 0
+fi
 if ((status != 0 && failed == 0)); then
 	echo "not ok - suite '$name' exited with status $status" | tee -a "$log"
 	failed=$((failed + 1))

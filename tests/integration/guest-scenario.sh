@@ -4,6 +4,9 @@
 # kernel log is clean.
 #
 #   guest-scenario.sh BUILD_DIR
+#
+# The module is $CVM_KO if set (the debug kernel's build, tests/vm-debug),
+# else BUILD_DIR/kmod/cvm.ko.
 build=${1:?usage: guest-scenario.sh BUILD_DIR}
 here=$(dirname "$0")
 # Only in the guest (the kernel command line names the job): on a host this
@@ -16,7 +19,7 @@ modprobe -a gcm ctr ghash_generic
 modprobe aesni_intel 2>/dev/null
 modprobe ghash_clmulni_intel 2>/dev/null
 dmesg -C
-if insmod "$build/kmod/cvm.ko" pool_mb=16; then
+if insmod "${CVM_KO:-$build/kmod/cvm.ko}" pool_mb=16; then
 	echo "ok - insmod cvm.ko"
 else
 	echo "not ok - insmod cvm.ko"

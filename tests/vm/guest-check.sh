@@ -5,6 +5,9 @@
 # counts.
 #
 #   guest-check.sh BUILD_DIR
+#
+# The module is $CVM_KO if set (the debug kernel's build, tests/vm-debug),
+# else BUILD_DIR/kmod/cvm.ko.
 build=${1:?usage: guest-check.sh BUILD_DIR}
 # Only in the guest tests/vm/run-in-guest.sh boots (its kernel command
 # line names the job): on a host this would load modules and clear the
@@ -36,7 +39,7 @@ check "modprobe ctr ghash_generic" modprobe -a ctr ghash_generic
 modprobe aesni_intel 2>/dev/null || true
 modprobe ghash_clmulni_intel 2>/dev/null || true
 # A small pool, so the exhaustion tests reach its end quickly.
-check "insmod cvm.ko pool_mb=$CVM_POOL_MB" insmod "$build/kmod/cvm.ko" pool_mb="$CVM_POOL_MB"
+check "insmod cvm.ko pool_mb=$CVM_POOL_MB" insmod "${CVM_KO:-$build/kmod/cvm.ko}" pool_mb="$CVM_POOL_MB"
 check "/dev/cvm is a character device" test -c /dev/cvm
 if [ -c /dev/cvm ]; then
 	"$build/tests/vm/cvm-ktest" /dev/cvm || status=1

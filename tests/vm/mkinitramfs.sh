@@ -3,19 +3,27 @@
 # modules needed to mount the host root over virtio-9p with an overlay on
 # top (taken from the guest kernel's own /lib/modules), and /init.
 #
-# usage: mkinitramfs.sh OUT.gz        (kernel version: $CVM_KVER or kver.sh)
+# usage: mkinitramfs.sh [--no-modules] OUT.gz
+#        (kernel version: $CVM_KVER or kver.sh)
+#
+# --no-modules: for a kernel with virtio, 9p and overlayfs built in (the
+# debug kernel, tests/vm-debug): no module is packed or loaded.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 
 die() { echo "mkinitramfs.sh: $*" >&2; exit 1; }
 
-[ $# -eq 1 ] || die "usage: mkinitramfs.sh OUT.gz"
+mods=1
+[ "${1:-}" != --no-modules ] || { mods=; shift; }
+[ $# -eq 1 ] || die "usage: mkinitramfs.sh [--no-modules] OUT.gz"
 out=$1
-kver=${CVM_KVER:-$("$here/kver.sh")}
 busybox=/bin/busybox
 [ -x "$busybox" ] || die "$busybox missing (install busybox-static)"
-[ -d "/lib/modules/$kver" ] || die "/lib/modules/$kver missing"
+if [ -n "$mods" ]; then
+	kver=${CVM_KVER:-$("$here/kver.sh")}
+	[ -d "/lib/modules/$kver" ] || die "/lib/modules/$kver missing"
+fi
 
 outdir=$(dirname "$out")
 mkdir -p "$outdir"
@@ -38,7 +46,7 @@ done
 # module per modprobe call: further words would be taken as parameters.
 declare -A seen=()
 : >"$stage/modules.list"
-for root in virtio_pci 9pnet_virtio 9p overlay; do
+for root in ${mods:+virtio_pci 9pnet_virtio 9p overlay}; do
 	deps=$(modprobe -S "$kver" --show-depends --ignore-install "$root") ||
 		die "modprobe cannot resolve $root for $kver"
 	while read -r verb path _; do
@@ -69,11 +77,20 @@ PATH=/bin
 export PATH
 set -f
 
+# cvmrig.reboot on the command line (a kernel booted with acpi=off, which
+# cannot power off): reboot instead; qemu's -no-reboot then exits.
+off() {
+	case " $(cat /proc/cmdline 2>/dev/null) " in
+	*" cvmrig.reboot "*) reboot -f ;;
+	*) poweroff -f ;;
+	esac
+}
+
 # No marker on a rig failure: the host then reports "no marker" (125).
 die() {
 	echo "cvm-init: FATAL: $*"
 	sync
-	poweroff -f
+	off
 	# If power-off fails, PID 1 exiting panics; panic=-1 + -no-reboot ends qemu.
 	exit 1
 }
@@ -134,7 +151,7 @@ echo "CVM-GUEST-EXIT: $st"
 # marker reach the host: tcsetattr(TCSADRAIN) waits until it is sent.
 stty -F /dev/console onlcr 2>/dev/null
 sleep 0.1
-poweroff -f
+off
 exit "$st"
 EOF
 chmod 755 "$stage/init"

@@ -11,7 +11,7 @@ me=run-in-guest
 usage() {
 	cat <<EOF
 usage: $0 [--mem MB] [--smp N] [--timeout SECONDS] [--log FILE]
-          [--env NAME=VALUE]... -- COMMAND [ARGS...]
+          [--kernel-root DIR] [--env NAME=VALUE]... -- COMMAND [ARGS...]
 
 Runs COMMAND as root in a QEMU guest booted from the installed Debian kernel,
 in the host's current directory, with the host root mounted read-only (writes
@@ -20,21 +20,27 @@ FILE with --log). Exit status: COMMAND's, 124 on timeout, 125 if the guest
 did not report one (panic, crash, rig failure).
 Defaults: --mem 1024 --smp 2 --timeout 600. Build dir: \$CVM_BUILD_DIR or
 <repo>/build; the initramfs is cached in its vm/ subdirectory.
+--kernel-root DIR (or \$CVM_VM_KERNEL_ROOT): boot DIR/boot/vmlinuz-<ver>
+instead, a kernel unpacked from its .debs with virtio, 9p and overlayfs built
+in (the debug kernel, tests/vm-debug): loglevel=7 (acpi=off too with
+CVM_VM_ACPI=off), DIR/lib/modules/<ver> bound on /lib/modules/<ver> in the
+guest.
 EOF
 }
 
 die() { echo "$me: $*" >&2; exit 2; }
 
 mem=1024 smp=2 timeout=600 log=
+kroot=${CVM_VM_KERNEL_ROOT:-}
 envs=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	--mem | --smp | --timeout | --log | --env)
+	--mem | --smp | --timeout | --log | --env | --kernel-root)
 		[ $# -ge 2 ] || die "$1 needs an argument"
 		opt=$1 val=$2
 		shift 2
 		;;
-	--mem=* | --smp=* | --timeout=* | --log=* | --env=*)
+	--mem=* | --smp=* | --timeout=* | --log=* | --env=* | --kernel-root=*)
 		opt=${1%%=*} val=${1#*=}
 		shift
 		;;
@@ -47,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$val ;;
 	--timeout) timeout=$val ;;
 	--log) log=$val ;;
+	--kernel-root) kroot=$val ;;
 	--env)
 		[[ $val =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env wants NAME=VALUE, got: $val"
 		envs+=("$val")
@@ -58,8 +65,23 @@ for n in "$mem" "$smp" "$timeout"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive integer: $n"
 done
 
-kver=$("$here/kver.sh")
-kernel=/boot/vmlinuz-$kver
+if [ -n "$kroot" ]; then
+	# A kernel unpacked from .debs: its one version under lib/modules.
+	kroot=$(cd "$kroot" 2>/dev/null && pwd -P) || die "--kernel-root: no such directory"
+	kvers=("$kroot"/lib/modules/*/modules.builtin)
+	[ ${#kvers[@]} -eq 1 ] && [ -e "${kvers[0]}" ] ||
+		die "$kroot: want exactly one lib/modules/<ver>/modules.builtin"
+	kver=${kvers[0]%/modules.builtin}
+	kver=${kver##*/}
+	kernel=$kroot/boot/vmlinuz-$kver
+	kconfig=$kroot/boot/config-$kver
+	kmods=$kroot/lib/modules/$kver
+else
+	kver=$("$here/kver.sh")
+	kernel=/boot/vmlinuz-$kver
+	kconfig=/boot/config-$kver
+	kmods=/lib/modules/$kver
+fi
 [ -r "$kernel" ] || die "$kernel is not readable"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (install qemu-system-x86)"
 
@@ -68,23 +90,32 @@ mkdir -p "$build/vm"
 vmdir=$(cd "$build/vm" && pwd -P)
 
 # Rebuild the cached initramfs when the rig or the kernel changed.
-initrd=$vmdir/initramfs.gz
+# A kernel with the rig's drivers built in gets one without modules.
+if [ -n "$kroot" ]; then
+	initrd=$vmdir/initramfs-builtin.gz
+	deps=("$here/mkinitramfs.sh" "$here/run-in-guest.sh")
+	mkargs=(--no-modules)
+else
+	initrd=$vmdir/initramfs.gz
+	deps=("$here/kver.sh" "$here/mkinitramfs.sh" "$here/run-in-guest.sh"
+		"$kernel" "$kmods/modules.dep")
+	mkargs=()
+fi
 stale=
 [ -s "$initrd" ] || stale=1
-for f in "$here/kver.sh" "$here/mkinitramfs.sh" "$here/run-in-guest.sh" \
-	"$kernel" "/lib/modules/$kver/modules.dep"; do
+for f in "${deps[@]}"; do
 	[ ! "$f" -nt "$initrd" ] || stale=1
 done
 if [ -n "$stale" ]; then
 	echo "$me: building $initrd for $kver" >&2
-	CVM_KVER=$kver "$here/mkinitramfs.sh" "$initrd"
+	CVM_KVER=$kver "$here/mkinitramfs.sh" "${mkargs[@]}" "$initrd"
 fi
 
 # Boot the uncompressed vmlinux through its PVH entry point when the kernel
 # has one: under TCG, decompressing the bzImage alone takes ~4.5 s.
 # CVM_VM_NO_PVH=1 boots the bzImage as is.
 boot=$kernel
-if [ -z "${CVM_VM_NO_PVH:-}" ] && grep -qx 'CONFIG_PVH=y' "/boot/config-$kver" 2>/dev/null; then
+if [ -z "${CVM_VM_NO_PVH:-}" ] && grep -qx 'CONFIG_PVH=y' "$kconfig" 2>/dev/null; then
 	vmlinux=$vmdir/vmlinux-$kver
 	if [ ! -s "$vmlinux" ] || [ "$kernel" -nt "$vmlinux" ]; then
 		# The payload is the first compressed stream in the bzImage.
@@ -131,6 +162,11 @@ trap cleanup EXIT
 	for e in "${envs[@]}"; do
 		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
 	done
+	if [ -n "$kroot" ]; then
+		# modprobe/modinfo in the guest need the booted kernel's tree
+		# (modules.builtin for what is built in); the host root has none.
+		printf 'mkdir -p %q && mount --bind %q %q\n' "/lib/modules/$kver" "$kmods" "/lib/modules/$kver"
+	fi
 	printf '_d=%q\n' "$PWD"
 	# /run, /proc, /sys, /dev are fresh in the guest: the host's cwd
 	# may not exist there. Say so and run from / rather than not at all.
@@ -144,6 +180,17 @@ trap cleanup EXIT
 jobarg=$(printf '%s' "$tmp/job" | base64 -w0)
 # Not "cvm.": the kernel would hand cvm.* parameters to the cvm module.
 append="console=ttyS0 quiet panic=-1 cvmrig.job=$jobarg"
+if [ -n "$kroot" ]; then
+	# loglevel=7: every warning on the console, none hidden.
+	# kasan_multi_shot: KASAN reports every bad access, not only the first.
+	append="console=ttyS0 loglevel=7 kasan_multi_shot panic=-1 cvmrig.job=$jobarg"
+	# CVM_VM_ACPI=off boots faster (ACPI's AML loops time out under KASAN
+	# + TCG) but gives one CPU, and on a loaded host the TSC and the APIC
+	# timer may fail calibration against the PIT (no HPET without ACPI):
+	# the boot can then stall. It cannot power off: init reboots instead
+	# (-no-reboot exits).
+	[ "${CVM_VM_ACPI:-on}" != off ] || append="acpi=off cvmrig.reboot $append"
+fi
 
 qemu=(
 	qemu-system-x86_64
