@@ -938,7 +938,8 @@ static void *watchdog(void *arg)
 		for (i = 0; i < cfg.threads; i++) {
 			uint64_t s = __atomic_load_n(&threads[i].call_start, __ATOMIC_ACQUIRE);
 
-			if (s && now - s > (uint64_t)cfg.timeout * 1000000000ULL) {
+			/* s may be newer than now: stamped after now was read */
+			if (s && s < now && now - s > (uint64_t)cfg.timeout * 1000000000ULL) {
 				struct ring_ent *e = &threads[i].ring[(threads[i].ring_n - 1) % RING];
 
 				fprintf(stderr, "fuzz-kmod: HANG: thread %u in %s for over %u s"

@@ -19,7 +19,9 @@ vms=${FUZZ_VMS:-4}
 rate=${FUZZ_FAIL_RATE:-1}
 status=0
 
+loaded=
 if [ ! -c /dev/cvm ] && [ -n "${CVM_KO:-}" ]; then
+	loaded=1
 	modprobe gcm 2>/dev/null; modprobe aesni_intel 2>/dev/null; modprobe ghash_clmulni_intel 2>/dev/null
 	insmod "$CVM_KO" pool_mb=16 || { echo "not ok - insmod $CVM_KO"; exit 1; }
 fi
@@ -58,10 +60,12 @@ if [ -d /sys/kernel/debug/failslab ] || [ -d /sys/kernel/debug/fail_page_alloc ]
 	run " fault-injection $rate%" "$fcalls" --rounds $(((rounds + 9) / 10)) --fail-rate "$rate"
 else
 	echo "# fault injection: this kernel has no debugfs failslab / fail_page_alloc; going on without"
-	echo "faults-injected: 0"
 	run "" "$calls" --rounds "$rounds"
 fi
 
+if [ -n "$loaded" ]; then
+	if rmmod cvm; then echo "ok - rmmod cvm"; else echo "not ok - rmmod cvm"; status=1; fi
+fi
 after=$(reports)
 if [ "$after" -gt "$before" ]; then
 	echo "not ok - kernel log clean after fuzz-kmod seed $seed"
