@@ -87,7 +87,7 @@ static const unsigned int op_weight[NR_OPS] = {
 	[OP_TOUCH] = 3, [OP_FORK] = 1,
 };
 /* fork is rarer still: one in this many draws of OP_FORK goes ahead */
-#define FORK_DAMPING	8
+#define FORK_DAMPING	16
 
 /* A tiny splitmix64: deterministic, one state word per thread. */
 struct rng {
@@ -206,13 +206,14 @@ static struct {
 	bool fault_inject;
 } cfg = {
 	.seed = 1, .calls = 10000, .threads = 4, .vms = 4, .rounds = 4,
-	.timeout = 60, .huge = 1, .memlock = 8ULL << 20, .dev_fd = -1, .file_fd = -1,
+	.timeout = 60, .huge = 1, .memlock = 2ULL << 20, .dev_fd = -1, .file_fd = -1,
 };
 
 static struct region regions[NREG];
 static struct vmslot vms[MAX_VMS];
 static struct thread threads[MAX_THREADS];
 static uint64_t hist[NR_OPS][NERR];
+static uint64_t op_ns[NR_OPS];	/* time spent in each call, all threads */
 static volatile int stop_watchdog;
 static uint32_t *all_pcs;
 static uint32_t all_npcs;
@@ -366,6 +367,7 @@ static long done(struct thread *t, int op, long ret)
 	struct ring_ent *e = &t->ring[(t->ring_n - 1) % RING];
 	int err = ret < 0 ? errno : 0;
 
+	__atomic_fetch_add(&op_ns[op], now_ns() - t->call_start, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->call_start, 0, __ATOMIC_RELEASE);
 	if (t->cover)
 		kcov_collect(t->cover, t->pcs, &t->npcs);
@@ -446,12 +448,12 @@ static uint64_t npages(struct thread *t)
 {
 	unsigned int k = below(&t->rng, 100);
 
-	if (k < 30)
+	if (k < 35)
 		return below(&t->rng, 2);
-	if (k < 80)
-		return 1 + below(&t->rng, 16);
 	if (k < 90)
-		return reg_size[below(&t->rng, NREG - 1)] / PAGE + below(&t->rng, 2);
+		return 1 + below(&t->rng, 16);
+	if (k < 95)	/* a whole region, or one page past it */
+		return reg_size[below(&t->rng, NREG)] / PAGE + below(&t->rng, 2);
 	return bval(&t->rng);
 }
 
@@ -522,7 +524,7 @@ static void op_set_memslot(struct thread *t, int fd, bool del)
 		r = R_BIG;
 	m.slot = chance(&t->rng, 90) ? below(&t->rng, 8) : (uint32_t)bval(&t->rng);
 	if (!del) {
-		m.flags = chance(&t->rng, 20) ? CVM_MEMSLOT_UPFRONT : 0;
+		m.flags = chance(&t->rng, 8) ? CVM_MEMSLOT_UPFRONT : 0;
 		if (chance(&t->rng, 3))
 			m.flags = 1U << below(&t->rng, 32);
 		m.gpa = chance(&t->rng, 90) ? gpa_base[below(&t->rng, NGPA)] : gpa(t, true);
@@ -562,7 +564,7 @@ static void op_access(struct thread *t, int fd)
 		a.len = 1 + below(&t->rng, 64);
 	else if (k < 85)
 		a.len = PAGE - 1 + below(&t->rng, 3);
-	else if (k < 92)
+	else if (k < 97)
 		a.len = (uint32_t)bval(&t->rng);
 	else
 		a.len = CVM_ACCESS_MAX + below(&t->rng, 2);
@@ -699,7 +701,7 @@ static void op_memory(struct thread *t, int op)
 		goto out;
 	}
 	off = below(&t->rng, g->size / PAGE) * PAGE;
-	len = chance(&t->rng, 50) ? PAGE : (1 + below(&t->rng, 512)) * PAGE;
+	len = chance(&t->rng, 50) ? PAGE : (1 + below(&t->rng, 16)) * PAGE;
 	if (off + len > g->size)
 		len = g->size - off;
 	switch (op) {
@@ -1175,7 +1177,8 @@ static void print_histogram(void)
 			sum += hist[op][e];
 		if (!sum)
 			continue;
-		printf("  %-16s %8" PRIu64 ":", op_name[op], sum);
+		printf("  %-16s %8" PRIu64 " %8.3f ms/call:", op_name[op], sum,
+		       op_ns[op] / 1e6 / sum);
 		for (e = 0; e < NERR; e++) {
 			if (!hist[op][e])
 				continue;
@@ -1384,7 +1387,7 @@ int main(int argc, char **argv)
 	printf("calls: %" PRIu64 "\n", total);
 	printf("seconds: %.1f\n", (t1 - t0) / 1e9);
 	printf("calls/s: %.0f\n", total / ((t1 - t0) / 1e9));
-	printf("errno histogram per call:\n");
+	printf("errno histogram per call (calls, mean time, results):\n");
 	print_histogram();
 	if (cfg.kcov_file) {
 		if (write_pcs(cfg.kcov_file, all_pcs))
