@@ -129,9 +129,21 @@ static uint64_t bval(struct rng *r)
 /* Memory a memslot can name. */
 enum { R_ANON, R_ANON_THP, R_MEMFD, R_SHARED_ANON, R_FILE, R_BIG, R_HUGE, NREG };
 
+/*
+ * Every region lives in one reservation of the fuzzer's address space, low
+ * and far from its heap, stacks and libraries: a memslot the module
+ * wrongly accepted past a region's end (up to CVM_MAX_MEMSLOT_SIZE) can
+ * only name the fuzzer's own test memory or nothing. Each region has two
+ * slots (mremap moves between them) followed by a guard page; what is not
+ * mapped in them holds a PROT_NONE placeholder, so nothing else is ever
+ * mapped where a memslot may point.
+ */
+#define RESERVE_HINT	0x10000000000ULL	/* 1 TiB */
+
 struct region {
 	pthread_mutex_t lock;
-	uint8_t *addr;		/* current base, or where it was */
+	uint8_t *slot[2];	/* the two places it can live */
+	uint8_t *addr;		/* current base: slot[0] or slot[1] */
 	size_t size;		/* current size */
 	size_t full;		/* size when mapped fresh */
 	int prot;
@@ -639,6 +651,13 @@ static void op_unknown(struct thread *t, int fd)
 }
 
 /* Memory operations on memslot memory: under the region's lock. */
+/* PROT_NONE over [addr, addr + len): ours, unusable, never reused. */
+static void placeholder(uint8_t *addr, size_t len)
+{
+	mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+	     MAP_FIXED_NOREPLACE, -1, 0);
+}
+
 static int map_region(unsigned int r, uint8_t *hint)
 {
 	struct region *g = &regions[r];
@@ -667,15 +686,10 @@ static int map_region(unsigned int r, uint8_t *hint)
 	default:
 		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
 	}
-	if (hint)
-		flags |= MAP_FIXED_NOREPLACE;
-	p = mmap(hint, g->full, PROT_READ | PROT_WRITE, flags, fd, 0);
+	/* over the region's own slot (placeholder or old mapping) */
+	p = mmap(hint, g->full, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
 	if (fd >= 0)
 		close(fd);
-	if (p == MAP_FAILED && hint) {
-		flags &= ~MAP_FIXED_NOREPLACE;
-		p = mmap(NULL, g->full, PROT_READ | PROT_WRITE, flags, fd, 0);
-	}
 	if (p == MAP_FAILED)
 		return -errno;
 	g->addr = p;
@@ -708,8 +722,10 @@ static void op_memory(struct thread *t, int op)
 	case OP_MUNMAP:
 		record(t, op, -1, (uintptr_t)g->addr, g->size, 0, 0);
 		ret = munmap(g->addr, g->size);
-		if (!ret)
+		if (!ret) {
 			g->mapped = false;
+			placeholder(g->addr, g->full);
+		}
 		done(t, op, ret);
 		break;
 	case OP_MREMAP:
@@ -721,10 +737,22 @@ static void op_memory(struct thread *t, int op)
 		if (len > g->full)
 			len = g->full;
 		record(t, op, -1, (uintptr_t)g->addr, g->size, len, 0);
-		p = mremap(g->addr, g->size, len, chance(&t->rng, 50) ? MREMAP_MAYMOVE : 0);
-		if (p != MAP_FAILED) {
-			g->addr = p;
-			g->size = len;
+		if (len < g->size && chance(&t->rng, 50)) {	/* shrink in place */
+			p = mremap(g->addr, g->size, len, 0);
+			if (p != MAP_FAILED) {
+				placeholder(g->addr + len, g->size - len);
+				g->size = len;
+			}
+		} else {	/* move to the other slot, any size up to full */
+			uint8_t *to = g->slot[g->addr == g->slot[0]];
+
+			p = mremap(g->addr, g->size, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+			if (p != MAP_FAILED) {
+				placeholder(g->addr, g->full);
+				placeholder(to + len, g->full - len);
+				g->addr = p;
+				g->size = len;
+			}
 		}
 		done(t, op, p == MAP_FAILED ? -1 : 0);
 		break;
@@ -903,11 +931,16 @@ static void one_call(struct thread *t)
 static void *thread_main(void *arg)
 {
 	struct thread *t = arg;
+	stack_t ss = { .ss_size = 64 * 1024 };
 	char path[64];
 	uint64_t i;
 	int fd;
 
 	t->tid = (pid_t)syscall(SYS_gettid);
+	/* so that a stack overflow still reports */
+	ss.ss_sp = malloc(ss.ss_size);
+	if (ss.ss_sp)
+		sigaltstack(&ss, NULL);
 	t->vm = &vms[0];
 	if (cfg.fault_inject) {
 		snprintf(path, sizeof(path), "/proc/self/task/%d/make-it-fail", t->tid);
@@ -926,6 +959,11 @@ static void *thread_main(void *arg)
 		one_call(t);
 	if (t->cover)
 		ioctl(t->kcov_fd, KCOV_DISABLE, 0);
+	if (ss.ss_sp) {
+		ss.ss_flags = SS_DISABLE;
+		sigaltstack(&ss, NULL);
+		free(ss.ss_sp);
+	}
 	return NULL;
 }
 
@@ -1134,12 +1172,30 @@ static int setup_regions(void)
 	unlink(path);
 	if (ftruncate(cfg.file_fd, reg_size[R_FILE]))
 		return -errno;
+	size_t total = 0, off = 0;
+	uint8_t *base;
+
 	for (r = 0; r < NREG; r++) {
-		pthread_mutex_init(&regions[r].lock, NULL);
 		regions[r].full = reg_size[r];
 		if (r == R_HUGE && !cfg.huge)
 			regions[r].full = PAGE;
-		ret = map_region(r, NULL);
+		total += (r == R_BIG || r == R_HUGE ? 1 : 2) * (regions[r].full + PAGE);
+	}
+	base = mmap((void *)RESERVE_HINT, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		    MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (base == MAP_FAILED)
+		base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			    MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	for (r = 0; r < NREG; r++) {
+		pthread_mutex_init(&regions[r].lock, NULL);
+		regions[r].slot[0] = base + off;
+		regions[r].slot[1] = base + off + regions[r].full + PAGE;
+		off += (r == R_BIG || r == R_HUGE ? 1 : 2) * (regions[r].full + PAGE);
+		if (r == R_BIG || r == R_HUGE)	/* never moved */
+			regions[r].slot[1] = regions[r].slot[0];
+		ret = map_region(r, regions[r].slot[0]);
 		if (ret) {
 			fprintf(stderr, "fuzz-kmod: mmap region %u: %s\n", r, strerror(-ret));
 			return ret;
@@ -1159,8 +1215,6 @@ static void teardown_round(void)
 		vms[i].fd = -1;
 	}
 	for (i = 0; i < NREG; i++) {
-		if (regions[i].mapped)
-			munmap(regions[i].addr, regions[i].size);
 		regions[i].mapped = false;
 		map_region(i, regions[i].addr);
 	}
@@ -1291,7 +1345,9 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	{
-		struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
+		struct sigaction sa = {
+			.sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK,
+		};
 
 		sigaction(SIGSEGV, &sa, NULL);
 		sigaction(SIGBUS, &sa, NULL);
