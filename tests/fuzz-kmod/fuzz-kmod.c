@@ -207,6 +207,7 @@ static struct {
 	unsigned int vms;
 	unsigned int rounds;
 	unsigned int timeout;
+	unsigned int run_timeout;	/* --kcov-run: 0, or --timeout */
 	unsigned int fail_rate;
 	unsigned int huge;
 	uint64_t memlock;
@@ -1252,6 +1253,7 @@ static int kcov_run(char **argv)
 	uint32_t *set = calloc(PCSET_SIZE, sizeof(*set)), n = 0;
 	unsigned long *cover;
 	int fd, status = 0, ret;
+	uint64_t t0;
 	pid_t pid;
 
 	if (!set || module_range())
@@ -1271,8 +1273,19 @@ static int kcov_run(char **argv)
 	}
 	if (pid < 0)
 		return 2;
-	/* Drain the shared area while the command runs, so it never fills. */
+	t0 = now_ns();
+	/*
+	 * Drain the shared area while the command runs, so it never fills.
+	 * With --timeout, the command is killed after that long: what it
+	 * covered so far is still written.
+	 */
 	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (cfg.run_timeout && now_ns() - t0 > cfg.run_timeout * 1000000000ULL) {
+			fprintf(stderr, "kcov-run: %s killed after %u s\n", argv[0],
+				cfg.run_timeout);
+			kill(pid, SIGKILL);
+			cfg.run_timeout = 0;
+		}
 		if (__atomic_load_n(&cover[0], __ATOMIC_RELAXED) > COVER_SIZE / 4) {
 			kcov_collect(cover, set, &n);
 			__atomic_store_n(&cover[0], 0, __ATOMIC_RELAXED);
@@ -1292,7 +1305,7 @@ static void usage(void)
 		"usage: fuzz-kmod [--seed S] [--calls N] [--threads T] [--vms V] [--rounds R]\n"
 		"                 [--timeout SEC] [--fail-rate PERCENT] [--huge 0|1]\n"
 		"                 [--memlock BYTES] [--kcov FILE]\n"
-		"       fuzz-kmod --kcov-run FILE -- COMMAND [ARGS...]\n");
+		"       fuzz-kmod --kcov-run FILE [--timeout SEC] -- COMMAND [ARGS...]\n");
 }
 
 int main(int argc, char **argv)
@@ -1321,7 +1334,10 @@ int main(int argc, char **argv)
 		case 't': cfg.threads = strtoul(optarg, NULL, 0); break;
 		case 'v': cfg.vms = strtoul(optarg, NULL, 0); break;
 		case 'r': cfg.rounds = strtoul(optarg, NULL, 0); break;
-		case 'w': cfg.timeout = strtoul(optarg, NULL, 0); break;
+		case 'w':
+			cfg.timeout = strtoul(optarg, NULL, 0);
+			cfg.run_timeout = cfg.timeout;
+			break;
 		case 'f': cfg.fail_rate = strtoul(optarg, NULL, 0); break;
 		case 'H': cfg.huge = strtoul(optarg, NULL, 0); break;
 		case 'm': cfg.memlock = strtoull(optarg, NULL, 0); break;
