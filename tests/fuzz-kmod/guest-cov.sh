@@ -29,7 +29,8 @@ base=$(awk '$1 == "cvm" { print $6 }' /proc/modules)
 grep '\[cvm\]' /proc/kallsyms >"$work/syms"
 
 if "$fuzz" --seed "$seed" --calls "$calls" --threads 4 --vms 4 \
-	--rounds $(((calls + 19999) / 20000)) --kcov "$work/fuzz.pcs" >"$work/fuzz.log" 2>&1; then
+	--rounds $(((calls + 19999) / 20000)) --huge "${FUZZ_HUGE:-1}" --kcov "$work/fuzz.pcs" \
+	>"$work/fuzz.log" 2>&1; then
 	echo "ok - fuzz-kmod $calls calls seed $seed under kcov"
 else
 	tail -n 60 "$work/fuzz.log" | sed 's/^/# /'
