@@ -42,9 +42,9 @@ rounds=$((calls / 20000))
 run() { # run WHAT CALLS ARGS...: one fuzzer run, TAP line
 	what=$1 n=$2
 	shift 2
-	out=$("$fuzz" --seed "$seed" --calls "$n" --threads "$threads" --vms "$vms" "$@" 2>&1)
+	# straight to the console: a guest that dies mid-run still shows it
+	"$fuzz" --seed "$seed" --calls "$n" --threads "$threads" --vms "$vms" "$@" 2>&1
 	st=$?
-	echo "$out"
 	if [ "$st" -eq 0 ]; then
 		echo "ok - fuzz-kmod $n calls seed $seed$what"
 	else
