@@ -215,6 +215,7 @@ static struct {
 	int dev_fd;
 	int file_fd;
 	uint64_t mod_base, mod_size;
+	uint64_t kaslr;		/* _text's distance from where it was linked */
 	unsigned int round;
 	bool fault_inject;
 } cfg = {
@@ -295,6 +296,7 @@ static void kcov_collect(unsigned long *cover, uint32_t *set, uint32_t *n)
 	for (i = 0; i < cnt; i++) {
 		unsigned long pc = cover[i + 1];
 
+		pc += cfg.kaslr;	/* KCOV subtracts the KASLR offset */
 		if (pc >= cfg.mod_base && pc < cfg.mod_base + cfg.mod_size)
 			pcset_add(set, n, (uint32_t)(pc - cfg.mod_base));
 	}
@@ -316,6 +318,19 @@ static int module_range(void)
 		}
 	}
 	fclose(f);
+	/*
+	 * KCOV records PCs minus kaslr_offset(): _text as loaded, less the
+	 * x86-64 link address of _text.
+	 */
+	f = fopen("/proc/kallsyms", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx %*s %63s", &addr, name) == 2 && !strcmp(name, "_text")) {
+			cfg.kaslr = addr - 0xffffffff81000000UL;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
 	if (!cfg.mod_base) {
 		fprintf(stderr, "fuzz-kmod: cvm not in /proc/modules (or address hidden)\n");
 		return -ENOENT;
