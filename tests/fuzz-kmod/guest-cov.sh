@@ -15,18 +15,19 @@ mkdir -p "$work"
 status=0
 
 [ -e /sys/kernel/debug/kcov ] || { echo "not ok - KCOV: no /sys/kernel/debug/kcov in this kernel"; exit 1; }
-if [ ! -c /dev/cvm ]; then
-	[ -n "${CVM_KO:-}" ] || { echo "not ok - no /dev/cvm and no CVM_KO"; exit 1; }
+[ -n "${CVM_KO:-}" ] || { echo "not ok - guest-cov.sh needs CVM_KO (it reloads cvm.ko)"; exit 1; }
+ko=$CVM_KO
+load() { # load POOL_MB
+	! grep -qw '^cvm' /proc/modules || rmmod cvm || return 1
 	modprobe gcm 2>/dev/null
-	# the vm suite's pool size (its exhaustion test counts on it)
-	insmod "$CVM_KO" pool_mb=16 || { echo "not ok - insmod $CVM_KO"; exit 1; }
-fi
-ko=${CVM_KO:-$build/kmod/cvm.ko}
+	insmod "$ko" pool_mb="$1"
+}
+# The fuzzer on a pool smaller than its RLIMIT_MEMLOCK (eviction), as
+# guest-fuzz.sh runs it; offsets from the module's base stay comparable
+# across reloads of the same cvm.ko.
+load 1 || { echo "not ok - insmod $ko"; exit 1; }
 # Instrumented sites: one call to __sanitizer_cov_trace_pc each.
 sites=$(objdump -dr "$ko" 2>/dev/null | grep -c 'R_X86_64_PLT32[[:space:]]*__sanitizer_cov_trace_pc') || true
-# Functions, to name what each side reaches.
-base=$(awk '$1 == "cvm" { print $6 }' /proc/modules)
-grep '\[cvm\]' /proc/kallsyms >"$work/syms"
 
 if "$fuzz" --seed "$seed" --calls "$calls" --threads 4 --vms 4 \
 	--rounds $(((calls + 19999) / 20000)) --huge "${FUZZ_HUGE:-1}" --kcov "$work/fuzz.pcs" \
@@ -37,7 +38,12 @@ else
 	echo "not ok - fuzz-kmod $calls calls seed $seed under kcov"
 	status=1
 fi
-grep -E '^(calls/s|kcov):' "$work/fuzz.log"
+grep -aE '^(calls/s|kcov):' "$work/fuzz.log"
+# The vm suite's pool size (its exhaustion test counts on it); the
+# functions of the module as loaded now, to name what each side reaches.
+load 16 || { echo "not ok - reload $ko pool_mb=16"; exit 1; }
+base=$(awk '$1 == "cvm" { print $6 }' /proc/modules)
+grep '\[cvm\]' /proc/kallsyms >"$work/syms"
 # Bounded: on a slow guest the suite's coverage so far still counts.
 # (Not through timeout(1): KCOV follows the task, not its children.)
 if "$fuzz" --kcov-run "$work/vm.pcs" --timeout "${FUZZ_COV_KTEST_TIMEOUT:-1800}" -- \
@@ -48,7 +54,8 @@ else
 	echo "not ok - vm suite (cvm-ktest) under kcov-run (killed on timeout: coverage partial)"
 	status=1
 fi
-grep 'kcov-run:' "$work/ktest.log"
+grep -a 'kcov-run:' "$work/ktest.log"
 python3 "$here/kcov-report.py" "$work/vm.pcs" "$work/fuzz.pcs" --syms "$work/syms" \
 	--base "$base" ${sites:+--sites "$sites"} || status=1
+rmmod cvm || status=1
 exit $status

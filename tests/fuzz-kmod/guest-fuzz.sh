@@ -23,7 +23,8 @@ loaded=
 if [ ! -c /dev/cvm ] && [ -n "${CVM_KO:-}" ]; then
 	loaded=1
 	modprobe gcm 2>/dev/null; modprobe aesni_intel 2>/dev/null; modprobe ghash_clmulni_intel 2>/dev/null
-	insmod "$CVM_KO" pool_mb=16 || { echo "not ok - insmod $CVM_KO"; exit 1; }
+	# A pool smaller than RLIMIT_MEMLOCK lets the fuzzer reach eviction.
+	insmod "$CVM_KO" pool_mb="${FUZZ_POOL_MB:-1}" || { echo "not ok - insmod $CVM_KO"; exit 1; }
 fi
 [ -c /dev/cvm ] || { echo "not ok - fuzz-kmod: no /dev/cvm (load cvm.ko first)"; exit 1; }
 
