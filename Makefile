@@ -48,7 +48,7 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
-	$(BUILD)/tests/fuzz/fuzz-core \
+	$(BUILD)/tests/fuzz/fuzz-core $(BUILD)/tests/fuzz-kmod/fuzz-kmod \
 	$(BUILD)/tests/dbus/bus-big-write $(ASAN_BINS)
 
 # make install / install-dkms, and make deb / rpm (packaging/README.md).
@@ -167,6 +167,22 @@ fuzz-core: $(BUILD)/tests/fuzz/fuzz-core
 # What fuzz-core reaches of the core (llvm-cov), after FUZZ_SECONDS.
 fuzz-core-cov:
 	tests/fuzz/core-coverage.sh $(CVM_BUILD_DIR) $(FUZZ_SECONDS)
+
+# Random ioctl sequences against cvm.ko in the guest (tests/fuzz-kmod):
+# `make fuzz-kmod CALLS=N SEED=S`, on the debug kernel when its rig exists,
+# else on the Debian kernel; `make fuzz-kmod-cov` compares its KCOV coverage
+# of cvm.ko with the vm suite's (debug kernel only).
+CALLS ?= 1000000
+SEED ?= 1
+$(BUILD)/tests/fuzz-kmod/fuzz-kmod: tests/fuzz-kmod/fuzz-kmod.c kmod/uapi/cvm.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) -o $@ tests/fuzz-kmod/fuzz-kmod.c -lpthread
+
+fuzz-kmod: $(BUILD)/tests/fuzz-kmod/fuzz-kmod $(if $(wildcard tests/vm-debug/run-debug.sh),,module)
+	@tests/fuzz-kmod/run.sh $(CVM_BUILD_DIR) $(CALLS) $(SEED)
+
+fuzz-kmod-cov: $(BUILD)/tests/fuzz-kmod/fuzz-kmod $(BUILD)/tests/vm/cvm-ktest
+	@tests/fuzz-kmod/run.sh --cov $(CVM_BUILD_DIR) $(CALLS) $(SEED)
 
 print-%:
 	@echo $($*)
@@ -350,4 +366,4 @@ clean:
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
-	check-vm-debug debug-kernel module-debug
+	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Boots a guest and runs the fuzzer there (make fuzz-kmod / fuzz-kmod-cov):
+# on the debug kernel when tests/vm-debug/run-debug.sh exists (it loads the
+# debug cvm.ko and scans the log), else on the Debian kernel with
+# tests/vm/run-in-guest.sh and BUILD_DIR/kmod/cvm.ko.
+#
+#   run.sh [--cov] BUILD_DIR CALLS SEED
+here=$(cd "$(dirname "$0")" && pwd -P)
+repo=$(cd "$here/../.." && pwd -P)
+cov=
+[ "${1:-}" != --cov ] || { cov=1; shift; }
+build=${1:?usage: run.sh [--cov] BUILD_DIR CALLS SEED}
+calls=${2:?usage: run.sh [--cov] BUILD_DIR CALLS SEED}
+seed=${3:?usage: run.sh [--cov] BUILD_DIR CALLS SEED}
+debug=$repo/tests/vm-debug/run-debug.sh
+# Boot plus a pessimistic 300 calls/s (the debug kernel under TCG).
+timeout=$((900 + calls / 300))
+cd "$repo" || exit 2
+
+if [ -n "$cov" ]; then
+	if [ ! -x "$debug" ]; then
+		echo "fuzz-kmod-cov: skipped: needs the debug kernel's rig ($debug): KCOV is only there" >&2
+		exit 1
+	fi
+	exec "$debug" --timeout "$timeout" -- "$here/guest-cov.sh" "$build" "$calls" "$seed"
+fi
+if [ -x "$debug" ]; then
+	exec "$debug" --timeout "$timeout" -- "$here/guest-fuzz.sh" "$build" "$calls" "$seed"
+fi
+echo "fuzz-kmod: no debug-kernel rig: on the Debian kernel (no KASAN, no fault injection)" >&2
+exec "$repo/tests/vm/run-in-guest.sh" --timeout "$timeout" -- /bin/sh -c '
+	modprobe gcm; modprobe aesni_intel 2>/dev/null; modprobe ghash_clmulni_intel 2>/dev/null
+	insmod "$1/kmod/cvm.ko" pool_mb=1 || exit 1
+	CVM_KO=$1/kmod/cvm.ko "$2/guest-fuzz.sh" "$1" "$3" "$4"
+	st=$?
+	rmmod cvm || st=1
+	exit $st' sh "$build" "$here" "$calls" "$seed"
