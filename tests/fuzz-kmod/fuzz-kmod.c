@@ -634,7 +634,7 @@ static void op_snapshot(struct thread *t, int fd)
 {
 	struct cvm_snapshot s = { 0 };
 	unsigned int k = below(&t->rng, 100);
-	uint32_t fit = BUF_SIZE / sizeof(struct cvm_gfn_info);
+	uint32_t fit = BUF_SIZE / sizeof(struct cvm_gfn_run);
 
 	if (k < 40)
 		s.capacity = below(&t->rng, 64);
@@ -642,7 +642,8 @@ static void op_snapshot(struct thread *t, int fd)
 		s.capacity = fit - below(&t->rng, 2);
 	else
 		s.capacity = (uint32_t)bval(&t->rng);
-	s.uaddr = chance(&t->rng, 90) ? (uint64_t)(uintptr_t)t->buf : uptr(t, s.capacity * 16);
+	s.uaddr = chance(&t->rng, 90) ? (uint64_t)(uintptr_t)t->buf :
+		  uptr(t, s.capacity * sizeof(struct cvm_gfn_run));
 	if (chance(&t->rng, 3))
 		s.nr_entries = (uint32_t)rnd(&t->rng);
 	maybe_reserved(t, s.reserved, 2, NULL);
