@@ -1,8 +1,8 @@
 #!/bin/sh
 # Boots a guest and runs the fuzzer there (make fuzz-kmod / fuzz-kmod-cov):
-# on the debug kernel when tests/vm-debug/run-debug.sh exists (it loads the
-# debug cvm.ko and scans the log), else on the Debian kernel with
-# tests/vm/run-in-guest.sh and BUILD_DIR/kmod/cvm.ko.
+# on the debug kernel when tests/vm-debug/run-debug.sh finds it (it loads
+# the debug cvm.ko and scans the log), else, or with FUZZ_KMOD_KERNEL=debian,
+# on the Debian kernel with tests/vm/run-in-guest.sh and BUILD_DIR/kmod/cvm.ko.
 #
 #   run.sh [--cov] BUILD_DIR CALLS SEED
 here=$(cd "$(dirname "$0")" && pwd -P)
@@ -24,10 +24,15 @@ if [ -n "$cov" ]; then
 	fi
 	exec "$debug" --timeout "$timeout" -- "$here/guest-cov.sh" "$build" "$calls" "$seed"
 fi
-if [ -x "$debug" ]; then
-	exec "$debug" --timeout "$timeout" -- "$here/guest-fuzz.sh" "$build" "$calls" "$seed"
+# FUZZ_KMOD_KERNEL=debian: the Debian kernel even where the debug one is
+# (about ten times the calls per second, without KASAN or fault injection).
+if [ "${FUZZ_KMOD_KERNEL:-}" != debian ] && [ -x "$debug" ]; then
+	"$debug" --timeout "$timeout" -- "$here/guest-fuzz.sh" "$build" "$calls" "$seed"
+	st=$?
+	# 77: the debug kernel is not on this machine (run-debug.sh said why).
+	[ $st -eq 77 ] || exit $st
 fi
-echo "fuzz-kmod: no debug-kernel rig: on the Debian kernel (no KASAN, no fault injection)" >&2
+echo "fuzz-kmod: on the Debian kernel (no KASAN, no fault injection)" >&2
 exec "$repo/tests/vm/run-in-guest.sh" --timeout "$timeout" -- /bin/sh -c '
 	modprobe gcm; modprobe aesni_intel 2>/dev/null; modprobe ghash_clmulni_intel 2>/dev/null
 	insmod "$1/kmod/cvm.ko" pool_mb=1 || exit 1
