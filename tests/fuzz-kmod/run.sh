@@ -34,7 +34,7 @@ if [ "${FUZZ_KMOD_KERNEL:-}" != debian ] && [ -x "$debug" ]; then
 fi
 echo "fuzz-kmod: on the Debian kernel (no KASAN, no fault injection)" >&2
 exec "$repo/tests/vm/run-in-guest.sh" --timeout "$timeout" -- /bin/sh -c '
-	modprobe gcm; modprobe aesni_intel 2>/dev/null; modprobe ghash_clmulni_intel 2>/dev/null
+	modprobe -a gcm ctr ghash_generic; modprobe aesni_intel 2>/dev/null; modprobe ghash_clmulni_intel 2>/dev/null
 	insmod "$1/kmod/cvm.ko" pool_mb=1 || exit 1
 	CVM_KO=$1/kmod/cvm.ko "$2/guest-fuzz.sh" "$1" "$3" "$4"
 	st=$?
