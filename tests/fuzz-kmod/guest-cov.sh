@@ -19,7 +19,7 @@ status=0
 ko=$CVM_KO
 load() { # load POOL_MB
 	! grep -qw '^cvm' /proc/modules || rmmod cvm || return 1
-	modprobe gcm 2>/dev/null
+	modprobe -a gcm ctr ghash_generic 2>/dev/null
 	insmod "$ko" pool_mb="$1"
 }
 # The fuzzer on a pool smaller than its RLIMIT_MEMLOCK (eviction), as

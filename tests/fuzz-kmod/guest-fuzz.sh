@@ -22,7 +22,7 @@ status=0
 loaded=
 if [ ! -c /dev/cvm ] && [ -n "${CVM_KO:-}" ]; then
 	loaded=1
-	modprobe gcm 2>/dev/null; modprobe aesni_intel 2>/dev/null; modprobe ghash_clmulni_intel 2>/dev/null
+	modprobe -a gcm ctr ghash_generic 2>/dev/null; modprobe aesni_intel 2>/dev/null; modprobe ghash_clmulni_intel 2>/dev/null
 	# A pool smaller than RLIMIT_MEMLOCK lets the fuzzer reach eviction.
 	insmod "$CVM_KO" pool_mb="${FUZZ_POOL_MB:-1}" || { echo "not ok - insmod $CVM_KO"; exit 1; }
 fi
