@@ -28,7 +28,7 @@ invariants() {
 	while read -r pid sock; do
 		[ -n "$pid" ] || continue
 		rec=$(sql "SELECT name FROM vms WHERE vmm_socket = '$sock' AND vmm_pid = $pid AND state != 3")
-		[ -n "$rec" ] || bad="$bad orphan-vmm:$pid"
+		[ -n "$rec" ] || bad="$bad orphan-vmm:$pid[$(ps -o stat=,etimes= -p "$pid" | tr -s ' ')]{$(sql "SELECT name || ':' || state || ':' || vmm_pid FROM vms WHERE vmm_socket = '$sock'")}"
 	done < <(running_vmms)
 	# No record names a dead VMM without saying so (failed).
 	while IFS='|' read -r rec pid; do
