@@ -330,6 +330,7 @@ static int lifecycle(struct hook *h, Cvm__LifecycleOp op, bool grace)
 
 	lr.name = (char *)h->domain;
 	lr.op = op;
+	lr.op_set_case = CVM__LIFECYCLE_REQUEST__OP_SET_OP;
 	req.op_case = CVM__REQUEST__OP_LIFECYCLE;
 	req.lifecycle = &lr;
 	r = call(h, &req, grace, &resp);

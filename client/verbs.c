@@ -389,6 +389,7 @@ static int lifecycle(struct cvm_call *c, Cvm__LifecycleOp op)
 	cvm__lifecycle_request__init(&c->op.lifecycle);
 	c->op.lifecycle.name = (char *)c->name;
 	c->op.lifecycle.op = op;
+	c->op.lifecycle.op_set_case = CVM__LIFECYCLE_REQUEST__OP_SET_OP;
 	set_op(c, CVM__REQUEST__OP_LIFECYCLE, &c->op.lifecycle);
 	return 0;
 }
@@ -432,6 +433,7 @@ static int page_op(struct cvm_call *c, char **args, Cvm__PageOp op)
 	cvm__page_request__init(&c->op.page);
 	c->op.page.name = (char *)c->name;
 	c->op.page.op = op;
+	c->op.page.op_set_case = CVM__PAGE_REQUEST__OP_SET_OP;
 	c->op.page.gpa = c->gpa;
 	c->op.page.pages = c->pages;
 	set_op(c, CVM__REQUEST__OP_PAGE, &c->op.page);

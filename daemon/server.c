@@ -239,7 +239,8 @@ static void handle_status(struct cvmd *d, struct cvmd_client *c,
 	st.version = CVMD_VERSION;
 	st.backend = (char *)d->backend;
 	st.vms = d->nr_vms;
-	st.api_version = 1;
+	/* 2: LifecycleRequest.op and PageRequest.op must be present. */
+	st.api_version = 2;
 	/* sim: one pool per VMM process (kmod: the module's, via show). */
 	cvmd_vm_pool(d, &pool);
 	st.pool_total_pages = pool.total;

@@ -117,8 +117,10 @@ static int lifecycle(sd_bus_message *m, void *userdata, Cvm__LifecycleOp op)
 	Cvm__Request *req = cvmd_bus_request_new(CVM__REQUEST__OP_LIFECYCLE,
 						 vm_name(userdata));
 
-	if (req)
+	if (req) {
 		req->lifecycle->op = op;
+		req->lifecycle->op_set_case = CVM__LIFECYCLE_REQUEST__OP_SET_OP;
+	}
 	return cvmd_bus_run(((struct cvmd_vm *)userdata)->d, m, req,
 			    "org.cvm.manage", CVMD_BUS_REPLY_NONE);
 }
@@ -155,6 +157,7 @@ static int page(sd_bus_message *m, void *userdata, Cvm__PageOp op,
 
 	if (req) {
 		req->page->op = op;
+		req->page->op_set_case = CVM__PAGE_REQUEST__OP_SET_OP;
 		req->page->gpa = gpa;
 		req->page->pages = pages;
 	}

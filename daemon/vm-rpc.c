@@ -41,13 +41,15 @@ static const char *verb_of(const Cvm__Request *req, uint64_t *ret_gpa,
 		return "show";
 	case CVM__REQUEST__OP_LIFECYCLE:
 		*ret_name = req->lifecycle->name;
-		if ((unsigned int)req->lifecycle->op >= 4)
+		if (req->lifecycle->op_set_case != CVM__LIFECYCLE_REQUEST__OP_SET_OP ||
+		    (unsigned int)req->lifecycle->op >= 4)
 			return NULL;
 		return lifecycle_verbs[req->lifecycle->op];
 	case CVM__REQUEST__OP_PAGE:
 		*ret_name = req->page->name;
 		*ret_gpa = req->page->gpa;
-		if ((unsigned int)req->page->op >= 7)
+		if (req->page->op_set_case != CVM__PAGE_REQUEST__OP_SET_OP ||
+		    (unsigned int)req->page->op >= 7)
 			return NULL;
 		return page_verbs[req->page->op];
 	case CVM__REQUEST__OP_GUEST_WRITE:
@@ -147,7 +149,8 @@ void cvmd_rpc_vm_request(struct cvmd *d, struct cvmd_client *c,
 
 	verb = verb_of(req, &gpa, &name);
 	if (!verb) {
-		cvmd_client_error(c, req->id, -EINVAL, "malformed request");
+		cvmd_client_error(c, req->id, -EINVAL, "malformed request: "
+				  "operation not set or unknown");
 		return;
 	}
 	vm = cvmd_vm_find(d, name);

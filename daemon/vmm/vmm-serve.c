@@ -249,6 +249,11 @@ static int dispatch(struct cvm_vmm *vmm, const Cvm__Request *req,
 	case CVM__REQUEST__OP_DESTROY:
 		vmm->quit = true;
 		return 0;
+	/*
+	 * An absent op is the zero value, INIT_START / PAGE_IN: what a cvmd
+	 * older than api_version 2 sends for them. cvmd refuses an unset op
+	 * from its clients before it gets here.
+	 */
 	case CVM__REQUEST__OP_LIFECYCLE:
 		ret = lifecycle_op_of(req->lifecycle->op, &lop);
 		if (!ret)

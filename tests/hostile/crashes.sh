@@ -24,11 +24,23 @@ invariants() {
 	done
 	# Every VM's recorded state is what cvmd (hence its VMM) says.
 	[ $i -lt 50 ] || bad="$bad registry-vs-cvmd"
-	# No VMM runs without a record naming it (its pid and socket).
+	# No VMM runs without a record naming it (its pid and socket). One
+	# cvmd just killed may still be tearing down (SIGKILL sent, its
+	# address space going): give those a moment.
+	for i in $(seq 1 30); do
+		orphans=0
+		while read -r pid sock; do
+			[ -n "$pid" ] || continue
+			[ -n "$(sql "SELECT name FROM vms WHERE vmm_socket = '$sock' AND vmm_pid = $pid AND state != 3")" ] ||
+				orphans=$((orphans + 1))
+		done < <(running_vmms)
+		[ $orphans -eq 0 ] && break
+		sleep 0.1
+	done
 	while read -r pid sock; do
 		[ -n "$pid" ] || continue
 		rec=$(sql "SELECT name FROM vms WHERE vmm_socket = '$sock' AND vmm_pid = $pid AND state != 3")
-		[ -n "$rec" ] || bad="$bad orphan-vmm:$pid"
+		[ -n "$rec" ] || bad="$bad orphan-vmm:$pid[$(ps -o stat=,etimes= -p "$pid" | tr -s ' ')]{$(sql "SELECT name || ':' || state || ':' || vmm_pid FROM vms WHERE vmm_socket = '$sock'")}"
 	done < <(running_vmms)
 	# No record names a dead VMM without saying so (failed).
 	while IFS='|' read -r rec pid; do

@@ -58,6 +58,16 @@ def destroy(req_id, name):
 	return frame(request(req_id, 14, field_bytes(1, name.encode())))
 
 
+def lifecycle_unset(req_id, name):
+	"""A LifecycleRequest without its op field (presence: unset)."""
+	return frame(request(req_id, 15, field_bytes(1, name.encode())))
+
+
+def page_unset(req_id, name):
+	"""A PageRequest without its op field, GPA 0."""
+	return frame(request(req_id, 16, field_bytes(1, name.encode())))
+
+
 def connect(path):
 	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 	s.settimeout(30)
@@ -254,12 +264,29 @@ def case_partial_frames(path, conns, cvmd_pid, max_growth_mib):
 	return 0 if served and growth < float(max_growth_mib) else 1
 
 
+def case_unset_op(path, name):
+	"""Lifecycle and page requests whose op is not set: refused as
+	invalid, not taken for INIT_START / PAGE_IN (the enums' zero)."""
+	s = connect(path)
+	s.sendall(lifecycle_unset(1, name) + page_unset(2, name))
+	got = {}
+	while len(got) < 2:
+		body = read_frame(s)
+		if body is None:
+			break
+		rid, st = response_id_status(body)
+		got[rid] = st
+	print("result: unset lifecycle op -> %s, unset page op -> %s" % (got.get(1), got.get(2)))
+	return 0 if got.get(1) == 1 and got.get(2) == 1 else 1
+
+
 def main():
 	path, case = sys.argv[1], sys.argv[2]
 	cases = {
 		"watch-flood": case_watch_flood,
 		"destroy-during-create": case_destroy_during_create,
 		"conn-flood": case_conn_flood,
+		"unset-op": case_unset_op,
 		"partial-frames": case_partial_frames,
 	}
 	ret = cases[case](path, *sys.argv[3:])

@@ -664,7 +664,7 @@ static void test_format_pool(void **state)
 
 	/* The line status prints. */
 	st.version = "0.1.0";
-	st.api_version = 1;
+	st.api_version = 2;
 	st.vms = 3;
 	st.pool_vms = 2;
 	st.pool_total_pages = 32768;
@@ -868,14 +868,14 @@ static void test_json_list_status_data(void **state)
 	st.vms = 2;
 	st.pool_total_pages = 16384;
 	st.pool_free_pages = 1000;
-	st.api_version = 1;
+	st.api_version = 2;
 	o = round_trip(cvm_json_status(&st));
 	assert_string_equal(member_str(o, "version"), "0.1.0");
 	assert_string_equal(member_str(o, "backend"), "sim");
 	assert_true(member_u64(o, "vms") == 2);
 	assert_true(member_u64(o, "pool_total_pages") == 16384);
 	assert_true(member_u64(o, "pool_free_pages") == 1000);
-	assert_true(member_u64(o, "api_version") == 1);
+	assert_true(member_u64(o, "api_version") == 2);
 	assert_true(member_u64(o, "pool_pages_per_vm") == 0);
 	assert_true(member_u64(o, "pool_vms") == 0);
 	json_object_put(o);
