@@ -25,10 +25,15 @@ MODULE_PARM_DESC(pool_mb, "Size of the secure pool in MiB (default 64)");
  */
 static unsigned int test_delay_ms_evict;
 module_param(test_delay_ms_evict, uint, 0644);
-MODULE_PARM_DESC(test_delay_ms_evict,
-		 "Test only: sleep this long holding an eviction victim's lock, "
-		 "then as long again after unlocking it, before dropping the "
-		 "reference (default 0)");
+MODULE_PARM_DESC(
+    test_delay_ms_evict,
+    "Test only: sleep this long holding an eviction victim's lock (default 0)");
+
+static unsigned int test_delay_ms_evict_put;
+module_param(test_delay_ms_evict_put, uint, 0644);
+MODULE_PARM_DESC(test_delay_ms_evict_put,
+		 "Test only: sleep this long after unlocking an eviction victim, "
+		 "then read it, before dropping the reference (default 0)");
 
 unsigned int cvm_test_delay_ms_pin;
 module_param_named(test_delay_ms_pin, cvm_test_delay_ms_pin, uint, 0644);
@@ -54,7 +59,7 @@ void cvm_test_delay(const unsigned int *ms_param)
  */
 static void cvm_test_evict_unlocked(struct cvm_vm *victim)
 {
-	unsigned int ms = READ_ONCE(test_delay_ms_evict);
+	unsigned int ms = READ_ONCE(test_delay_ms_evict_put);
 
 	if (likely(!ms))
 		return;
