@@ -29,6 +29,12 @@ MODULE_PARM_DESC(
     test_delay_ms_evict,
     "Test only: sleep this long holding an eviction victim's lock (default 0)");
 
+static unsigned int test_delay_ms_evict_put;
+module_param(test_delay_ms_evict_put, uint, 0644);
+MODULE_PARM_DESC(test_delay_ms_evict_put,
+		 "Test only: sleep this long after unlocking an eviction victim, "
+		 "then read it, before dropping the reference (default 0)");
+
 unsigned int cvm_test_delay_ms_pin;
 module_param_named(test_delay_ms_pin, cvm_test_delay_ms_pin, uint, 0644);
 MODULE_PARM_DESC(test_delay_ms_pin,
@@ -41,6 +47,25 @@ void cvm_test_delay(const unsigned int *ms_param)
 
 	if (unlikely(ms))
 		msleep(ms);
+}
+
+/*
+ * Test only: the window between an evictor's mutex_unlock() of its victim
+ * and its put. It sleeps with the victim unlocked, so the victim's close
+ * runs to its end meanwhile, then reads the victim, as code there may: only
+ * the evictor's reference keeps it alive. Without it, KASAN reports a
+ * use-after-free every time instead of only when a free lands inside
+ * mutex_unlock().
+ */
+static void cvm_test_evict_unlocked(struct cvm_vm *victim)
+{
+	unsigned int ms = READ_ONCE(test_delay_ms_evict_put);
+
+	if (likely(!ms))
+		return;
+	msleep(ms);
+	if (READ_ONCE(victim->dead))
+		pr_debug("cvm: eviction victim died while unlocked\n");
 }
 
 static struct cvm_pool cvm_pool;
@@ -112,6 +137,7 @@ int cvm_os_pool_evict(struct cvm_core *core)
 				   : cvm_secure_evict_one(&victim->core);
 		cvm_test_delay(&test_delay_ms_evict);
 		mutex_unlock(&victim->lock);
+		cvm_test_evict_unlocked(victim);
 		cvm_vm_put(victim);
 		if (!ret)
 			return 0;
@@ -222,12 +248,18 @@ static void cvm_pool_pages_free(void)
 
 	/* Every VM is gone (each held a module reference): all are free. */
 	WARN_ON_ONCE(cvm_pool.nr_free != cvm_pool.total);
-	while ((page = cvm_pool_remove(&cvm_pool)))
+	while ((page = cvm_pool_remove(&cvm_pool))) {
 		__free_page(cvm_os_kpage(page));
+		cond_resched();
+	}
 	cvm_pool_fini(&cvm_pool);
 }
 
-/* Return: 0, or -ENOMEM with nothing allocated. */
+/*
+ * The pool's size is a module parameter, up to all of memory: allocating
+ * it yields the CPU as it goes and stops when insmod is killed.
+ * Return: 0, or -ENOMEM / -EINTR with nothing allocated.
+ */
 static int cvm_pool_pages_alloc(unsigned long nr_pages)
 {
 	struct page *page;
@@ -238,14 +270,23 @@ static int cvm_pool_pages_alloc(unsigned long nr_pages)
 	if (ret)
 		return ret;
 	for (i = 0; i < nr_pages; i++) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err_free_pages;
+		}
 		page = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
 		if (!page) {
-			cvm_pool_pages_free();
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto err_free_pages;
 		}
 		cvm_pool_add(&cvm_pool, cvm_os_cpage(page));
+		cond_resched();
 	}
 	return 0;
+
+err_free_pages:
+	cvm_pool_pages_free();
+	return ret;
 }
 
 static int __init cvm_init(void)
@@ -260,7 +301,8 @@ static int __init cvm_init(void)
 	}
 	ret = cvm_pool_pages_alloc((unsigned long)pool_mb << (20 - PAGE_SHIFT));
 	if (ret) {
-		pr_err("cvm: can't allocate a %u MiB secure pool\n", pool_mb);
+		pr_err("cvm: can't allocate a %u MiB secure pool (%d)\n",
+		       pool_mb, ret);
 		return ret;
 	}
 	ret = misc_register(&cvm_misc);
@@ -283,4 +325,9 @@ module_exit(cvm_exit);
 
 MODULE_DESCRIPTION("Software-protected confidential VM memory");
 MODULE_LICENSE("GPL");
-MODULE_SOFTDEP("pre: gcm");
+/*
+ * The synchronous gcm(aes) is built by gcm from ctr(aes) and a synchronous
+ * ghash (ghash_generic; the accelerated ghash is async only): modprobe loads
+ * them first where they are modules, as in Debian's kernel.
+ */
+MODULE_SOFTDEP("pre: gcm ctr ghash_generic");

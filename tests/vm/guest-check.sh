@@ -47,6 +47,26 @@ fi
 check "rmmod cvm" rmmod cvm
 check "/dev/cvm gone after rmmod" test ! -e /dev/cvm
 
+# The pool's allocation at load stops when insmod is killed (a large
+# pool_mb takes seconds): SIGKILL while the module initializes, and
+# nothing may stay loaded.
+insmod "${CVM_KO:-$build/kmod/cvm.ko}" pool_mb=512 2>/dev/null &
+pid=$!
+i=0
+while [ $i -lt 2000 ] && [ "$(cat /sys/module/cvm/initstate 2>/dev/null)" != coming ]; do
+	sleep 0.01
+	i=$((i + 1))
+done
+seen=$(cat /sys/module/cvm/initstate 2>/dev/null)
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ "$seen" = coming ]; then
+	check "insmod killed while allocating the pool leaves no module" test ! -d /sys/module/cvm
+else
+	echo "# insmod killed while allocating the pool: window missed ($seen), not checked"
+fi
+[ ! -d /sys/module/cvm ] || rmmod cvm
+
 # Any kernel warning, oops, lockup or stall fails the run, whatever the
 # tests said.
 bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|soft lockup|hard LOCKUP|rcu.*stall|Call Trace' || true)

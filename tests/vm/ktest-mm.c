@@ -59,15 +59,19 @@ static void *closer_thread(void *arg)
 	return NULL;
 }
 
-#define EVICT_DELAY_MS 1500
+#define EVICT_DELAY_MS 1000
+/* Longer than the victim's close takes (a whole pool freed), even on KASAN. */
+#define EVICT_PUT_DELAY_MS 6000
 
 /*
- * VM A holds the whole pool; VM B's page-in evicts from A and, with the
- * test-only delay, holds A's lock for 1.5 s; A's fd is closed meanwhile.
- * The close must wait for the evictor, the eviction must count, and A
- * must be gone (freed by the evictor's reference) with everything it had
- * given back. On a KASAN kernel a free under the evictor's mutex_unlock()
- * would be reported.
+ * VM A holds the whole pool; VM B's page-in evicts from A. With the
+ * test-only delays the evictor holds A's lock for 1 s, then, A unlocked,
+ * sleeps 6 s more and reads A before dropping its reference; A's fd is
+ * closed 0.3 s in. The close must wait for the unlock and finish while the
+ * evictor still sleeps; the eviction must count, and A must be gone (freed
+ * by the evictor's put) with everything it had given back. Without the
+ * evictor's reference A is freed under it: KASAN reports the read as a
+ * use-after-free every time.
  */
 static void test_close_victim_during_eviction(void **state)
 {
@@ -75,8 +79,8 @@ static void test_close_victim_during_eviction(void **state)
 	uint64_t n = base.pool_total_pages;
 	struct kt_vm a, b;
 	struct closer c;
+	double t0, t1;
 	pthread_t t;
-	double t0;
 
 	(void)state;
 	assert_int_equal(base.pool_free_pages, n);
@@ -91,18 +95,25 @@ static void test_close_victim_during_eviction(void **state)
 	assert_int_equal(kt_touch(b.fd, 0, 1), 0);
 
 	set_param("test_delay_ms_evict", EVICT_DELAY_MS);
+	set_param("test_delay_ms_evict_put", EVICT_PUT_DELAY_MS);
 	c = (struct closer){ .fd = a.fd, .after_ms = 300 };
 	assert_int_equal(pthread_create(&t, NULL, closer_thread, &c), 0);
 	t0 = now_ms();
 	assert_int_equal(cvm_dev_unshare(b.fd, 0, 1), 0);
+	t1 = now_ms();
 	pthread_join(t, NULL);
 	set_param("test_delay_ms_evict", 0);
+	set_param("test_delay_ms_evict_put", 0);
 	a.fd = -1;
+	printf("# close %.0f..%.0f ms, evictor done at %.0f ms\n",
+	       c.started - t0, c.done - t0, t1 - t0);
 
-	/* The evictor held A's lock when the close came: it waited. */
-	assert_true(now_ms() - t0 >= EVICT_DELAY_MS);
+	/* The close came while the evictor held A's lock: it waited ... */
 	assert_true(c.started - t0 < EVICT_DELAY_MS);
 	assert_true(c.done - t0 >= EVICT_DELAY_MS - 50);
+	/* ... and was over before the evictor dropped its reference. */
+	assert_true(t1 - t0 >= EVICT_DELAY_MS + EVICT_PUT_DELAY_MS);
+	assert_true(c.done < t1);
 	assert_int_equal(kt_info().evictions, base.evictions + 1);
 	assert_int_equal(kt_stats(b.fd).pool_pages, 1);
 	assert_int_equal(kt_info().nr_vms, base.nr_vms + 1);
