@@ -75,9 +75,12 @@ int cvm_dma_share(struct cvm_core *vm, u64 gfn, u64 npages)
 	return 0;
 
 err_release:
-	for (i = 0; i < reserved; i++)
+	for (i = 0; i < reserved; i++) {
 		if (!cvm_dma_refs(vm, gfn + i))
 			cvm_os_map_release(&vm->dma_refs, gfn + i);
+		if (!((i + 1) % CVM_OS_RESCHED_EVERY))
+			cond_resched();
+	}
 	return ret;
 }
 

@@ -984,6 +984,29 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* Where each fuzzing thread is in the kernel (root reads its own tasks'). */
+static void dump_kernel_stacks(void)
+{
+	char path[64], buf[4096];
+	unsigned int i;
+	ssize_t n;
+	int fd;
+
+	for (i = 0; i < cfg.threads; i++) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stack",
+			 (int)threads[i].tid);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		fprintf(stderr, "fuzz-kmod: thread %u kernel stack:\n%s", i, buf);
+	}
+}
+
 static void *watchdog(void *arg)
 {
 	unsigned int i;
@@ -1003,6 +1026,7 @@ static void *watchdog(void *arg)
 					" (seed %" PRIu64 ")\n", i, op_name[e->op], cfg.timeout,
 					cfg.seed);
 				dump_all();
+				dump_kernel_stacks();
 				_exit(3);
 			}
 		}
