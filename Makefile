@@ -305,7 +305,7 @@ FUZZ_KMOD_CHECK_CALLS ?= 100000
 # DEBUG_FULL=1: the scenario's table cells too (over half an hour longer).
 check-vm-debug: $(BUILD)/tests/vm/cvm-ktest $(INTEGRATION_BINS) \
 		$(if $(wildcard tests/fuzz-kmod/fuzz-kmod.c),$(BUILD)/tests/fuzz-kmod/fuzz-kmod)
-	@tests/run-suite.sh vm-debug tests/vm-debug/run-debug.sh --timeout 1140 --expect-faults \
+	@tests/run-suite.sh vm-debug tests/vm-debug/run-debug.sh --timeout 1500 --expect-faults \
 		--env FUZZ_KMOD_CHECK_CALLS=$(FUZZ_KMOD_CHECK_CALLS) \
 		$(if $(DEBUG_FULL),--env CVM_DEBUG_FULL=1 --timeout 5400) -- \
 		tests/vm-debug/guest-suite.sh $(CVM_BUILD_DIR)
