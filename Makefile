@@ -48,7 +48,8 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
-	$(BUILD)/tests/fuzz/fuzz-core $(BUILD)/tests/fuzz-kmod/fuzz-kmod \
+	$(BUILD)/tests/fuzz/fuzz-core $(BUILD)/tests/fuzz/fuzz-config \
+	$(BUILD)/tests/fuzz/fuzz-hook-xml $(BUILD)/tests/fuzz-kmod/fuzz-kmod \
 	$(BUILD)/tests/dbus/bus-big-write $(ASAN_BINS)
 
 # make install / install-dkms, and make deb / rpm (packaging/README.md).
@@ -147,6 +148,18 @@ $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CV
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
 		$(XML_LIBS) -lpthread -ldl
+
+# libFuzzer target: cvmd.conf (inih) and key=value overrides.
+$(BUILD)/tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-Ikmod -Idaemon $(PROTO_CFLAGS) -o $@ tests/fuzz/fuzz-config.c daemon/cvmd-config.c -linih
+
+# libFuzzer target: the libvirt hook's domain XML (libxml2).
+$(BUILD)/tests/fuzz/fuzz-hook-xml: tests/fuzz/fuzz-hook-xml.c client/hook-xml.c client/hook-xml.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(XML_CFLAGS) -Iclient -o $@ tests/fuzz/fuzz-hook-xml.c client/hook-xml.c $(XML_LIBS)
 
 # libFuzzer target: the module's core through the sim backend, random
 # operation sequences on random VMs, invariants after every step.
