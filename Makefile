@@ -49,7 +49,8 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
 	$(BUILD)/tests/fuzz/fuzz-core $(BUILD)/tests/fuzz/fuzz-config \
-	$(BUILD)/tests/fuzz/fuzz-hook-xml $(BUILD)/tests/fuzz-kmod/fuzz-kmod \
+	$(BUILD)/tests/fuzz/fuzz-hook-xml $(BUILD)/tests/fuzz/fuzz-vmm-answer \
+	$(BUILD)/tests/fuzz-kmod/fuzz-kmod \
 	$(BUILD)/tests/dbus/bus-big-write $(ASAN_BINS)
 
 # make install / install-dkms, and make deb / rpm (packaging/README.md).
@@ -149,8 +150,16 @@ $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CV
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
 		$(XML_LIBS) -lpthread -ldl
 
+# libFuzzer target: a VMM's answers as cvmd reads them.
+$(BUILD)/tests/fuzz/fuzz-vmm-answer: tests/fuzz/fuzz-vmm-answer.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-vmm-answer.c \
+		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
+		$(XML_LIBS) -lpthread -ldl
+
 # libFuzzer target: cvmd.conf (inih) and key=value overrides.
-$(BUILD)/tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
+$(BUILD)/tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c daemon/cvmd-config.c $(CVMD_HDR) $(PROTO_GEN)
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-Ikmod -Idaemon $(PROTO_CFLAGS) -o $@ tests/fuzz/fuzz-config.c daemon/cvmd-config.c -linih
