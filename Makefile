@@ -50,6 +50,7 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
 	$(BUILD)/tests/fuzz/fuzz-core $(BUILD)/tests/fuzz/fuzz-config \
 	$(BUILD)/tests/fuzz/fuzz-hook-xml $(BUILD)/tests/fuzz/fuzz-vmm-answer \
+	$(BUILD)/tests/fuzz/fuzz-bus-args \
 	$(BUILD)/tests/fuzz-kmod/fuzz-kmod \
 	$(BUILD)/tests/dbus/bus-big-write $(ASAN_BINS)
 
@@ -157,6 +158,15 @@ $(BUILD)/tests/fuzz/fuzz-vmm-answer: tests/fuzz/fuzz-vmm-answer.c $(CVMD_LIB_SRC
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-vmm-answer.c \
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
 		$(XML_LIBS) -lpthread -ldl
+
+# libFuzzer target: D-Bus method calls into cvmd's vtables, peer to peer
+# (the target includes daemon/bus.c for its static manager vtable).
+$(BUILD)/tests/fuzz/fuzz-bus-args: tests/fuzz/fuzz-bus-args.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-bus-args.c \
+		$(filter-out daemon/bus.c,$(CVMD_LIB_SRC)) $(PROTO_SRC) -luv -lsqlite3 -linih \
+		-lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
 
 # libFuzzer target: cvmd.conf (inih) and key=value overrides.
 $(BUILD)/tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c daemon/cvmd-config.c $(CVMD_HDR) $(PROTO_GEN)
