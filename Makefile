@@ -297,11 +297,12 @@ check-dbus-polkit: $(INTEGRATION_BINS)
 	@tests/run-suite.sh dbus-polkit tests/vm/run-in-guest.sh --timeout 600 -- \
 		tests/dbus/guest-polkit.sh $(CVM_BUILD_DIR)
 
-check-fuzz: $(BUILD)/tests/fuzz/fuzz-request $(BUILD)/tests/fuzz/fuzz-core
-	@tests/run-suite.sh fuzz sh -c 'st=0; \
-		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request tests/fuzz/corpus/request 20 || st=1; \
-		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-core tests/fuzz/corpus/core 20 || st=1; \
-		exit $$st'
+# Each target's corpus replayed, then 20 s of fuzzing each (about 2 min).
+FUZZ_TARGETS := request core vmm-answer bus-args config hook-xml
+check-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz-%)
+	@tests/run-suite.sh fuzz sh -c 'st=0; for t in $(FUZZ_TARGETS); do \
+		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-$$t tests/fuzz/corpus/$$t 20 || st=1; \
+		done; exit $$st'
 
 # cvmd under attack: hostile clients and faults against ASan builds.
 check-hostile: $(ASAN_BINS) $(BUILD)/client/cvmctl
