@@ -11,7 +11,9 @@
  * and the rest of the input is what the "VMM" sends back: cvmd's frame
  * reader, cvm__response__unpack, each call's done callback, the relay to
  * the client. Then the VMM hangs up and the daemon drops every VM, as when
- * it stops, so that nothing outlives the input.
+ * it stops, so that nothing outlives the input. Whatever the VMM sent,
+ * every request the client made has had exactly one answer, and the client
+ * holds no call any more.
  *
  * Input: byte 0 the recorded state (normal, transient, secure), byte 1 a
  * mask of the calls to queue, byte 2 the lifecycle and page operations,
@@ -36,6 +38,10 @@ static struct cvmd d;
 static struct cvmd_client *client;
 static int peer = -1;
 static char dir[64], sock_path[108];
+
+/* The client's side: every request it made gets exactly one answer. */
+static struct cvm_frame_reader answers;
+static uint32_t asked, answered;
 
 static void cleanup(void)
 {
@@ -71,6 +77,7 @@ static void setup(void)
 	client->refs = 1;
 	client->admin = true;
 	cvm_frame_reader_init(&client->rd, CVM_FRAME_MAX);
+	cvm_frame_reader_init(&answers, CVM_FRAME_MAX);
 	uv_pipe_init(d.loop, &client->pipe, 0);
 	client->pipe.data = client;
 	if (uv_pipe_open(&client->pipe, sv[0]))
@@ -101,6 +108,34 @@ static void drain(int fd)
 		;
 }
 
+
+static void read_answers(void)
+{
+	const uint8_t *msg = NULL;
+	uint8_t buf[65536];
+	Cvm__Response *resp;
+	size_t len = 0;
+	ssize_t n;
+	int ret;
+
+	while ((n = read(peer, buf, sizeof(buf))) > 0) {
+		if (cvm_frame_reader_feed(&answers, buf, n))
+			abort();
+		while ((ret = cvm_frame_reader_next(&answers, &msg, &len)) > 0) {
+			resp = cvm__response__unpack(NULL, len, msg);
+			/* An answer to a request made, and only one. */
+			if (!resp || resp->id >= 32 ||
+			    !(asked & (1U << resp->id)) ||
+			    (answered & (1U << resp->id)))
+				abort();
+			answered |= 1U << resp->id;
+			cvm__response__free_unpacked(resp, NULL);
+		}
+		if (ret < 0)
+			abort();
+	}
+}
+
 static void run(int times)
 {
 	while (times--)
@@ -111,6 +146,7 @@ static void run(int times)
 static void ask(Cvm__Request *req, uint64_t id)
 {
 	req->id = id;
+	asked |= 1U << id;
 	cvmd_client_handle(client, req);
 }
 
@@ -199,6 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!client)
 		setup();
 	lfd = vmm_listen();
+	asked = answered = 0;
 
 	snprintf(rec.name, sizeof(rec.name), VM_NAME);
 	snprintf(rec.uuid, sizeof(rec.uuid),
@@ -228,14 +265,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The VMM's answers. */
 	for (off = 3, i = 0; off < size && i < 64; i++) {
-		n = write(vfd, data + off, size - off);
+		/* cvmd may have hung up already: no SIGPIPE. */
+		n = send(vfd, data + off, size - off, MSG_NOSIGNAL);
 		if (n > 0)
 			off += n;
 		run(1);
 		drain(vfd);
 	}
 	run(2);
-	drain(peer);
+	read_answers();
 
 	/* The VMM hangs up; cvmd stops (VMMs outlive it: none is killed). */
 	close(vfd);
@@ -247,9 +285,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (d.nr_vms || !list_empty(&d.vms))
 		abort();
 	cvm_registry_delete(d.reg, VM_NAME);
-	drain(peer);
-	client->in_flight = 0;
-	if (client->refs != 1)
+	read_answers();
+	if (answered != asked || answers.len || client->in_flight ||
+	    client->refs != 1)
 		abort();
+	asked = answered = 0;
 	return 0;
 }
