@@ -36,7 +36,6 @@ static struct cvmd d;
 static sd_bus *server, *peer;
 static bool verbose;
 
-
 struct input {
 	const uint8_t *p;
 	size_t left;
@@ -76,15 +75,15 @@ static void str(struct input *in, char *buf, size_t size)
 static int peer_process(void)
 {
 	sd_bus_message *r = NULL;
+	const sd_bus_error *e;
 	int ret = sd_bus_process(peer, &r);
 
-	if (r && verbose)
+	if (r && verbose) {
+		e = sd_bus_message_get_error(r);
 		fprintf(stderr, "reply %s: %s %s\n",
-			sd_bus_message_get_signature(r, 1),
-			sd_bus_message_is_method_error(r, NULL) ?
-			sd_bus_message_get_error(r)->name : "ok",
-			sd_bus_message_is_method_error(r, NULL) ?
-			sd_bus_message_get_error(r)->message : "");
+			sd_bus_message_get_signature(r, 1), e ? e->name : "ok",
+			e && e->message ? e->message : "");
+	}
 	sd_bus_message_unref(r);
 	return ret;
 }
@@ -145,7 +144,8 @@ static void setup(void)
 	list_init(&d.pending_deletes);
 	cvmd_vm_records_init(&d);
 	if (cvm_registry_open(":memory:", &d.reg) ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+		       sv))
 		abort();
 	if (sd_id128_randomize(&id) < 0 || sd_bus_new(&server) < 0 ||
 	    sd_bus_set_fd(server, sv[0], sv[0]) < 0 ||
@@ -153,7 +153,8 @@ static void setup(void)
 	    sd_bus_set_anonymous(server, 1) < 0 ||
 	    sd_bus_negotiate_creds(server, 1, SD_BUS_CREDS_EUID) < 0 ||
 	    sd_bus_add_object_vtable(server, NULL, CVM_BUS_PATH,
-				     CVM_BUS_MANAGER_IFACE, manager_vtable, &d) < 0 ||
+				     CVM_BUS_MANAGER_IFACE, manager_vtable,
+				     &d) < 0 ||
 	    sd_bus_add_fallback_vtable(server, NULL, CVM_BUS_VM_PREFIX,
 				       CVM_BUS_VM_IFACE, cvmd_vm_vtable,
 				       cvmd_vm_bus_find, &d) < 0 ||
@@ -174,21 +175,42 @@ static void setup(void)
 
 static const char *const members[] = {
 	/* org.cvm.Manager1 */
-	"ListVMs", "GetVM", "CreateVM", "DestroyVM",
+	"ListVMs",
+	"GetVM",
+	"CreateVM",
+	"DestroyVM",
 	/* org.cvm.VM1 */
-	"InitStart", "InitDone", "InitAbort", "Terminate", "PageIn", "PageOut",
-	"Share", "Unshare", "DmaShare", "DmaUnshare", "GuestWrite",
-	"GuestRead", "HostRead", "Snapshot",
+	"InitStart",
+	"InitDone",
+	"InitAbort",
+	"Terminate",
+	"PageIn",
+	"PageOut",
+	"Share",
+	"Unshare",
+	"DmaShare",
+	"DmaUnshare",
+	"GuestWrite",
+	"GuestRead",
+	"HostRead",
+	"Snapshot",
 	/* org.freedesktop.DBus.Properties */
-	"Get", "GetAll", "Set",
+	"Get",
+	"GetAll",
+	"Set",
 	/* org.freedesktop.DBus.Introspectable, ObjectManager, Peer */
-	"Introspect", "GetManagedObjects", "Ping",
+	"Introspect",
+	"GetManagedObjects",
+	"Ping",
 };
 
 static const char *const ifaces[] = {
-	CVM_BUS_MANAGER_IFACE, CVM_BUS_VM_IFACE,
-	"org.freedesktop.DBus.Properties", "org.freedesktop.DBus.Introspectable",
-	"org.freedesktop.DBus.ObjectManager", NULL,
+	CVM_BUS_MANAGER_IFACE,
+	CVM_BUS_VM_IFACE,
+	"org.freedesktop.DBus.Properties",
+	"org.freedesktop.DBus.Introspectable",
+	"org.freedesktop.DBus.ObjectManager",
+	NULL,
 };
 
 /* The signatures cvmd's methods take, so most inputs pass sd-bus's check. */
@@ -206,16 +228,27 @@ static int append_one(sd_bus_message *m, const char **sig, struct input *in,
 
 	(*sig)++;
 	switch (c) {
-	case 'y': return sd_bus_message_append_basic(m, c, &(uint8_t){ byte(in) });
-	case 'b': return sd_bus_message_append_basic(m, c, &(int){ byte(in) & 1 });
-	case 'n': case 'q':
-		return sd_bus_message_append_basic(m, c, &(uint16_t){ (uint16_t)u64(in) });
-	case 'i': case 'u':
-		return sd_bus_message_append_basic(m, c, &(uint32_t){ (uint32_t)u64(in) });
-	case 'x': case 't':
-		return sd_bus_message_append_basic(m, c, &(uint64_t){ u64(in) });
+	case 'y':
+		return sd_bus_message_append_basic(m, c,
+						   &(uint8_t){ byte(in) });
+	case 'b':
+		return sd_bus_message_append_basic(m, c,
+						   &(int){ byte(in) & 1 });
+	case 'n':
+	case 'q':
+		return sd_bus_message_append_basic(
+		    m, c, &(uint16_t){ (uint16_t)u64(in) });
+	case 'i':
+	case 'u':
+		return sd_bus_message_append_basic(
+		    m, c, &(uint32_t){ (uint32_t)u64(in) });
+	case 'x':
+	case 't':
+		return sd_bus_message_append_basic(m, c,
+						   &(uint64_t){ u64(in) });
 	case 'd':
-		return sd_bus_message_append_basic(m, c, &(double){ (double)u64(in) });
+		return sd_bus_message_append_basic(
+		    m, c, &(double){ (double)u64(in) });
 	case 's':
 		str(in, s, sizeof(s));
 		return sd_bus_message_append_basic(m, c, s);
@@ -306,7 +339,8 @@ static void one_call(struct input *in)
 		snprintf(path, sizeof(path), "/");
 		break;
 	}
-	iface = ifaces[((sel >> 3) & 0xf) % (sizeof(ifaces) / sizeof(ifaces[0]))];
+	iface =
+	    ifaces[((sel >> 3) & 0xf) % (sizeof(ifaces) / sizeof(ifaces[0]))];
 	/* Bit 7: the caller expects no reply (cvmd's replies are dropped). */
 	no_reply = sel & 0x80;
 	sel = byte(in);
@@ -330,7 +364,8 @@ static void one_call(struct input *in)
 			sigbuf[n - 1] = 's';
 		sig = sigbuf;
 	}
-	if (sd_bus_message_new_method_call(peer, &m, NULL, path, iface, mem) < 0)
+	if (sd_bus_message_new_method_call(peer, &m, NULL, path, iface, mem) <
+	    0)
 		return;
 	while (*sig)
 		if (append_one(m, &sig, in, 0) < 0) {
@@ -339,10 +374,12 @@ static void one_call(struct input *in)
 					iface ? iface : "", mem);
 			goto out;
 		}
-	/* Without a cookie to keep, sd-bus would mark it "no reply expected". */
+	/* Without a cookie to keep, sd-bus would mark it "no reply expected".
+	 */
 	ret = sd_bus_send(peer, m, no_reply ? NULL : &cookie);
 	if (verbose)
-		fprintf(stderr, "call %s %s.%s(%s): %d\n", path, iface ? iface : "", mem,
+		fprintf(stderr, "call %s %s.%s(%s): %d\n", path,
+			iface ? iface : "", mem,
 			sd_bus_message_get_signature(m, 1), ret);
 out:
 	sd_bus_message_unref(m);

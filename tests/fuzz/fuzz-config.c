@@ -23,8 +23,8 @@
 static void check(const struct cvmd_config *cfg)
 {
 	if (!cfg->socket_path || !cfg->state_dir || !cfg->backend ||
-	    !cfg->vmm_path || !cfg->device || !cfg->admin_group ||
-	    !cfg->bus || !cfg->libvirt_uri)
+	    !cfg->vmm_path || !cfg->device || !cfg->admin_group || !cfg->bus ||
+	    !cfg->libvirt_uri)
 		abort();
 	if (cfg->socket_mode > 0777)
 		abort();

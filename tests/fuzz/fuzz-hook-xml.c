@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		init = true;
 	}
 	err[0] = '\0';
-	r = cvm_hook_doc_parse((const char *)data, size, &doc, err, sizeof(err));
+	r = cvm_hook_doc_parse((const char *)data, size, &doc, err,
+			       sizeof(err));
 	if (r) {
 		if (doc || !memchr(err, '\0', sizeof(err)))
 			abort();

@@ -108,7 +108,6 @@ static void drain(int fd)
 		;
 }
 
-
 static void read_answers(void)
 {
 	const uint8_t *msg = NULL;
@@ -121,7 +120,8 @@ static void read_answers(void)
 	while ((n = read(peer, buf, sizeof(buf))) > 0) {
 		if (cvm_frame_reader_feed(&answers, buf, n))
 			abort();
-		while ((ret = cvm_frame_reader_next(&answers, &msg, &len)) > 0) {
+		while ((ret = cvm_frame_reader_next(&answers, &msg, &len)) >
+		       0) {
 			resp = cvm__response__unpack(NULL, len, msg);
 			/* An answer to a request made, and only one. */
 			if (!resp || resp->id >= 32 ||
@@ -163,7 +163,7 @@ static void queue_calls(uint8_t mask, uint8_t ops)
 	static uint8_t data[16];
 
 	show.name = lc.name = page.name = gw.name = rd.name = snap.name =
-		destroy.name = VM_NAME;
+	    destroy.name = VM_NAME;
 	lc.op = ops & 3;
 	page.op = (ops >> 2) % 7;
 	page.gpa = 0x1000;
