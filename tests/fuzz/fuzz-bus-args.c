@@ -15,10 +15,14 @@
  * read and dropped.
  *
  * The caller is uid 0 (the socket's peer credentials), so no polkit round
- * trip is made. cvmd knows one VM, "web1", whose VMM is not connected
- * (requests that reach it are refused as for a VM starting); it may be
- * destroyed by an input and comes back for the next. A create never
- * spawns a process: the VMM path does not exist.
+ * trip is made. cvmd knows one VM, "web1", restored each input the way a
+ * restarted cvmd restores it, its "VMM" a socket this target holds: each
+ * request that reaches the VMM is answered from the input too (a VmInfo,
+ * data, a snapshot, an error, or nothing, of any values, whatever was
+ * asked), and a destroy hangs up. A create never spawns a process: the VMM
+ * path does not exist. After the input the VMM hangs up and cvmd drops its
+ * VMs; by then every call that expected a reply has had exactly one.
+ * CVM_FUZZ_VERBOSE=1 prints each call and reply.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../../daemon/bus.c"
@@ -35,6 +40,8 @@
 static struct cvmd d;
 static sd_bus *server, *peer;
 static bool verbose;
+/* Calls made expecting a reply, and replies read: one each, in the end. */
+static unsigned int expected, replies;
 
 struct input {
 	const uint8_t *p;
@@ -78,6 +85,9 @@ static int peer_process(void)
 	const sd_bus_error *e;
 	int ret = sd_bus_process(peer, &r);
 
+	/* A method return or error: it has a reply cookie. */
+	if (r && sd_bus_message_get_reply_cookie(r, &(uint64_t){ 0 }) >= 0)
+		replies++;
 	if (r && verbose) {
 		e = sd_bus_message_get_error(r);
 		fprintf(stderr, "reply %s: %s %s\n",
@@ -99,28 +109,182 @@ static void pump(void)
 			break;
 	}
 	uv_run(d.loop, UV_RUN_NOWAIT);
+	for (i = 0; i < 64; i++) {
+		a = sd_bus_process(server, NULL);
+		b = peer_process();
+		if (a <= 0 && b <= 0)
+			break;
+	}
 }
 
+/* The VM's "VMM": a socket this target listens on and answers from. */
+static char dir[64], sock_path[108];
+static int vmm_fd = -1;
+static struct cvm_frame_reader vmm_rd;
+
+static void cleanup(void)
+{
+	unlink(sock_path);
+	rmdir(dir);
+}
+
+/* Answer one request the way the input says (any kind, any values). */
+static void vmm_answer(struct input *in, const Cvm__Request *req)
+{
+	Cvm__GfnInfo gfns[8], *gp[8];
+	Cvm__PageCounts pages = CVM__PAGE_COUNTS__INIT;
+	Cvm__Snapshot snap = CVM__SNAPSHOT__INIT;
+	Cvm__VmInfo info = CVM__VM_INFO__INIT;
+	Cvm__Response resp = CVM__RESPONSE__INIT;
+	uint8_t kind = byte(in), buf[256], *out;
+	char msg[256];
+	size_t i, len;
+
+	resp.id = req->id;
+	switch (kind % 5) {
+	case 0:
+		info.name = VM_NAME;
+		info.state = byte(in) % 6;
+		pages.normal = u64(in);
+		pages.secure = u64(in);
+		info.pages = &pages;
+		info.measurement.data = buf;
+		info.measurement.len = byte(in) % 40;
+		memset(buf, 0xab, sizeof(buf));
+		resp.result_case = CVM__RESPONSE__RESULT_VM;
+		resp.vm = &info;
+		break;
+	case 1:
+		resp.data.len = byte(in);
+		for (i = 0; i < resp.data.len; i++)
+			buf[i] = byte(in);
+		resp.data.data = buf;
+		resp.result_case = CVM__RESPONSE__RESULT_DATA;
+		break;
+	case 2:
+		snap.n_gfns = byte(in) % 8;
+		for (i = 0; i < snap.n_gfns; i++) {
+			cvm__gfn_info__init(&gfns[i]);
+			gfns[i].gfn = u64(in);
+			gfns[i].nr_pages = u64(in);
+			gfns[i].state = (uint32_t)u64(in);
+			gfns[i].paged_out = byte(in) & 1;
+			gfns[i].dma_refs = (uint32_t)u64(in);
+			gp[i] = &gfns[i];
+		}
+		snap.gfns = gp;
+		resp.result_case = CVM__RESPONSE__RESULT_SNAPSHOT;
+		resp.snapshot = &snap;
+		break;
+	case 3:
+		resp.status = byte(in) % 13;
+		resp.error = -(int)byte(in);
+		str(in, msg, sizeof(msg));
+		resp.message = msg;
+		break;
+	default:
+		break;
+	}
+	if (cvm_frame_pack_response(&resp, &out, &len))
+		return;
+	if (send(vmm_fd, out, len, MSG_NOSIGNAL) != (ssize_t)len)
+		abort();
+	free(out);
+}
+
+/* Read what cvmd asked of the VMM, answer each; a destroy hangs up. */
+static void vmm_serve(struct input *in)
+{
+	const uint8_t *msg = NULL;
+	uint8_t buf[65536];
+	Cvm__Request *req;
+	bool bye = false;
+	size_t len = 0;
+	ssize_t n;
+
+	if (vmm_fd < 0)
+		return;
+	while ((n = read(vmm_fd, buf, sizeof(buf))) > 0) {
+		if (cvm_frame_reader_feed(&vmm_rd, buf, n))
+			abort();
+		while (cvm_frame_reader_next(&vmm_rd, &msg, &len) > 0) {
+			req = cvm__request__unpack(NULL, len, msg);
+			if (!req)
+				abort();
+			bye = bye || req->op_case == CVM__REQUEST__OP_DESTROY;
+			vmm_answer(in, req);
+			cvm__request__free_unpacked(req, NULL);
+		}
+	}
+	if (bye) {
+		close(vmm_fd);
+		vmm_fd = -1;
+	}
+}
+
+/*
+ * The VM "web1" as a restarted cvmd finds it: recorded, its VMM on the
+ * socket this target listens on, connected, its counters refreshed.
+ */
 static void add_vm(void)
 {
-	struct cvmd_vm *vm = calloc(1, sizeof(*vm));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct cvm_record rec = {};
+	struct input none = {};
+	struct cvmd_vm *vm;
+	int lfd, i;
 
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	unlink(sock_path);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 4))
+		abort();
+	snprintf(rec.name, sizeof(rec.name), VM_NAME);
+	snprintf(rec.uuid, sizeof(rec.uuid),
+		 "00000000-0000-4000-8000-000000000002");
+	rec.memory_bytes = 1 << 20;
+	rec.vmm_pid = getpid();
+	snprintf(rec.vmm_socket, sizeof(rec.vmm_socket), "%s", sock_path);
+	if (cvm_registry_insert(d.reg, &rec) || cvmd_vm_restore(&d))
+		abort();
+	vm = cvmd_vm_find(&d, VM_NAME);
 	if (!vm)
 		abort();
-	vm->d = &d;
-	list_init(&vm->calls);
-	snprintf(vm->rec.name, sizeof(vm->rec.name), VM_NAME);
-	snprintf(vm->rec.uuid, sizeof(vm->rec.uuid),
-		 "00000000-0000-4000-8000-000000000002");
-	vm->rec.memory_bytes = 1 << 20;
-	vm->counts.normal = 256;
 	/* Not a process: cvmd_vmm_kill()'s signal goes nowhere. */
 	vm->pidfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	cvm_frame_reader_init(&vm->rd, CVM_FRAME_MAX);
-	list_add_tail(&vm->node, &d.vms);
-	d.nr_vms++;
-	if (cvm_registry_insert(d.reg, &vm->rec))
+	for (i = 0; i < 2; i++)
+		uv_run(d.loop, UV_RUN_NOWAIT);
+	vmm_fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	close(lfd);
+	if (vmm_fd < 0 || !vm->connected)
 		abort();
+	cvm_frame_reader_free(&vmm_rd);
+	cvm_frame_reader_init(&vmm_rd, CVM_FRAME_MAX);
+	/* The refresh: answered with a VmInfo of zeros (state normal). */
+	vmm_serve(&none);
+	for (i = 0; i < 2; i++)
+		uv_run(d.loop, UV_RUN_NOWAIT);
+}
+
+/* The VMM hangs up, cvmd drops its VMs as when it stops, no record left. */
+static void drop_vms(void)
+{
+	int i;
+
+	if (vmm_fd >= 0)
+		close(vmm_fd);
+	vmm_fd = -1;
+	for (i = 0; i < 2; i++)
+		uv_run(d.loop, UV_RUN_NOWAIT);
+	d.stopping = true;
+	cvmd_vm_shutdown_all(&d);
+	for (i = 0; i < 2; i++)
+		uv_run(d.loop, UV_RUN_NOWAIT);
+	d.stopping = false;
+	if (d.nr_vms || !list_empty(&d.vms))
+		abort();
+	cvm_registry_delete(d.reg, VM_NAME);
 }
 
 static void setup(void)
@@ -128,6 +292,12 @@ static void setup(void)
 	sd_id128_t id;
 	int sv[2];
 
+	snprintf(dir, sizeof(dir), "/tmp/cvm-fuzz-bus-XXXXXX");
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(sock_path, sizeof(sock_path), "%s/vmm.sock", dir);
+	atexit(cleanup);
+	cvm_frame_reader_init(&vmm_rd, CVM_FRAME_MAX);
 	cvmd_config_defaults(&d.cfg);
 	d.cfg.max_vms = 2;
 	free(d.cfg.vmm_path);
@@ -170,7 +340,6 @@ static void setup(void)
 	while (!sd_bus_is_ready(peer))
 		pump();
 	d.bus = server;
-	add_vm();
 }
 
 static const char *const members[] = {
@@ -377,6 +546,8 @@ static void one_call(struct input *in)
 	/* Without a cookie to keep, sd-bus would mark it "no reply expected".
 	 */
 	ret = sd_bus_send(peer, m, no_reply ? NULL : &cookie);
+	if (ret >= 0 && !no_reply)
+		expected++;
 	if (verbose)
 		fprintf(stderr, "call %s %s.%s(%s): %d\n", path,
 			iface ? iface : "", mem,
@@ -388,26 +559,25 @@ out:
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
-	struct cvmd_vm *vm, *n;
 	int calls = 0;
 
 	if (!server) {
 		setup();
 		verbose = getenv("CVM_FUZZ_VERBOSE");
 	}
+	add_vm();
 	while (in.left && calls++ < 16) {
 		one_call(&in);
 		pump();
+		/* What reached the VMM is answered from the input, in order. */
+		vmm_serve(&in);
+		pump();
 	}
+	drop_vms();
 	pump();
-	while (peer_process() > 0)
-		;
-	/* Bring back the one VM. */
-	list_for_each_entry_safe(vm, n, &d.vms, node)
-		if (strcmp(vm->rec.name, VM_NAME) || vm->rec.state)
-			cvmd_vm_destroy(vm, NULL, 0);
-	pump();
-	if (!cvmd_vm_find(&d, VM_NAME))
-		add_vm();
+	/* Whatever the VMM answered, each call got one reply. */
+	if (replies != expected)
+		abort();
+	expected = replies = 0;
 	return 0;
 }

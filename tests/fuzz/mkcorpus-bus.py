@@ -50,6 +50,29 @@ def call(iface, path, member, sig, args=b'', name=None):
     return out + args
 
 
+# The VMM's answer to a request that reached it (kinds as in the target).
+def ans_vm(state=0, normal=256, secure=0, mlen=0):
+    return bytes([0, state]) + t(normal) + t(secure) + bytes([mlen])
+
+
+def ans_data(data):
+    return bytes([1]) + s(data)
+
+
+def ans_snap(runs):
+    out = bytes([2, len(runs)])
+    for gfn, n, state, paged_out, dma in runs:
+        out += t(gfn) + t(n) + t(state) + b(paged_out) + u(dma)
+    return out
+
+
+def ans_err(status, errno, msg):
+    return bytes([3, status, errno]) + s(msg)
+
+
+ANS_NONE = bytes([4])
+
+
 def own_sig(sig):
     # 0xc0 + len: the input's own signature from "sotuybxgvaa".
     alpha = 'sotuybxgvaa'
@@ -58,7 +81,7 @@ def own_sig(sig):
 
 SEEDS = {
     'list': call(MANAGER, P_MANAGER, 'ListVMs', ''),
-    'get': call(MANAGER, P_MANAGER, 'GetVM', 's', s('web1')) +
+    'get': call(MANAGER, P_MANAGER, 'GetVM', 's', s('web1')) + ans_vm() +
            call(MANAGER, P_MANAGER, 'GetVM', 's', s('nope')),
     'create': call(MANAGER, P_MANAGER, 'CreateVM', 'stts',
                    s('web2') + t(1 << 20) + t(0) + s('demand')) +
@@ -68,20 +91,36 @@ SEEDS = {
                        s('.x') + t(4095) + t(1 << 63) + s('lazy')) +
                   call(MANAGER, P_MANAGER, 'CreateVM', 'stts',
                        s('a/b\xff') + t(1 << 47) + t(1) + s('demand')),
-    'destroy': call(MANAGER, P_MANAGER, 'DestroyVM', 's', s('web1')) +
+    'destroy': call(MANAGER, P_MANAGER, 'DestroyVM', 's', s('web1')) + ANS_NONE +
                call(MANAGER, P_MANAGER, 'GetVM', 's', s('web1')) +
                call(MANAGER, P_MANAGER, 'CreateVM', 'stts',
                     s('web1') + t(1 << 20) + t(0) + s('demand')),
-    'lifecycle': b''.join(call(VM, P_WEB1, m, '') for m in
-                          ['InitStart', 'InitDone', 'InitAbort', 'Terminate']),
-    'pages': call(VM, P_WEB1, 'PageIn', 'tb', t(0x1000) + b(1)) +
-             call(VM, P_WEB1, 'PageOut', 't', t(0x1000)) +
-             b''.join(call(VM, P_WEB1, m, 'tt', t(0x2000) + t(4)) for m in
-                      ['Share', 'Unshare', 'DmaShare', 'DmaUnshare']),
-    'rw': call(VM, P_WEB1, 'GuestWrite', 'tay', t(0) + ay(b'hello')) +
-          call(VM, P_WEB1, 'GuestRead', 'tu', t(0) + u(5)) +
+    'destroy-refused': call(MANAGER, P_MANAGER, 'DestroyVM', 's', s('web1')) +
+                       ans_err(7, 16, 'busy') +
+                       call(VM, P_WEB1, 'InitStart', ''),
+    'lifecycle': call(VM, P_WEB1, 'InitStart', '') + ans_vm(1) +
+                 call(VM, P_WEB1, 'InitDone', '') + ans_vm(2, 0, 256, 32) +
+                 call(VM, P_WEB1, 'InitAbort', '') + ans_err(4, 77, 'wrong state') +
+                 call(VM, P_WEB1, 'Terminate', '') + ans_vm(0),
+    'lifecycle-odd': call(VM, P_WEB1, 'InitStart', '') + ans_vm(5) +
+                     call(VM, P_WEB1, 'InitDone', '') + ans_vm(3, 1 << 63, 7, 31) +
+                     call(VM, P_WEB1, 'Terminate', '') + ans_data(b'x') +
+                     call(VM, P_WEB1, 'InitAbort', '') + ans_err(12, 0, ''),
+    'pages': call(VM, P_WEB1, 'PageIn', 'tb', t(0x1000) + b(1)) + ans_vm(1) +
+             call(VM, P_WEB1, 'PageOut', 't', t(0x1000)) + ans_err(9, 34, 'range') +
+             b''.join(call(VM, P_WEB1, m, 'tt', t(0x2000) + t(4)) + ans_vm(1)
+                      for m in ['Share', 'Unshare', 'DmaShare', 'DmaUnshare']),
+    'rw': call(VM, P_WEB1, 'GuestWrite', 'tay', t(0) + ay(b'hello')) + ANS_NONE +
+          call(VM, P_WEB1, 'GuestRead', 'tu', t(0) + u(5)) + ans_data(b'hello') +
           call(VM, P_WEB1, 'HostRead', 'tu', t(1 << 63) + u(0xffffffff)) +
-          call(VM, P_WEB1, 'Snapshot', ''),
+          call(VM, P_WEB1, 'HostRead', 'tu', t(0) + u(4)) + ans_data(b'') +
+          call(VM, P_WEB1, 'Snapshot', '') +
+          ans_snap([(0, 200, 0, 0, 0), (200, 0, 2, 1, 1), (1 << 63, 1 << 63, 300, 1, 0xffffffff)]),
+    'wrong-answers': call(VM, P_WEB1, 'GuestRead', 'tu', t(0) + u(5)) + ans_vm(0) +
+                     call(VM, P_WEB1, 'Snapshot', '') + ans_data(b'no') +
+                     call(VM, P_WEB1, 'HostRead', 'tu', t(0) + u(1)) + ans_snap([]) +
+                     call(MANAGER, P_MANAGER, 'GetVM', 's', s('web1')) + ans_snap([]) +
+                     call(VM, P_WEB1, 'Snapshot', '') + ans_err(0, 5, 'ok but errno'),
     'props': call(PROPS, P_MANAGER, 'GetAll', 's', s('org.cvm.Manager1')) +
              call(PROPS, P_WEB1, 'GetAll', 's', s('org.cvm.VM1')) +
              call(PROPS, P_WEB1, 'Get', 'ss', s('org.cvm.VM1') + s('State')) +
@@ -96,7 +135,7 @@ SEEDS = {
                   call(VM, P_WEB1, 'PageIn', own_sig('ts'), t(1) + s('yes')) +
                   call(VM, P_WEB1, 'GuestWrite', own_sig('tas'), t(1) + bytes([2]) + s('a') + s('b')) +
                   call(MANAGER, P_MANAGER, 'GetVM', own_sig('v'), bytes([4]) + s('web1')),
-    'other-names': call(VM, P_NAME, 'InitStart', '', name='web1') +
+    'other-names': call(VM, P_NAME, 'InitStart', '', name='web1') + ans_vm(1) +
                    call(VM, P_NAME, 'Snapshot', '', name='') +
                    call(VM, P_NAME, 'Snapshot', '', name='caf\xe9/../x') +
                    call(VM, P_MANAGER, 'InitStart', '') +
@@ -104,6 +143,9 @@ SEEDS = {
     'unknown-member': call(NOIFACE, P_WEB1, bytes([0xf5]) + s('Frobnicate'), '') +
                       call(NOIFACE, P_WEB1, 'Snapshot', '') +
                       call(NOIFACE, P_MANAGER, 'GetVM', 's', s('web1')),
+    'no-reply-expected': bytes([0x80 | VM << 3 | P_WEB1, MEMBERS.index('GuestRead'),
+                                SIGS.index('tu')]) + t(0) + u(3) + ans_data(b'abc') +
+                         call(MANAGER, P_MANAGER, 'ListVMs', ''),
 }
 
 out = sys.argv[1]
