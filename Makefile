@@ -48,7 +48,10 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
-	$(BUILD)/tests/fuzz/fuzz-core $(BUILD)/tests/fuzz-kmod/fuzz-kmod \
+	$(BUILD)/tests/fuzz/fuzz-core $(BUILD)/tests/fuzz/fuzz-config \
+	$(BUILD)/tests/fuzz/fuzz-hook-xml $(BUILD)/tests/fuzz/fuzz-vmm-answer \
+	$(BUILD)/tests/fuzz/fuzz-bus-args \
+	$(BUILD)/tests/fuzz-kmod/fuzz-kmod \
 	$(BUILD)/tests/dbus/bus-big-write $(ASAN_BINS)
 
 # make install / install-dkms, and make deb / rpm (packaging/README.md).
@@ -147,6 +150,35 @@ $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CV
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
 		$(XML_LIBS) -lpthread -ldl
+
+# libFuzzer target: a VMM's answers as cvmd reads them.
+$(BUILD)/tests/fuzz/fuzz-vmm-answer: tests/fuzz/fuzz-vmm-answer.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-vmm-answer.c \
+		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
+		$(XML_LIBS) -lpthread -ldl
+
+# libFuzzer target: D-Bus method calls into cvmd's vtables, peer to peer
+# (the target includes daemon/bus.c for its static manager vtable).
+$(BUILD)/tests/fuzz/fuzz-bus-args: tests/fuzz/fuzz-bus-args.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-bus-args.c \
+		$(filter-out daemon/bus.c,$(CVMD_LIB_SRC)) $(PROTO_SRC) -luv -lsqlite3 -linih \
+		-lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+
+# libFuzzer target: cvmd.conf (inih) and key=value overrides.
+$(BUILD)/tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c daemon/cvmd-config.c $(CVMD_HDR) $(PROTO_GEN)
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-Ikmod -Idaemon $(PROTO_CFLAGS) -o $@ tests/fuzz/fuzz-config.c daemon/cvmd-config.c -linih
+
+# libFuzzer target: the libvirt hook's domain XML (libxml2).
+$(BUILD)/tests/fuzz/fuzz-hook-xml: tests/fuzz/fuzz-hook-xml.c client/hook-xml.c client/hook-xml.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(XML_CFLAGS) -Iclient -o $@ tests/fuzz/fuzz-hook-xml.c client/hook-xml.c $(XML_LIBS)
 
 # libFuzzer target: the module's core through the sim backend, random
 # operation sequences on random VMs, invariants after every step.
@@ -265,11 +297,12 @@ check-dbus-polkit: $(INTEGRATION_BINS)
 	@tests/run-suite.sh dbus-polkit tests/vm/run-in-guest.sh --timeout 600 -- \
 		tests/dbus/guest-polkit.sh $(CVM_BUILD_DIR)
 
-check-fuzz: $(BUILD)/tests/fuzz/fuzz-request $(BUILD)/tests/fuzz/fuzz-core
-	@tests/run-suite.sh fuzz sh -c 'st=0; \
-		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-request tests/fuzz/corpus/request 20 || st=1; \
-		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-core tests/fuzz/corpus/core 20 || st=1; \
-		exit $$st'
+# Each target's corpus replayed, then 20 s of fuzzing each (about 2 min).
+FUZZ_TARGETS := request core vmm-answer bus-args config hook-xml
+check-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz-%)
+	@tests/run-suite.sh fuzz sh -c 'st=0; for t in $(FUZZ_TARGETS); do \
+		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-$$t tests/fuzz/corpus/$$t 20 || st=1; \
+		done; exit $$st'
 
 # cvmd under attack: hostile clients and faults against ASan builds.
 check-hostile: $(ASAN_BINS) $(BUILD)/client/cvmctl

@@ -243,6 +243,7 @@ static int reply_ok(struct bus_call *bc, const Cvm__Response *resp)
 static void bus_send(struct cvmd_client *c, const Cvm__Response *resp)
 {
 	struct bus_call *bc = c->edge;
+	struct bus_request *br;
 	int ret;
 
 	if (!bc->m)
@@ -261,8 +262,16 @@ static void bus_send(struct cvmd_client *c, const Cvm__Response *resp)
 						 resp->message);
 	else
 		ret = reply_ok(bc, resp);
-	if (ret < 0)
+	if (ret < 0) {
+		br = container_of(bc->req, struct bus_request, req);
 		cvmd_log(LOG_DEBUG, "D-Bus reply failed: %s", strerror(-ret));
+		/* Not a reply the method can carry (a VMM's answer of the
+		 * wrong kind): the caller still hears, and does not wait. */
+		sd_bus_reply_method_errorf(
+		    bc->m, "org.cvm.Error.Failed",
+		    "%s '%s' failed: no valid answer: %s",
+		    sd_bus_message_get_member(bc->m), br->name, strerror(-ret));
+	}
 	bc->m = sd_bus_message_unref(bc->m);
 }
 
