@@ -67,9 +67,10 @@ static int set_size(uint64_t *dst, const char *value)
 int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		    const char *value)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int ret;
 
+	/* A refused value leaves the setting as it was. */
 	if (!strcmp(key, "socket"))
 		return set_str(&cfg->socket_path, value);
 	if (!strcmp(key, "state_dir"))
@@ -99,37 +100,44 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 	}
 	if (!strcmp(key, "socket_mode")) {
 		ret = set_uint(&v, value, 8, 0777);
-		cfg->socket_mode = v;
+		if (!ret)
+			cfg->socket_mode = v;
 		return ret;
 	}
 	if (!strcmp(key, "max_vms")) {
 		ret = set_uint(&v, value, 10, 1000000);
-		cfg->max_vms = v;
+		if (!ret && v)
+			cfg->max_vms = v;
 		return ret ? ret : (v ? 0 : -EINVAL);
 	}
 	if (!strcmp(key, "max_requests")) {
 		ret = set_uint(&v, value, 10, 65536);
-		cfg->max_requests = v;
+		if (!ret && v)
+			cfg->max_requests = v;
 		return ret ? ret : (v ? 0 : -EINVAL);
 	}
 	if (!strcmp(key, "max_watches")) {
 		ret = set_uint(&v, value, 10, 1024);
-		cfg->max_watches = v;
+		if (!ret)
+			cfg->max_watches = v;
 		return ret;
 	}
 	if (!strcmp(key, "max_watches_total")) {
 		ret = set_uint(&v, value, 10, 1000000);
-		cfg->max_watches_total = v;
+		if (!ret)
+			cfg->max_watches_total = v;
 		return ret;
 	}
 	if (!strcmp(key, "max_connections")) {
 		ret = set_uint(&v, value, 10, 1000000);
-		cfg->max_connections = v;
+		if (!ret && v)
+			cfg->max_connections = v;
 		return ret ? ret : (v ? 0 : -EINVAL);
 	}
 	if (!strcmp(key, "max_connections_per_uid")) {
 		ret = set_uint(&v, value, 10, 1000000);
-		cfg->max_connections_per_uid = v;
+		if (!ret && v)
+			cfg->max_connections_per_uid = v;
 		return ret ? ret : (v ? 0 : -EINVAL);
 	}
 	if (!strcmp(key, "max_input")) {
@@ -146,8 +154,10 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		return set_size(&cfg->default_memlock, value);
 	if (!strcmp(key, "sim_pool")) {
 		ret = set_size(&v, value);
+		if (ret || !(v / 4096))
+			return ret ? ret : -EINVAL;
 		cfg->sim_pool_pages = v / 4096;
-		return ret ? ret : (cfg->sim_pool_pages ? 0 : -EINVAL);
+		return 0;
 	}
 	return -ENOENT;
 }

@@ -256,6 +256,7 @@ void cvmd_vm_take_info(struct cvmd_vm *vm, const Cvm__VmInfo *info);
 void cvmd_vm_set_state(struct cvmd_vm *vm, int state, const char *operation,
 		       uid_t caller);
 void cvmd_vm_shutdown_all(struct cvmd *d);
+void cvmd_vm_lost(struct cvmd_vm *vm, const char *why);
 const char *cvmd_state_name(int state);
 
 /* vm-rpc.c: the per-VM requests of the API */

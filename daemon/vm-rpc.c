@@ -114,6 +114,16 @@ static void answered(struct cvmd_call *call, const Cvm__Response *resp,
 	}
 	switch (call->op) {
 	case CVM__REQUEST__OP_LIFECYCLE:
+		/* A VMM that reports no lifecycle state lies: given up on. */
+		if (resp->result_case == CVM__RESPONSE__RESULT_VM &&
+		    ((int)resp->vm->state < CVM__VM_STATE__NORMAL ||
+		     resp->vm->state > CVM__VM_STATE__SECURE)) {
+			cvmd_client_error(c, call->client_id, -EIO,
+					  "%s: its VMM answered state %d",
+					  rc->verb, (int)resp->vm->state);
+			cvmd_vm_lost(vm, "VMM reported an invalid state");
+			break;
+		}
 		/* Done by the VMM: recorded now or as soon as can be. */
 		cvmd_failpoint("transition-acted");
 		if (resp->result_case == CVM__RESPONSE__RESULT_VM)

@@ -300,6 +300,12 @@ static void vmm_lost(struct cvmd_vm *vm, const char *why)
 	cvmd_vm_set_state(vm, CVM__VM_STATE__FAILED, "vmm-exit", 0);
 }
 
+/* cvmd gives up on a VM's VMM (it lied): the VM fails, the VMM is killed. */
+void cvmd_vm_lost(struct cvmd_vm *vm, const char *why)
+{
+	vmm_lost(vm, why);
+}
+
 static void on_vmm_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	static char slab[65536];
