@@ -134,6 +134,16 @@ static void answered(struct cvmd_call *call, const Cvm__Response *resp,
 		break;
 	case CVM__REQUEST__OP_READ:
 	case CVM__REQUEST__OP_SNAPSHOT:
+		/* Relayed as it came, so only the answer that was asked for. */
+		if (resp->result_case != (call->op == CVM__REQUEST__OP_READ ?
+					  CVM__RESPONSE__RESULT_DATA :
+					  CVM__RESPONSE__RESULT_SNAPSHOT)) {
+			cvmd_client_error(c, call->client_id, -EIO,
+					  "%s: its VMM sent another kind of "
+					  "answer", rc->verb);
+			cvmd_vm_lost(vm, "VMM sent an invalid answer");
+			break;
+		}
 		out = *resp;
 		out.id = call->client_id;
 		cvmd_client_send(c, &out);
