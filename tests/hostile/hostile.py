@@ -5,10 +5,15 @@ check-hostile.sh. Prints "result: ..." lines; exits 0 when cvmd behaved,
 
 Requests are hand-encoded protobuf (proto/cvm.proto), no library needed.
 """
+import os
 import socket
 import struct
 import sys
 import time
+
+# The raw protocol's reader, shared with the integration suite's abuse cases.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from frames import read_frame  # noqa: E402
 
 
 def varint(v):
@@ -78,23 +83,6 @@ def connect(path):
 		except BlockingIOError:	# the listen backlog is full: retry
 			time.sleep(0.01)
 	raise TimeoutError("cannot connect")
-
-
-def read_frame(s):
-	hdr = b""
-	while len(hdr) < 4:
-		chunk = s.recv(4 - len(hdr))
-		if not chunk:
-			return None
-		hdr += chunk
-	(n,) = struct.unpack(">I", hdr)
-	body = b""
-	while len(body) < n:
-		chunk = s.recv(n - len(body))
-		if not chunk:
-			return None
-		body += chunk
-	return body
 
 
 def response_id_status(body):
