@@ -52,7 +52,7 @@ userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/tests/fuzz/fuzz-hook-xml $(BUILD)/tests/fuzz/fuzz-vmm-answer \
 	$(BUILD)/tests/fuzz/fuzz-bus-args \
 	$(BUILD)/tests/fuzz-kmod/fuzz-kmod \
-	$(BUILD)/tests/dbus/bus-big-write $(ASAN_BINS)
+	$(BUILD)/tests/dbus/bus-big-write $(BUILD)/tests/dbus/bus-flood $(ASAN_BINS)
 
 # make install / install-dkms, and make deb / rpm (packaging/README.md).
 include packaging/install.mk
@@ -223,6 +223,10 @@ $(BUILD)/tests/dbus/bus-big-write: tests/dbus/bus-big-write.c
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -o $@ $< -lsystemd
 
+$(BUILD)/tests/dbus/bus-flood: tests/dbus/bus-flood.c
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) -o $@ $< -lsystemd
+
 
 $(BUILD)/tests/unit/test-sim: tests/unit/test-sim.c $(TABLE_SRC) $(TABLE_HDR) $(SIM_SRC) $(SIM_HDR)
 	@mkdir -p $(@D)
@@ -289,7 +293,7 @@ check-libvirt: $(INTEGRATION_BINS)
 	@tests/run-suite.sh libvirt tests/libvirt/check-libvirt.sh $(CVM_BUILD_DIR)
 
 # D-Bus on a private dbus-daemon (polkit: in the guest, check-dbus-polkit).
-check-dbus: $(INTEGRATION_BINS) $(BUILD)/tests/dbus/bus-big-write
+check-dbus: $(INTEGRATION_BINS) $(BUILD)/tests/dbus/bus-big-write $(BUILD)/tests/dbus/bus-flood
 	@tests/run-suite.sh dbus tests/dbus/check-dbus.sh $(CVM_BUILD_DIR)
 
 # polkit and the shipped bus policy, on a real system bus in the guest.

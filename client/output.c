@@ -216,6 +216,7 @@ struct json_object *cvm_json_status(const Cvm__DaemonStatus *st)
 	add_u64(o, "refused_watches", st->refused_watches);
 	add_u64(o, "input_stalls", st->input_stalls);
 	add_u64(o, "dropped_slow_readers", st->dropped_slow_readers);
+	add_u64(o, "refused_bus_calls", st->refused_bus_calls);
 	return o;
 }
 

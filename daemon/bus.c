@@ -156,8 +156,16 @@ Cvm__Request *cvmd_bus_request_free(Cvm__Request *req)
 
 /* --- one method call, as a client of the dispatch table --- */
 
+/* A D-Bus peer's calls in flight, for max_bus_calls_per_sender. */
+struct bus_sender {
+	struct list_head node;
+	unsigned int in_flight;
+	char name[];			/* its unique name, ":1.42" */
+};
+
 struct bus_call {
 	struct cvmd *d;
+	struct bus_sender *sender;
 	sd_bus_message *m;
 	Cvm__Request *req;
 	enum cvmd_bus_reply reply;
@@ -275,6 +283,41 @@ static void bus_send(struct cvmd_client *c, const Cvm__Response *resp)
 	bc->m = sd_bus_message_unref(bc->m);
 }
 
+/* Count a call of @m's sender, or refuse it (the sender has enough). */
+static int sender_admit(struct cvmd *d, sd_bus_message *m,
+			struct bus_sender **ret)
+{
+	const char *name = sd_bus_message_get_sender(m);
+	struct bus_sender *s;
+
+	if (!name)
+		name = "";
+	list_for_each_entry(s, &d->bus_senders, node)
+		if (!strcmp(s->name, name))
+			goto found;
+	s = calloc(1, sizeof(*s) + strlen(name) + 1);
+	if (!s)
+		return -ENOMEM;
+	strcpy(s->name, name);
+	list_add_tail(&s->node, &d->bus_senders);
+found:
+	if (s->in_flight >= d->cfg.max_bus_calls_per_sender) {
+		d->refused.bus_calls++;
+		return -EUSERS;
+	}
+	s->in_flight++;
+	*ret = s;
+	return 0;
+}
+
+static void sender_done(struct bus_sender *s)
+{
+	if (!s || --s->in_flight)
+		return;
+	list_del(&s->node);
+	free(s);
+}
+
 static void bus_release(struct cvmd_client *c)
 {
 	struct bus_call *bc = c->edge;
@@ -285,6 +328,7 @@ static void bus_release(struct cvmd_client *c)
 	sd_bus_message_unref(bc->m);
 	sd_bus_slot_unref(bc->polkit);
 	cvmd_bus_request_free(bc->req);
+	sender_done(bc->sender);
 	free(bc);
 	free(c);
 }
@@ -355,11 +399,17 @@ int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
 		return -ENOMEM;
 	c = calloc(1, sizeof(*c));
 	bc = calloc(1, sizeof(*bc));
-	if (!c || !bc) {
+	ret = c && bc ? sender_admit(d, m, &bc->sender) : -ENOMEM;
+	if (ret) {
 		free(c);
 		free(bc);
 		cvmd_bus_request_free(req);
-		return -ENOMEM;
+		if (ret != -EUSERS)
+			return ret;
+		return sd_bus_reply_method_errorf(m, "org.cvm.Error.Limit",
+			"too many calls in flight from %s (limit %u)",
+			sd_bus_message_get_sender(m) ?: "this peer",
+			d->cfg.max_bus_calls_per_sender);
 	}
 	bc->d = d;
 	bc->m = sd_bus_message_ref(m);

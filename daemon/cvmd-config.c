@@ -128,6 +128,12 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 			cfg->max_watches_total = v;
 		return ret;
 	}
+	if (!strcmp(key, "max_bus_calls_per_sender")) {
+		ret = set_uint(&v, value, 10, 65536);
+		if (!ret && v)
+			cfg->max_bus_calls_per_sender = v;
+		return ret ? ret : (v ? 0 : -EINVAL);
+	}
 	if (!strcmp(key, "max_connections")) {
 		ret = set_uint(&v, value, 10, 1000000);
 		if (!ret && v)
@@ -171,6 +177,7 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	cfg->max_watches = 16;
 	cfg->max_watches_total = 4096;
 	cfg->max_connections = 1024;
+	cfg->max_bus_calls_per_sender = 64;
 	cfg->max_connections_per_uid = 64;
 	cfg->max_input = 256 << 20;
 	cfg->max_input_per_uid = 16 << 20;

@@ -255,6 +255,7 @@ int main(int argc, char **argv)
 	list_init(&d.vms);
 	list_init(&d.clients);
 	list_init(&d.peers);
+	list_init(&d.bus_senders);
 	list_init(&d.watches);
 	d.backend = resolve_backend(&d.cfg);
 

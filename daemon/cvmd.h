@@ -52,6 +52,7 @@ struct cvmd_config {
 	unsigned int max_watches;	/* per connection */
 	unsigned int max_watches_total;	/* all connections together */
 	unsigned int max_connections;	/* API socket connections in all */
+	unsigned int max_bus_calls_per_sender; /* D-Bus calls in flight */
 	unsigned int max_connections_per_uid; /* uid 0 exempt */
 	uint64_t max_input;		/* partial requests buffered, in all */
 	uint64_t max_input_per_uid;	/* the same per uid, uid 0 exempt */
@@ -76,6 +77,7 @@ struct cvmd {
 	unsigned int nr_vms;
 	struct list_head clients;
 	struct list_head peers;		/* per-uid tallies (limits.c) */
+	struct list_head bus_senders;	/* D-Bus peers with calls in flight */
 	unsigned int nr_conns;
 	uint64_t input_bytes;
 	uv_timer_t stall_timer;		/* watches paused clients for hangups */
@@ -85,6 +87,7 @@ struct cvmd {
 		uint64_t watches;	/* over a watch cap */
 		uint64_t input_stalls;	/* reads paused for an input budget */
 		uint64_t slow_readers;	/* dropped over max_output */
+		uint64_t bus_calls;	/* over max_bus_calls_per_sender */
 	} refused;
 	struct list_head watches;
 	unsigned int nr_watches;

@@ -253,6 +253,7 @@ static void handle_status(struct cvmd *d, struct cvmd_client *c,
 	st.refused_watches = d->refused.watches;
 	st.input_stalls = d->refused.input_stalls;
 	st.dropped_slow_readers = d->refused.slow_readers;
+	st.refused_bus_calls = d->refused.bus_calls;
 	cvm__response__init(&resp);
 	resp.id = req->id;
 	resp.result_case = CVM__RESPONSE__RESULT_DAEMON;

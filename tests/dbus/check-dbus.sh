@@ -152,4 +152,25 @@ check "PropertiesChanged for page counts" grep -q 'string "SecurePagedOutPages"'
 check "InterfacesAdded on create" sh -c "grep -A1 'member=InterfacesAdded' '$WORK/signals' | grep -q 'vm/web1'"
 check "InterfacesRemoved on destroy" sh -c "grep -A1 'member=InterfacesRemoved' '$WORK/signals' | grep -q 'vm/web1'"
 is "objects gone with the VMs" "$(M ListVMs)" "a(sso) 0"
+
+# --- calls in flight per sender: bounded ---
+stop_cvmd
+start_cvmd --bus system --set max_bus_calls_per_sender=4 || not_ok "cvmd restarts"
+for _ in $(seq 1 100); do
+	busctl --address="$BUS" status org.cvm.Manager1 >/dev/null 2>&1 && break
+	sleep 0.05
+done
+ctl create fl --memory 16M >/dev/null
+FLP=$(M GetVM s fl | awk '{print $2}' | tr -d '"')
+vmm=$(ctl --json show fl | jq -r .vmm_pid)
+kill -STOP "$vmm"	# its calls stay in flight
+is "10 calls in flight from one sender over a cap of 4: 6 refused with Limit" \
+	"$("$BUILD/tests/dbus/bus-flood" "$BUS" "$FLP" 10)" "limit=6 ok=0 other=0 pending=4"
+is "other senders are not limited by it" "$(M ListVMs | cut -d' ' -f1-2)" "a(sso) 1"
+kill -CONT "$vmm"
+sleep 0.5
+is "once answered, the sender's calls are counted back" \
+	"$("$BUILD/tests/dbus/bus-flood" "$BUS" "$FLP" 4)" "limit=0 ok=4 other=0 pending=0"
+check "the refusals are counted" [ "$(ctl --json status | jq -r .refused_bus_calls)" -ge 6 ]
+ctl destroy fl >/dev/null
 finish

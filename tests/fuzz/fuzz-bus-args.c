@@ -311,6 +311,7 @@ static void setup(void)
 	list_init(&d.clients);
 	list_init(&d.watches);
 	list_init(&d.peers);
+	list_init(&d.bus_senders);
 	list_init(&d.pending_deletes);
 	cvmd_vm_records_init(&d);
 	if (cvm_registry_open(":memory:", &d.reg) ||

@@ -29,6 +29,7 @@ static void setup(void)
 	list_init(&d.clients);
 	list_init(&d.watches);
 	list_init(&d.peers);
+	list_init(&d.bus_senders);
 	cvmd_vm_records_init(&d);
 	if (cvm_registry_open(":memory:", &d.reg) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv))
