@@ -1142,10 +1142,57 @@ static int report_status(struct cvm_call *c, const Cvm__Response *resp)
 	return cvm_exit_from_status(resp->status);
 }
 
+/*
+ * A list that spans frames (VmList.more): read the rest, and answer one
+ * response whose list holds every VM. The parts stay alive in @parts
+ * until the caller frees them.
+ */
+static int list_rest(struct cvm_conn *conn, Cvm__Response *first,
+		     Cvm__Response ***parts, size_t *nr_parts,
+		     Cvm__VmInfo ***all)
+{
+	Cvm__Response *next, **p;
+	Cvm__VmInfo **v;
+	size_t n = first->list->n_vms;
+	int r;
+
+	*all = malloc(n * sizeof(**all) + 1);
+	if (!*all)
+		return -ENOMEM;
+	memcpy(*all, first->list->vms, n * sizeof(**all));
+	for (next = first; next->list->more;) {
+		r = cvm_conn_next(conn, -1, &next);
+		if (r)
+			return r;
+		p = realloc(*parts, (*nr_parts + 1) * sizeof(*p));
+		if (!p) {
+			cvm__response__free_unpacked(next, NULL);
+			return -ENOMEM;
+		}
+		*parts = p;
+		p[(*nr_parts)++] = next;
+		if (next->id != first->id ||
+		    next->result_case != CVM__RESPONSE__RESULT_LIST)
+			return -EPROTO;
+		v = realloc(*all, (n + next->list->n_vms) * sizeof(*v) + 1);
+		if (!v)
+			return -ENOMEM;
+		*all = v;
+		memcpy(v + n, next->list->vms, next->list->n_vms * sizeof(*v));
+		n += next->list->n_vms;
+	}
+	first->list->vms = *all;
+	first->list->n_vms = n;
+	first->list->more = false;
+	return 0;
+}
+
 static int run_call(struct cvm_call *c)
 {
 	struct cvm_conn conn = CVM_CONN_INIT;
-	Cvm__Response *resp = NULL;
+	Cvm__Response *resp = NULL, **parts = NULL;
+	Cvm__VmInfo **all = NULL, **own_vms = NULL;
+	size_t nr_parts = 0, own_n = 0, i;
 	int r;
 
 	r = cvm_conn_open(&conn, &c->uri, arg_timeout_ms);
@@ -1158,11 +1205,30 @@ static int run_call(struct cvm_call *c)
 		r = report_transport(c, r, false);
 		goto out;
 	}
+	if (resp->status == CVM__STATUS__OK &&
+	    resp->result_case == CVM__RESPONSE__RESULT_LIST && resp->list->more) {
+		own_vms = resp->list->vms;
+		own_n = resp->list->n_vms;
+		r = list_rest(&conn, resp, &parts, &nr_parts, &all);
+		if (r) {
+			r = report_transport(c, r, false);
+			goto out;
+		}
+	}
 	if (resp->status != CVM__STATUS__OK)
 		r = report_status(c, resp);
 	else
 		r = c->verb->print(c, resp);
 out:
+	if (own_vms) {
+		/* Its own array back, for protobuf-c to free. */
+		resp->list->vms = own_vms;
+		resp->list->n_vms = own_n;
+	}
+	free(all);
+	for (i = 0; i < nr_parts; i++)
+		cvm__response__free_unpacked(parts[i], NULL);
+	free(parts);
 	if (resp)
 		cvm__response__free_unpacked(resp, NULL);
 	cvm_conn_close(&conn);

@@ -7,7 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cvm-frame.h"
 #include "failpoint.h"
+
+size_t cvmd_frame_max(void)
+{
+	const char *v = getenv("CVMD_TEST_FRAME_MAX");
+	size_t max = v ? strtoul(v, NULL, 0) : 0;
+
+	return max && max < CVM_FRAME_MAX ? max : CVM_FRAME_MAX;
+}
 
 void cvmd_failpoint(const char *name)
 {

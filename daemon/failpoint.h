@@ -21,4 +21,19 @@ static inline void cvmd_failpoint(const char *name)
 }
 #endif
 
+/*
+ * The largest frame cvmd sends a client: CVM_FRAME_MAX, or in the test
+ * build CVMD_TEST_FRAME_MAX from the environment, so that what must span
+ * frames is tested with a few VMs instead of tens of thousands.
+ */
+#ifdef CVMD_FAILPOINTS
+size_t cvmd_frame_max(void);
+#else
+#include "cvm-frame.h"
+static inline size_t cvmd_frame_max(void)
+{
+	return CVM_FRAME_MAX;
+}
+#endif
+
 #endif /* CVMD_FAILPOINT_H */

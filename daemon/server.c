@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cvmd.h"
+#include "failpoint.h"
 
 struct cvmd_method {
 	const char *name;
@@ -267,10 +268,10 @@ static void handle_list(struct cvmd *d, struct cvmd_client *c,
 	Cvm__VmInfo *infos = calloc(d->nr_vms + 1, sizeof(*infos));
 	Cvm__PageCounts *pages = calloc(d->nr_vms + 1, sizeof(*pages));
 	Cvm__VmInfo **ptrs = calloc(d->nr_vms + 1, sizeof(*ptrs));
+	size_t limit = cvmd_frame_max() - 1024, size, item, first, n = 0;
 	Cvm__Response resp;
 	struct cvmd_vm *vm;
 	Cvm__VmList list;
-	size_t n = 0;
 
 	if (!infos || !pages || !ptrs) {
 		cvmd_client_error(c, req->id, -ENOMEM, "out of memory");
@@ -281,14 +282,30 @@ static void handle_list(struct cvmd *d, struct cvmd_client *c,
 		ptrs[n] = &infos[n];
 		n++;
 	}
-	cvm__vm_list__init(&list);
-	list.n_vms = n;
-	list.vms = ptrs;
 	cvm__response__init(&resp);
 	resp.id = req->id;
 	resp.result_case = CVM__RESPONSE__RESULT_LIST;
 	resp.list = &list;
-	cvmd_client_send(c, &resp);
+	/*
+	 * max_vms allows far more VMs than one frame holds: on the socket,
+	 * as many frames as it takes (D-Bus has one reply, and room).
+	 */
+	if (c->ops != &cvmd_socket_client_ops)
+		limit = SIZE_MAX;
+	first = 0;
+	do {
+		cvm__vm_list__init(&list);
+		list.vms = ptrs + first;
+		for (size = 64; first + list.n_vms < n; list.n_vms++) {
+			item = cvm__vm_info__get_packed_size(ptrs[first + list.n_vms]) + 16;
+			if (list.n_vms && size + item > limit)
+				break;
+			size += item;
+		}
+		first += list.n_vms;
+		list.more = first < n;
+		cvmd_client_send(c, &resp);
+	} while (first < n && !c->closing);
 out:
 	free(infos);
 	free(pages);

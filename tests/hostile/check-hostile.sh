@@ -186,6 +186,18 @@ jq_is "unset op: the VM did not move" "$(ctl --json show u1)" .state normal
 jq_is "unset op: api_version 2 says so" "$(ctl --json status)" .api_version 2
 ctl destroy u1 >/dev/null
 
+# --- 14. a list larger than a frame spans frames ---
+stop_cvmd
+CVMD_TEST_FRAME_MAX=1536 start_cvmd --set max_output=64K || not_ok "cvmd restarts"
+have=$(ctl --json list | jq length)
+for i in $(seq 1 30); do ctl create l$i --memory 4M >/dev/null; done
+out=$($HOSTILE "$SOCK" list-frames 1536 $((have + 30)) 2>&1); st=$?
+check "list of $((have + 30)) VMs with a 1.5 KiB frame cap: several frames, each within it ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+jq_is "cvmctl list joins the frames" "$(ctl --json list)" length $((have + 30))
+for i in $(seq 1 30); do ctl destroy l$i >/dev/null; done
+stop_cvmd
+revive
+
 # --- 13. VMMs outlive a cvmd upgrade ---
 . "$HERE/upgrade.sh"
 revive

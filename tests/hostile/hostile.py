@@ -268,6 +268,59 @@ def case_unset_op(path, name):
 	return 0 if got.get(1) == 1 and got.get(2) == 1 else 1
 
 
+def fields(body):
+	"""(field, wire, value) of a message: varints as ints, LEN as bytes."""
+	i = 0
+	while i < len(body):
+		key, shift = 0, 0
+		while True:
+			b = body[i]; i += 1
+			key |= (b & 0x7f) << shift; shift += 7
+			if not b & 0x80:
+				break
+		field, wire = key >> 3, key & 7
+		if wire not in (0, 2):
+			return
+		v, shift = 0, 0
+		while True:
+			b = body[i]; i += 1
+			v |= (b & 0x7f) << shift; shift += 7
+			if not b & 0x80:
+				break
+		if wire == 2:
+			yield field, wire, body[i:i + v]
+			i += v
+		else:
+			yield field, wire, v
+
+
+def case_list_frames(path, cap, want_vms):
+	"""A list larger than the frame cap comes in several frames, each
+	within the cap, holding every VM once."""
+	cap, want_vms = int(cap), int(want_vms)
+	s = connect(path)
+	s.sendall(frame(request(7, 11, b"")))
+	frames = vms = biggest = 0
+	more = True
+	while more:
+		body = read_frame(s)
+		if body is None:
+			print("result: connection closed after %d frames" % frames)
+			return 1
+		frames += 1
+		biggest = max(biggest, len(body) + 4)
+		more = False
+		for f, w, v in fields(body):
+			if f == 11 and w == 2:
+				for g, w2, v2 in fields(v):
+					if g == 1:
+						vms += 1
+					if g == 2 and v2:
+						more = True
+	print("result: %d VMs in %d frames, the largest %d bytes (cap %d)" % (vms, frames, biggest, cap))
+	return 0 if frames >= 2 and biggest <= cap and vms == want_vms else 1
+
+
 def main():
 	path, case = sys.argv[1], sys.argv[2]
 	cases = {
@@ -275,6 +328,7 @@ def main():
 		"destroy-during-create": case_destroy_during_create,
 		"conn-flood": case_conn_flood,
 		"unset-op": case_unset_op,
+		"list-frames": case_list_frames,
 		"partial-frames": case_partial_frames,
 	}
 	ret = cases[case](path, *sys.argv[3:])
