@@ -251,12 +251,7 @@ int main(int argc, char **argv)
 		cvmd_config_free(&d.cfg);
 		return 1;
 	}
-	d.loop = uv_default_loop();
-	list_init(&d.vms);
-	list_init(&d.clients);
-	list_init(&d.peers);
-	list_init(&d.bus_senders);
-	list_init(&d.watches);
+	cvmd_init(&d, uv_default_loop());
 	d.backend = resolve_backend(&d.cfg);
 
 	/* The socket's directory (/run/cvmd without systemd's help). */
@@ -284,7 +279,6 @@ int main(int argc, char **argv)
 			 strerror(-ret));
 		return 1;
 	}
-	cvmd_vm_records_init(&d);
 	ret = cvmd_vm_restore(&d);
 	/* From now on the loop never waits for another process's lock. */
 	cvm_registry_set_busy_timeout(d.reg, 0);

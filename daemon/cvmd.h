@@ -188,6 +188,9 @@ struct cvmd_vm {
 	unsigned int handles;		/* open libuv handles to close */
 };
 
+/* cvmd-init.c */
+void cvmd_init(struct cvmd *d, uv_loop_t *loop);
+
 /* limits.c */
 struct cvmd_peer;
 int cvmd_peer_admit(struct cvmd *d, uid_t uid, struct cvmd_peer **ret_peer);

@@ -305,15 +305,8 @@ static void setup(void)
 	free(d.cfg.state_dir);
 	d.cfg.state_dir = strdup("/nonexistent");
 	d.cfg.vmm_set = true;
-	d.loop = uv_default_loop();
 	d.backend = "sim";
-	list_init(&d.vms);
-	list_init(&d.clients);
-	list_init(&d.watches);
-	list_init(&d.peers);
-	list_init(&d.bus_senders);
-	list_init(&d.pending_deletes);
-	cvmd_vm_records_init(&d);
+	cvmd_init(&d, uv_default_loop());
 	if (cvm_registry_open(":memory:", &d.reg) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 		       sv))

@@ -23,14 +23,8 @@ static void setup(void)
 
 	cvmd_config_defaults(&d.cfg);
 	d.cfg.max_vms = 0;
-	d.loop = uv_default_loop();
 	d.backend = "sim";
-	list_init(&d.vms);
-	list_init(&d.clients);
-	list_init(&d.watches);
-	list_init(&d.peers);
-	list_init(&d.bus_senders);
-	cvmd_vm_records_init(&d);
+	cvmd_init(&d, uv_default_loop());
 	if (cvm_registry_open(":memory:", &d.reg) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv))
 		abort();
