@@ -789,6 +789,13 @@ static void op_memory(struct thread *t, int op)
 			if (!ret)
 				ret = mprotect(g->addr + off, PAGE, g->prot);
 		}
+		/*
+		 * A failed mprotect (ENOMEM under fault injection) may have
+		 * changed part of the range: the protection is unknown, so no
+		 * touch until a whole-region one succeeds.
+		 */
+		if (ret)
+			g->prot = 0;
 		done(t, op, ret);
 		break;
 	}
