@@ -111,7 +111,8 @@ $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/h
 CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c \
 	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c \
-	daemon/vmm-process.c daemon/limits.c daemon/vm-record.c daemon/cvmd-init.c
+	daemon/vmm-process.c daemon/vmm-connection.c daemon/limits.c daemon/vm-record.c \
+	daemon/cvmd-init.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
 	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h
 XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)

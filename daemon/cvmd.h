@@ -206,10 +206,18 @@ void cvmd_vm_records_init(struct cvmd *d);
 void cvmd_vm_records_stop(struct cvmd *d);
 void cvmd_vm_records_free(struct cvmd *d);
 
-/* vmm-process.c */
+/* vmm-process.c: the VMM as a process */
 int cvmd_vmm_pidfd(pid_t pid, const char *socket);
 void cvmd_vmm_kill(struct cvmd_vm *vm);
 void cvmd_vmm_release(struct cvmd_vm *vm);
+int cvmd_vmm_spawn(struct cvmd_vm *vm);
+
+/* vmm-connection.c: cvmd's connection to the VMM */
+int cvmd_vmm_connect(struct cvmd_vm *vm);
+void cvmd_vmm_disconnect(struct cvmd_vm *vm);
+void cvmd_vmm_fail_calls(struct cvmd_vm *vm, int err);
+int cvmd_vm_call(struct cvmd_vm *vm, const Cvm__Request *req,
+		 struct cvmd_call *call);
 
 /* cvmd-config.c */
 int cvmd_config_defaults(struct cvmd_config *cfg);
@@ -253,8 +261,6 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 		   struct cvmd_client *c, uint64_t id, char *ret_why,
 		   size_t why_size);
 void cvmd_vm_destroy(struct cvmd_vm *vm, struct cvmd_client *c, uint64_t id);
-int cvmd_vm_call(struct cvmd_vm *vm, const Cvm__Request *req,
-		 struct cvmd_call *call);
 int cvmd_vm_restore(struct cvmd *d);
 void cvmd_vm_fill_info(struct cvmd_vm *vm, Cvm__VmInfo *info,
 		       Cvm__PageCounts *pages);
@@ -264,6 +270,10 @@ void cvmd_vm_set_state(struct cvmd_vm *vm, int state, const char *operation,
 void cvmd_vm_shutdown_all(struct cvmd *d);
 void cvmd_vm_lost(struct cvmd_vm *vm, const char *why);
 const char *cvmd_state_name(int state);
+/* For vmm-process.c and vmm-connection.c: the VM's side of their events. */
+void cvmd_vm_close_handle(struct cvmd_vm *vm, uv_handle_t *h);
+void cvmd_vm_create_failed(struct cvmd_vm *vm, int err, const char *why);
+int cvmd_vm_refresh(struct cvmd_vm *vm);
 
 /* vm-rpc.c: the per-VM requests of the API */
 void cvmd_rpc_vm_request(struct cvmd *d, struct cvmd_client *c,

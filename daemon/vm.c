@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * vm.c - the VM object in cvmd: its record, its cvm-vmm (spawned,
- * connected, or reconnected after a cvmd restart), the queue of calls to
- * it, and what happens when the VMM dies (the VM is marked failed with the
- * reason; nothing else is touched).
+ * vm.c - the VM object in cvmd: its record and its orchestration (create,
+ * destroy, restore, and what happens when the VMM dies: the VM is marked
+ * failed with the reason; nothing else is touched). The VMM's process is
+ * vmm-process.c's, the connection to it vmm-connection.c's.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <systemd/sd-id128.h>
@@ -181,36 +179,12 @@ static void handle_closed(uv_handle_t *h)
 	free(vm);
 }
 
-static void close_handle(struct cvmd_vm *vm, uv_handle_t *h)
+void cvmd_vm_close_handle(struct cvmd_vm *vm, uv_handle_t *h)
 {
 	if (uv_is_closing(h))
 		return;
 	h->data = vm;
 	uv_close(h, handle_closed);
-}
-
-/* Answer every queued call with err: the VMM is gone. */
-static void fail_calls(struct cvmd_vm *vm, int err)
-{
-	struct cvmd_call *call;
-
-	while (!list_empty(&vm->calls)) {
-		call = list_first_entry(&vm->calls, struct cvmd_call, node);
-		list_del(&call->node);
-		call->done(call, NULL, err);
-	}
-}
-
-static void disconnect(struct cvmd_vm *vm)
-{
-	if (vm->connected) {
-		vm->connected = false;
-		uv_read_stop((uv_stream_t *)&vm->vmm);
-	}
-	if (vm->vmm_open) {
-		vm->vmm_open = false;
-		close_handle(vm, (uv_handle_t *)&vm->vmm);
-	}
 }
 
 /*
@@ -225,17 +199,17 @@ static void free_vm(struct cvmd_vm *vm)
 	vm->d->nr_vms--;
 	cvmd_notify_status(vm->d);
 	vm->freeing = true;
-	disconnect(vm);
+	cvmd_vmm_disconnect(vm);
 	if (vm->ready_open) {
 		vm->ready_open = false;
-		close_handle(vm, (uv_handle_t *)&vm->ready);
+		cvmd_vm_close_handle(vm, (uv_handle_t *)&vm->ready);
 	}
 	if (!vm->d->stopping)
 		cvmd_vmm_kill(vm);
 	cvmd_vmm_release(vm);
 	if (vm->proc_live && vm->d->stopping) {
 		vm->proc_live = false;
-		close_handle(vm, (uv_handle_t *)&vm->proc);
+		cvmd_vm_close_handle(vm, (uv_handle_t *)&vm->proc);
 	}
 	if (!vm->handles) {
 		cvm_frame_reader_free(&vm->rd);
@@ -285,10 +259,10 @@ static void finish_destroy(struct cvmd_vm *vm)
 /* The VMM went away without being asked: the VM failed. */
 static void vmm_lost(struct cvmd_vm *vm, const char *why)
 {
-	disconnect(vm);
+	cvmd_vmm_disconnect(vm);
 	/* Given up on: it must not run on with the VM's memory. */
 	cvmd_vmm_kill(vm);
-	fail_calls(vm, -ENOLINK);
+	cvmd_vmm_fail_calls(vm, -ENOLINK);
 	if (vm->destroying) {
 		finish_destroy(vm);
 		return;
@@ -304,110 +278,6 @@ static void vmm_lost(struct cvmd_vm *vm, const char *why)
 void cvmd_vm_lost(struct cvmd_vm *vm, const char *why)
 {
 	vmm_lost(vm, why);
-}
-
-static void on_vmm_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	static char slab[65536];
-
-	(void)h;
-	(void)suggested;
-	*buf = uv_buf_init(slab, sizeof(slab));
-}
-
-static void on_vmm_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct cvmd_vm *vm = s->data;
-	struct cvmd_call *call;
-	Cvm__Response *resp;
-	const uint8_t *msg = NULL;
-	size_t len = 0;
-	char why[128];
-	int ret;
-
-	if (n < 0) {
-		snprintf(why, sizeof(why), "VMM (pid %d) exited",
-			 vm->rec.vmm_pid);
-		vmm_lost(vm, why);
-		return;
-	}
-	if (cvm_frame_reader_feed(&vm->rd, buf->base, n)) {
-		vmm_lost(vm, "out of memory reading from the VMM");
-		return;
-	}
-	while ((ret = cvm_frame_reader_next(&vm->rd, &msg, &len)) > 0) {
-		resp = cvm__response__unpack(NULL, len, msg);
-		if (!resp || list_empty(&vm->calls)) {
-			if (resp)
-				cvm__response__free_unpacked(resp, NULL);
-			vmm_lost(vm, "VMM sent an invalid answer");
-			return;
-		}
-		call = list_first_entry(&vm->calls, struct cvmd_call, node);
-		list_del(&call->node);
-		if (resp->result_case == CVM__RESPONSE__RESULT_VM)
-			cvmd_vm_take_info(vm, resp->vm);
-		call->done(call, resp, 0);
-		cvm__response__free_unpacked(resp, NULL);
-		if (!vm->connected)
-			return;
-	}
-	if (ret < 0)
-		vmm_lost(vm, "VMM sent an oversized frame");
-}
-
-struct vmm_write {
-	uv_write_t req;
-	uint8_t *buf;
-};
-
-static void on_vmm_written(uv_write_t *req, int status)
-{
-	struct vmm_write *w = container_of(req, struct vmm_write, req);
-
-	(void)status;	/* a broken VMM shows up as EOF on the read side */
-	free(w->buf);
-	free(w);
-}
-
-/**
- * cvmd_vm_call() - send a request to the VM's VMM; call->done runs with
- * its answer, or with -ENOLINK if the VMM goes away first
- * @vm: the VM
- * @req: the request (its id is the VMM connection's business)
- * @call: filled by the caller, owned by done from now on
- *
- * Return: 0, or -errno with call->done never called.
- */
-int cvmd_vm_call(struct cvmd_vm *vm, const Cvm__Request *req,
-		 struct cvmd_call *call)
-{
-	struct vmm_write *w;
-	uv_buf_t buf;
-	size_t len;
-	int ret;
-
-	if (!vm->connected)
-		return -ENOLINK;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	ret = cvm_frame_pack_request(req, &w->buf, &len);
-	if (ret) {
-		free(w);
-		return ret;
-	}
-	buf = uv_buf_init((char *)w->buf, len);
-	ret = uv_write(&w->req, (uv_stream_t *)&vm->vmm, &buf, 1,
-		       on_vmm_written);
-	if (ret) {
-		free(w->buf);
-		free(w);
-		return ret;
-	}
-	call->vm = vm;
-	list_add_tail(&call->node, &vm->calls);
-	return 0;
 }
 
 /* The daemon's own refresh of a VM's counters (after create/reconnect). */
@@ -447,7 +317,7 @@ static void refreshed(struct cvmd_call *call, const Cvm__Response *resp,
 	free(call);
 }
 
-static int refresh(struct cvmd_vm *vm)
+int cvmd_vm_refresh(struct cvmd_vm *vm)
 {
 	Cvm__ShowRequest show = CVM__SHOW_REQUEST__INIT;
 	Cvm__Request req = CVM__REQUEST__INIT;
@@ -467,7 +337,7 @@ static int refresh(struct cvmd_vm *vm)
 }
 
 /* A create that could not finish: no record, no VM, the client told. */
-static void create_failed(struct cvmd_vm *vm, int err, const char *why)
+void cvmd_vm_create_failed(struct cvmd_vm *vm, int err, const char *why)
 {
 	struct cvmd_client *c = vm->creator;
 
@@ -482,222 +352,6 @@ static void create_failed(struct cvmd_vm *vm, int err, const char *why)
 		cvmd_client_unref(c);
 	}
 	free_vm(vm);
-}
-
-/*
- * The process at the other end of the VMM socket is the VMM, whatever the
- * record says (a crash before its pid was written leaves 0 there): hold it
- * by a pidfd, and correct the record.
- */
-static void learn_vmm_pid(struct cvmd_vm *vm)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	uv_os_fd_t fd;
-	int pidfd;
-
-	if (vm->proc_live || uv_fileno((uv_handle_t *)&vm->vmm, &fd) ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-	    cred.pid <= 0)
-		return;
-	if (vm->pidfd < 0 || cred.pid != vm->rec.vmm_pid) {
-		pidfd = cvmd_vmm_pidfd(cred.pid, vm->rec.vmm_socket);
-		if (pidfd < 0)
-			return;
-		cvmd_vmm_release(vm);
-		vm->pidfd = pidfd;
-	}
-	if (cred.pid != vm->rec.vmm_pid) {
-		cvmd_log(LOG_WARNING, "vm %s: recorded VMM pid %d, its socket's "
-			 "peer is %d: record corrected", vm->rec.name,
-			 vm->rec.vmm_pid, (int)cred.pid);
-		vm->rec.vmm_pid = cred.pid;
-		cvmd_vm_record_save(vm);
-	}
-}
-
-static void on_connected(uv_connect_t *req, int status)
-{
-	struct cvmd_vm *vm = req->data;
-	char why[160];
-
-	free(req);
-	if (vm->freeing)
-		return;
-	if (status < 0) {
-		if (vm->creator) {
-			create_failed(vm, -ENOLINK, "cannot reach its VMM");
-			return;
-		}
-		snprintf(why, sizeof(why),
-			 "VMM (pid %d) not reachable after cvmd restart: %s",
-			 vm->rec.vmm_pid, uv_strerror(status));
-		vmm_lost(vm, why);
-		return;
-	}
-	vm->connected = true;
-	vm->vmm.data = vm;
-	learn_vmm_pid(vm);
-	uv_read_start((uv_stream_t *)&vm->vmm, on_vmm_alloc, on_vmm_read);
-	if (refresh(vm))
-		vmm_lost(vm, "cannot talk to its VMM");
-}
-
-static int connect_vmm(struct cvmd_vm *vm)
-{
-	uv_connect_t *req = calloc(1, sizeof(*req));
-
-	if (!req)
-		return -ENOMEM;
-	cvm_frame_reader_init(&vm->rd, CVM_FRAME_MAX);
-	uv_pipe_init(vm->d->loop, &vm->vmm, 0);
-	vm->vmm.data = vm;
-	vm->vmm_open = true;
-	vm->handles++;
-	req->data = vm;
-	uv_pipe_connect(req, &vm->vmm, vm->rec.vmm_socket, on_connected);
-	return 0;
-}
-
-static void on_exit_status(uv_process_t *p, int64_t status, int sig)
-{
-	struct cvmd_vm *vm = p->data;
-	char why[128];
-
-	vm->proc_live = false;
-	close_handle(vm, (uv_handle_t *)&vm->proc);
-	if (vm->freeing || vm->destroying)
-		return;
-	if (sig)
-		snprintf(why, sizeof(why), "VMM (pid %d) killed by signal %d",
-			 vm->rec.vmm_pid, sig);
-	else
-		snprintf(why, sizeof(why), "VMM (pid %d) exited with status %d",
-			 vm->rec.vmm_pid, (int)status);
-	if (vm->creator && !vm->connected) {
-		/* Before "ready": the ready line says why, if it came. */
-		return;
-	}
-	if (vm->rec.state == CVM__VM_STATE__FAILED) {
-		/* Already failed on EOF: give the precise reason. */
-		snprintf(vm->rec.failure, sizeof(vm->rec.failure), "%s", why);
-		cvmd_vm_record_save(vm);
-		return;
-	}
-	vmm_lost(vm, why);
-}
-
-static void on_ready_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct cvmd_vm *vm = h->data;
-
-	(void)suggested;
-	*buf = uv_buf_init(vm->ready_line + vm->ready_len,
-			   sizeof(vm->ready_line) - 1 - vm->ready_len);
-}
-
-static void on_ready_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct cvmd_vm *vm = s->data;
-	char *nl, *msg;
-	int err;
-
-	(void)buf;
-	if (n > 0)
-		vm->ready_len += n;
-	vm->ready_line[vm->ready_len] = '\0';
-	nl = strchr(vm->ready_line, '\n');
-	if (!nl && n >= 0 && vm->ready_len < sizeof(vm->ready_line) - 1)
-		return;
-	uv_read_stop(s);
-	vm->ready_open = false;
-	close_handle(vm, (uv_handle_t *)&vm->ready);
-	if (nl)
-		*nl = '\0';
-	if (!strcmp(vm->ready_line, "ready")) {
-		if (connect_vmm(vm))
-			create_failed(vm, -ENOMEM, "out of memory");
-		return;
-	}
-	/* "error ERRNO WHAT: TEXT" from cvm-vmm, or nothing at all. */
-	err = -EIO;
-	msg = vm->ready_line;
-	if (!strncmp(msg, "error ", 6)) {
-		err = -atoi(msg + 6);
-		msg = strchr(msg + 6, ' ');
-		msg = msg ? msg + 1 : vm->ready_line;
-	} else if (!*msg) {
-		msg = "its VMM exited before it was ready";
-	}
-	create_failed(vm, err ? err : -EIO, msg);
-}
-
-static int spawn_vmm(struct cvmd_vm *vm)
-{
-	struct cvmd *d = vm->d;
-	char mem[32], limit[32], pool[32];
-	uv_process_options_t opt = {};
-	uv_stdio_container_t stdio[3];
-	char *args[32];
-	int n = 0, ret;
-
-	snprintf(mem, sizeof(mem), "%llu",
-		 (unsigned long long)vm->rec.memory_bytes);
-	snprintf(limit, sizeof(limit), "%llu",
-		 (unsigned long long)vm->rec.memlock_limit_bytes);
-	snprintf(pool, sizeof(pool), "%llu",
-		 (unsigned long long)d->cfg.sim_pool_pages);
-	args[n++] = d->cfg.vmm_path;
-	args[n++] = "--name";
-	args[n++] = vm->rec.name;
-	args[n++] = "--uuid";
-	args[n++] = vm->rec.uuid;
-	args[n++] = "--memory";
-	args[n++] = mem;
-	args[n++] = "--memlock-limit";
-	args[n++] = limit;
-	args[n++] = "--pin";
-	args[n++] = vm->rec.pin == CVM__PIN_MODE__UPFRONT ? "upfront" : "demand";
-	args[n++] = "--backend";
-	args[n++] = (char *)d->backend;
-	args[n++] = "--device";
-	args[n++] = d->cfg.device;
-	args[n++] = "--sim-pool-pages";
-	args[n++] = pool;
-	args[n++] = "--socket";
-	args[n++] = vm->rec.vmm_socket;
-	args[n] = NULL;
-
-	uv_pipe_init(d->loop, &vm->ready, 0);
-	vm->ready.data = vm;
-	vm->ready_open = true;
-	vm->handles++;
-	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&vm->ready;
-	stdio[2].flags = UV_INHERIT_FD;
-	stdio[2].data.fd = STDERR_FILENO;
-	opt.file = d->cfg.vmm_path;
-	opt.args = args;
-	opt.stdio = stdio;
-	opt.stdio_count = 3;
-	opt.exit_cb = on_exit_status;
-	/* Its own session: the VMM outlives a cvmd restart (KillMode=process). */
-	opt.flags = UV_PROCESS_DETACHED;
-	vm->proc.data = vm;
-	ret = uv_spawn(d->loop, &vm->proc, &opt);
-	/* Initialised even when it fails: the handle is closed either way. */
-	vm->handles++;
-	if (ret) {
-		vm->ready_open = false;
-		close_handle(vm, (uv_handle_t *)&vm->ready);
-		close_handle(vm, (uv_handle_t *)&vm->proc);
-		return ret;
-	}
-	vm->proc_live = true;
-	vm->rec.vmm_pid = vm->proc.pid;
-	uv_read_start((uv_stream_t *)&vm->ready, on_ready_alloc, on_ready_read);
-	return 0;
 }
 
 static struct cvmd_vm *vm_new(struct cvmd *d)
@@ -776,7 +430,7 @@ int cvmd_vm_create(struct cvmd *d, const Cvm__CreateRequest *rq,
 		free_vm(vm);
 		return ret;
 	}
-	ret = spawn_vmm(vm);
+	ret = cvmd_vmm_spawn(vm);
 	if (ret) {
 		snprintf(ret_why, why_size, "cannot start the VMM %s: %s",
 			 d->cfg.vmm_path, strerror(-ret));
@@ -815,7 +469,7 @@ void cvmd_vm_destroy(struct cvmd_vm *vm, struct cvmd_client *c, uint64_t id)
 		 * Still starting: the create fails (record, VMM and VM
 		 * gone, its client told), which is the whole destroy.
 		 */
-		create_failed(vm, -ENOENT, "destroyed while starting");
+		cvmd_vm_create_failed(vm, -ENOENT, "destroyed while starting");
 		if (c) {
 			Cvm__Response resp;
 
@@ -849,7 +503,7 @@ void cvmd_vm_destroy(struct cvmd_vm *vm, struct cvmd_client *c, uint64_t id)
 	}
 	/* Could not even ask: make sure it is gone. */
 	cvmd_vmm_kill(vm);
-	disconnect(vm);
+	cvmd_vmm_disconnect(vm);
 	finish_destroy(vm);
 }
 
@@ -906,7 +560,7 @@ int cvmd_vm_restore(struct cvmd *d)
 			cvmd_vmm_release(vm);
 			continue;
 		}
-		ret = connect_vmm(vm);
+		ret = cvmd_vmm_connect(vm);
 	}
 	free(l.recs);
 	return ret;
@@ -918,9 +572,9 @@ void cvmd_vm_shutdown_all(struct cvmd *d)
 	struct cvmd_vm *vm, *n;
 
 	list_for_each_entry_safe(vm, n, &d->vms, node) {
-		fail_calls(vm, -ENOLINK);
+		cvmd_vmm_fail_calls(vm, -ENOLINK);
 		if (vm->creator)
-			create_failed(vm, -ESHUTDOWN, "cvmd is stopping");
+			cvmd_vm_create_failed(vm, -ESHUTDOWN, "cvmd is stopping");
 		else
 			free_vm(vm);
 	}

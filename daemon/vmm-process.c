@@ -8,6 +8,9 @@
  * when it exits, as long as the process handle stays open until then.
  * A VMM adopted after a restart was reparented when the previous cvmd
  * exited; its new parent (the service manager) reaps it.
+ *
+ * Spawning it, its "ready" line on stdout and its exit status are here
+ * too; what they mean for the VM is vm.c's business.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -131,4 +134,145 @@ void cvmd_vmm_release(struct cvmd_vm *vm)
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
 	vm->pidfd = -1;
+}
+
+static void on_exit_status(uv_process_t *p, int64_t status, int sig)
+{
+	struct cvmd_vm *vm = p->data;
+	char why[128];
+
+	vm->proc_live = false;
+	cvmd_vm_close_handle(vm, (uv_handle_t *)&vm->proc);
+	if (vm->freeing || vm->destroying)
+		return;
+	if (sig)
+		snprintf(why, sizeof(why), "VMM (pid %d) killed by signal %d",
+			 vm->rec.vmm_pid, sig);
+	else
+		snprintf(why, sizeof(why), "VMM (pid %d) exited with status %d",
+			 vm->rec.vmm_pid, (int)status);
+	if (vm->creator && !vm->connected) {
+		/* Before "ready": the ready line says why, if it came. */
+		return;
+	}
+	if (vm->rec.state == CVM__VM_STATE__FAILED) {
+		/* Already failed on EOF: give the precise reason. */
+		snprintf(vm->rec.failure, sizeof(vm->rec.failure), "%s", why);
+		cvmd_vm_record_save(vm);
+		return;
+	}
+	cvmd_vm_lost(vm, why);
+}
+
+static void on_ready_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct cvmd_vm *vm = h->data;
+
+	(void)suggested;
+	*buf = uv_buf_init(vm->ready_line + vm->ready_len,
+			   sizeof(vm->ready_line) - 1 - vm->ready_len);
+}
+
+static void on_ready_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct cvmd_vm *vm = s->data;
+	char *nl, *msg;
+	int err;
+
+	(void)buf;
+	if (n > 0)
+		vm->ready_len += n;
+	vm->ready_line[vm->ready_len] = '\0';
+	nl = strchr(vm->ready_line, '\n');
+	if (!nl && n >= 0 && vm->ready_len < sizeof(vm->ready_line) - 1)
+		return;
+	uv_read_stop(s);
+	vm->ready_open = false;
+	cvmd_vm_close_handle(vm, (uv_handle_t *)&vm->ready);
+	if (nl)
+		*nl = '\0';
+	if (!strcmp(vm->ready_line, "ready")) {
+		if (cvmd_vmm_connect(vm))
+			cvmd_vm_create_failed(vm, -ENOMEM, "out of memory");
+		return;
+	}
+	/* "error ERRNO WHAT: TEXT" from cvm-vmm, or nothing at all. */
+	err = -EIO;
+	msg = vm->ready_line;
+	if (!strncmp(msg, "error ", 6)) {
+		err = -atoi(msg + 6);
+		msg = strchr(msg + 6, ' ');
+		msg = msg ? msg + 1 : vm->ready_line;
+	} else if (!*msg) {
+		msg = "its VMM exited before it was ready";
+	}
+	cvmd_vm_create_failed(vm, err ? err : -EIO, msg);
+}
+
+int cvmd_vmm_spawn(struct cvmd_vm *vm)
+{
+	struct cvmd *d = vm->d;
+	char mem[32], limit[32], pool[32];
+	uv_process_options_t opt = {};
+	uv_stdio_container_t stdio[3];
+	char *args[32];
+	int n = 0, ret;
+
+	snprintf(mem, sizeof(mem), "%llu",
+		 (unsigned long long)vm->rec.memory_bytes);
+	snprintf(limit, sizeof(limit), "%llu",
+		 (unsigned long long)vm->rec.memlock_limit_bytes);
+	snprintf(pool, sizeof(pool), "%llu",
+		 (unsigned long long)d->cfg.sim_pool_pages);
+	args[n++] = d->cfg.vmm_path;
+	args[n++] = "--name";
+	args[n++] = vm->rec.name;
+	args[n++] = "--uuid";
+	args[n++] = vm->rec.uuid;
+	args[n++] = "--memory";
+	args[n++] = mem;
+	args[n++] = "--memlock-limit";
+	args[n++] = limit;
+	args[n++] = "--pin";
+	args[n++] = vm->rec.pin == CVM__PIN_MODE__UPFRONT ? "upfront" : "demand";
+	args[n++] = "--backend";
+	args[n++] = (char *)d->backend;
+	args[n++] = "--device";
+	args[n++] = d->cfg.device;
+	args[n++] = "--sim-pool-pages";
+	args[n++] = pool;
+	args[n++] = "--socket";
+	args[n++] = vm->rec.vmm_socket;
+	args[n] = NULL;
+
+	uv_pipe_init(d->loop, &vm->ready, 0);
+	vm->ready.data = vm;
+	vm->ready_open = true;
+	vm->handles++;
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[1].data.stream = (uv_stream_t *)&vm->ready;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = STDERR_FILENO;
+	opt.file = d->cfg.vmm_path;
+	opt.args = args;
+	opt.stdio = stdio;
+	opt.stdio_count = 3;
+	opt.exit_cb = on_exit_status;
+	/* Its own session: the VMM outlives a cvmd restart (KillMode=process). */
+	opt.flags = UV_PROCESS_DETACHED;
+	vm->proc.data = vm;
+	ret = uv_spawn(d->loop, &vm->proc, &opt);
+	/* Initialised even when it fails: the handle is closed either way. */
+	vm->handles++;
+	if (ret) {
+		vm->ready_open = false;
+		cvmd_vm_close_handle(vm, (uv_handle_t *)&vm->ready);
+		cvmd_vm_close_handle(vm, (uv_handle_t *)&vm->proc);
+		return ret;
+	}
+	vm->proc_live = true;
+	vm->rec.vmm_pid = vm->proc.pid;
+	uv_read_start((uv_stream_t *)&vm->ready, on_ready_alloc, on_ready_read);
+	return 0;
 }
