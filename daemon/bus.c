@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * bus.c - the D-Bus edge of cvmd: sd-bus driven by libuv handles (no
- * second loop, no thread), the org.cvm.Manager1 object, the one
- * errno -> D-Bus error table, and polkit for mutating calls.
+ * second loop, no thread), the org.cvm.Manager1 object, and polkit for
+ * mutating calls. Error names come from the one errno table
+ * (proto/cvm-frame.c), beside each errno's Status.
  *
  * A method call becomes a Cvm__Request run through the same dispatch
  * table as the protobuf socket, by a short-lived client whose "send"
@@ -17,38 +18,6 @@
 #include <time.h>
 
 #include "bus.h"
-
-/* The one table: errno of a refusal -> D-Bus error name. */
-static const struct {
-	int err;
-	const char *name;
-} bus_errors[] = {
-	{ EINVAL, "org.cvm.Error.InvalidArgs" },
-	{ ENOENT, "org.cvm.Error.NotFound" },
-	{ EEXIST, "org.cvm.Error.Exists" },
-	{ EBADFD, "org.cvm.Error.InvalidState" },
-	{ EOPNOTSUPP, "org.cvm.Error.NotStarted" },
-	{ ENOMEM, "org.cvm.Error.NoMemory" },
-	{ EBUSY, "org.cvm.Error.Busy" },
-	{ EBADMSG, "org.cvm.Error.Integrity" },
-	{ ERANGE, "org.cvm.Error.OutOfRange" },
-	{ EACCES, "org.cvm.Error.AccessDenied" },
-	{ EPERM, "org.cvm.Error.AccessDenied" },
-	{ ENOLINK, "org.cvm.Error.Unavailable" },
-	{ EUSERS, "org.cvm.Error.Limit" },
-};
-
-static const char *bus_error_name(int err)
-{
-	size_t i;
-
-	if (err < 0)
-		err = -err;
-	for (i = 0; i < sizeof(bus_errors) / sizeof(bus_errors[0]); i++)
-		if (bus_errors[i].err == err)
-			return bus_errors[i].name;
-	return "org.cvm.Error.Failed";
-}
 
 int cvmd_bus_vm_path(const char *name, char **ret_path)
 {
@@ -259,7 +228,7 @@ static void bus_send(struct cvmd_client *c, const Cvm__Response *resp)
 	/* Name the operation and the VM; the message says state and why. */
 	if (resp->status != CVM__STATUS__OK)
 		ret = sd_bus_reply_method_errorf(bc->m,
-						 bus_error_name(resp->error ?
+						 cvm_bus_error_from_errno(resp->error ?
 								resp->error :
 								-EIO),
 						 "%s '%s' refused: %s",

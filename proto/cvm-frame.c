@@ -281,24 +281,30 @@ int cvm_frame_reader_next(struct cvm_frame_reader *r, const uint8_t **ret_msg,
 	return 1;
 }
 
+/*
+ * The one errno table: the Status each edge answers for an -errno, and the
+ * D-Bus error name cvmd's bus edge replies with (the same word).
+ */
 static const struct {
 	int err;
 	Cvm__Status status;
+	const char *bus_error;
 } errno_map[] = {
-	{ EINVAL, CVM__STATUS__INVALID_ARGUMENT },
-	{ ENOENT, CVM__STATUS__NOT_FOUND },
-	{ EEXIST, CVM__STATUS__EXISTS },
-	{ EBADFD, CVM__STATUS__WRONG_STATE },
-	{ EOPNOTSUPP, CVM__STATUS__NOT_STARTED },
-	{ ENOMEM, CVM__STATUS__NO_MEMORY },
-	{ EBUSY, CVM__STATUS__BUSY },
-	{ EBADMSG, CVM__STATUS__INTEGRITY },
-	{ ERANGE, CVM__STATUS__OUT_OF_RANGE },
-	{ EACCES, CVM__STATUS__ACCESS_DENIED },
-	{ EPERM, CVM__STATUS__ACCESS_DENIED },
-	{ ENOLINK, CVM__STATUS__UNAVAILABLE },
-	{ EUSERS, CVM__STATUS__LIMIT },
-	{ EMSGSIZE, CVM__STATUS__LIMIT },	/* a frame over the cap */
+	{ EINVAL, CVM__STATUS__INVALID_ARGUMENT, "org.cvm.Error.InvalidArgs" },
+	{ ENOENT, CVM__STATUS__NOT_FOUND, "org.cvm.Error.NotFound" },
+	{ EEXIST, CVM__STATUS__EXISTS, "org.cvm.Error.Exists" },
+	{ EBADFD, CVM__STATUS__WRONG_STATE, "org.cvm.Error.InvalidState" },
+	{ EOPNOTSUPP, CVM__STATUS__NOT_STARTED, "org.cvm.Error.NotStarted" },
+	{ ENOMEM, CVM__STATUS__NO_MEMORY, "org.cvm.Error.NoMemory" },
+	{ EBUSY, CVM__STATUS__BUSY, "org.cvm.Error.Busy" },
+	{ EBADMSG, CVM__STATUS__INTEGRITY, "org.cvm.Error.Integrity" },
+	{ ERANGE, CVM__STATUS__OUT_OF_RANGE, "org.cvm.Error.OutOfRange" },
+	{ EACCES, CVM__STATUS__ACCESS_DENIED, "org.cvm.Error.AccessDenied" },
+	{ EPERM, CVM__STATUS__ACCESS_DENIED, "org.cvm.Error.AccessDenied" },
+	{ ENOLINK, CVM__STATUS__UNAVAILABLE, "org.cvm.Error.Unavailable" },
+	{ EUSERS, CVM__STATUS__LIMIT, "org.cvm.Error.Limit" },
+	/* a frame over the cap */
+	{ EMSGSIZE, CVM__STATUS__LIMIT, "org.cvm.Error.Limit" },
 };
 
 Cvm__Status cvm_status_from_errno(int err)
@@ -326,6 +332,19 @@ int cvm_errno_from_status(Cvm__Status status)
 		if (errno_map[i].status == status)
 			return -errno_map[i].err;
 	return -EIO;
+}
+
+/* Return: the D-Bus error name for an -errno (Failed for one not listed). */
+const char *cvm_bus_error_from_errno(int err)
+{
+	size_t i;
+
+	if (err < 0)
+		err = -err;
+	for (i = 0; i < sizeof(errno_map) / sizeof(errno_map[0]); i++)
+		if (errno_map[i].err == err)
+			return errno_map[i].bus_error;
+	return "org.cvm.Error.Failed";
 }
 
 const char *cvm_status_name(Cvm__Status status)

@@ -59,8 +59,9 @@ int cvm_frame_pack_response(const Cvm__Response *resp, uint8_t **ret_buf,
 int cvm_frame_pack_request(const Cvm__Request *req, uint8_t **ret_buf,
 			   size_t *ret_len);
 
-/* The one errno <-> Status mapping of the protocol. */
+/* The one errno table: errno <-> Status, and errno -> D-Bus error name. */
 Cvm__Status cvm_status_from_errno(int err);
+const char *cvm_bus_error_from_errno(int err);
 int cvm_errno_from_status(Cvm__Status status);
 const char *cvm_status_name(Cvm__Status status);
 
