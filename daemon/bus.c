@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,8 @@ struct bus_call {
 	sd_bus_message *m;
 	Cvm__Request *req;
 	enum cvmd_bus_reply reply;
-	sd_bus_slot *polkit;
+	sd_bus_slot *polkit;		/* the credentials query, then polkit's */
+	const char *action;		/* polkit's, for a privileged call */
 	uid_t uid;
 };
 
@@ -355,13 +357,131 @@ static int on_polkit(sd_bus_message *reply, void *userdata,
 	return 0;
 }
 
+/* Refuse a privileged call before it ran: the caller hears why. */
+static void __attribute__((format(printf, 2, 3)))
+deny(struct cvmd_client *c, const char *fmt, ...)
+{
+	struct bus_call *bc = c->edge;
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sd_bus_reply_method_errorf(bc->m, "org.cvm.Error.AccessDenied",
+				   "access denied: %s", msg);
+	bc->m = sd_bus_message_unref(bc->m);
+	cvmd_client_unref(c);
+}
+
+static void ask_polkit(struct cvmd_client *c)
+{
+	struct bus_call *bc = c->edge;
+	int ret;
+
+	ret = sd_bus_call_method_async(
+		sd_bus_message_get_bus(bc->m), &bc->polkit,
+		"org.freedesktop.PolicyKit1",
+		"/org/freedesktop/PolicyKit1/Authority",
+		"org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
+		on_polkit, c, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name",
+		"s", sd_bus_message_get_sender(bc->m), bc->action, 0,
+		sd_bus_message_get_allow_interactive_authorization(bc->m) ? 1 : 0,
+		"");
+	if (ret < 0)
+		deny(c, "polkit unavailable: %s", strerror(-ret));
+}
+
+/*
+ * Read GetConnectionCredentials' a{sv}: UnixUserID, and whether
+ * UnixGroupIDs (the primary group and the supplementary ones, as the bus
+ * took them from the kernel when the caller connected) holds gid.
+ */
+static int read_creds(sd_bus_message *reply, bool want_gid, gid_t gid,
+		      uid_t *ret_uid, bool *ret_member)
+{
+	const uint32_t *gids;
+	const char *key;
+	size_t size, i;
+	uint32_t uid;
+	int ret;
+
+	*ret_uid = (uid_t)-1;
+	*ret_member = false;
+	ret = sd_bus_message_enter_container(reply, 'a', "{sv}");
+	while (ret >= 0 &&
+	       (ret = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+		ret = sd_bus_message_read(reply, "s", &key);
+		if (ret >= 0 && !strcmp(key, "UnixUserID")) {
+			ret = sd_bus_message_read(reply, "v", "u", &uid);
+			if (ret >= 0)
+				*ret_uid = uid;
+		} else if (ret >= 0 && !strcmp(key, "UnixGroupIDs")) {
+			ret = sd_bus_message_enter_container(reply, 'v', "au");
+			if (ret >= 0)
+				ret = sd_bus_message_read_array(
+					reply, 'u', (const void **)&gids, &size);
+			for (i = 0; ret >= 0 && want_gid &&
+				    i < size / sizeof(*gids); i++)
+				if (gids[i] == gid)
+					*ret_member = true;
+			if (ret >= 0)
+				ret = sd_bus_message_exit_container(reply);
+		} else if (ret >= 0) {
+			ret = sd_bus_message_skip(reply, "v");
+		}
+		if (ret >= 0)
+			ret = sd_bus_message_exit_container(reply);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * The caller's credentials: root and members of the admin group skip
+ * polkit, as on the socket (one privilege model); everyone else is asked
+ * about polkit's action.
+ */
+static int on_creds(sd_bus_message *reply, void *userdata,
+		    sd_bus_error *ret_error)
+{
+	struct cvmd_client *c = userdata;
+	struct bus_call *bc = c->edge;
+	const sd_bus_error *e;
+	bool member;
+	uid_t uid;
+	int ret;
+
+	(void)ret_error;
+	bc->polkit = sd_bus_slot_unref(bc->polkit);
+	e = sd_bus_message_get_error(reply);
+	if (e) {
+		deny(c, "cannot learn the caller's credentials: %s",
+		     e->message ? e->message : e->name);
+		return 0;
+	}
+	ret = read_creds(reply, bc->d->have_admin_gid, bc->d->admin_gid, &uid,
+			 &member);
+	if (ret < 0 || uid == (uid_t)-1) {
+		deny(c, "the bus did not say who the caller is");
+		return 0;
+	}
+	bc->uid = c->uid = uid;
+	c->admin = uid == 0 || member;
+	if (c->admin) {
+		/* root or the admin group: no polkit round trip. */
+		cvmd_client_handle(c, bc->req);
+		cvmd_client_unref(c);
+		return 0;
+	}
+	ask_polkit(c);
+	return 0;
+}
+
 int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
 		 const char *action, enum cvmd_bus_reply reply)
 {
-	sd_bus_creds *creds = NULL;
 	struct cvmd_client *c;
 	struct bus_call *bc;
-	uid_t uid = (uid_t)-1;
 	int ret;
 
 	if (!req)
@@ -395,34 +515,16 @@ int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
 		cvmd_client_unref(c);
 		return 1;
 	}
-	ret = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-	if (ret >= 0)
-		ret = sd_bus_creds_get_euid(creds, &uid);
-	sd_bus_creds_unref(creds);
-	bc->uid = c->uid = uid;
-	c->admin = ret >= 0 && uid == 0;
-	if (c->admin) {
-		/* root: no polkit round trip. */
-		cvmd_client_handle(c, req);
-		cvmd_client_unref(c);
-		return 1;
-	}
+	bc->action = action;
+	/* Who is calling, asked of the bus (no wait: on_creds goes on). */
 	ret = sd_bus_call_method_async(
-		sd_bus_message_get_bus(m), &bc->polkit,
-		"org.freedesktop.PolicyKit1",
-		"/org/freedesktop/PolicyKit1/Authority",
-		"org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
-		on_polkit, c, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name",
-		"s", sd_bus_message_get_sender(m), action, 0,
-		sd_bus_message_get_allow_interactive_authorization(m) ? 1 : 0,
-		"");
-	if (ret < 0) {
-		sd_bus_reply_method_errorf(m, "org.cvm.Error.AccessDenied",
-					   "access denied: polkit unavailable: %s",
-					   strerror(-ret));
-		bc->m = sd_bus_message_unref(bc->m);
-		cvmd_client_unref(c);
-	}
+		sd_bus_message_get_bus(m), &bc->polkit, "org.freedesktop.DBus",
+		"/org/freedesktop/DBus", "org.freedesktop.DBus",
+		"GetConnectionCredentials", on_creds, c, "s",
+		sd_bus_message_get_sender(m));
+	if (ret < 0)
+		deny(c, "cannot learn the caller's credentials: %s",
+		     strerror(-ret));
 	return 1;
 }
 
@@ -436,17 +538,31 @@ static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *e)
 			    NULL, CVMD_BUS_REPLY_LIST);
 }
 
+/*
+ * GetVM only names the VM's object: answered from cvmd's record, without a
+ * round trip to its VMM (which may be busy or stopped).
+ */
 static int method_get(sd_bus_message *m, void *userdata, sd_bus_error *e)
 {
+	struct cvmd_vm *vm;
 	const char *name;
+	char *path = NULL;
 	int ret = sd_bus_message_read(m, "s", &name);
 
 	(void)e;
 	if (ret < 0)
 		return ret;
-	return cvmd_bus_run(userdata, m,
-			    cvmd_bus_request_new(CVM__REQUEST__OP_SHOW, name),
-			    NULL, CVMD_BUS_REPLY_PATH);
+	vm = cvmd_vm_find(userdata, name);
+	if (!vm || vm->destroying)
+		return sd_bus_reply_method_errorf(m,
+						  cvm_bus_error_from_errno(-ENOENT),
+						  "GetVM '%s' refused: no VM named '%s'",
+						  name, name);
+	ret = cvmd_bus_vm_path(vm->rec.name, &path);
+	if (ret >= 0)
+		ret = sd_bus_reply_method_return(m, "o", path);
+	free(path);
+	return ret;
 }
 
 static int method_create(sd_bus_message *m, void *userdata, sd_bus_error *e)

@@ -167,6 +167,10 @@ kill -STOP "$vmm"	# its calls stay in flight
 is "10 calls in flight from one sender over a cap of 4: 6 refused with Limit" \
 	"$("$BUILD/tests/dbus/bus-flood" "$BUS" "$FLP" 10)" "limit=6 ok=0 other=0 pending=4"
 is "other senders are not limited by it" "$(M ListVMs | cut -d' ' -f1-2)" "a(sso) 1"
+# GetVM is answered from cvmd's record, not by the (stopped) VMM.
+is "GetVM answers while its VMM is stopped" \
+	"$(B --timeout=2 call org.cvm.Manager1 /org/cvm/Manager1 org.cvm.Manager1 GetVM s fl 2>&1)" \
+	"o \"$FLP\""
 kill -CONT "$vmm"
 sleep 0.5
 is "once answered, the sender's calls are counted back" \

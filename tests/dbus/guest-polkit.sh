@@ -2,7 +2,8 @@
 # guest-polkit.sh BUILD - runs inside the QEMU guest (a disposable root):
 # the shipped bus policy and polkit actions installed, a real system
 # dbus-daemon and polkitd, cvmd on that bus. A non-root caller is denied a
-# mutating call, a polkit rule lets it through, reads work for everyone,
+# mutating call, a member of the admin group passes without polkit (as on
+# the socket), a polkit rule lets others through, reads work for everyone,
 # and callers vanishing in the middle of a check don't hurt cvmd.
 BUILD=${1:?usage: guest-polkit.sh BUILD}
 # Only in the guest tests/vm/run-in-guest.sh boots (its kernel command
@@ -28,7 +29,11 @@ for _ in $(seq 1 100); do has_owner org.freedesktop.PolicyKit1 && break; sleep 0
 quiet() { "$@" >/dev/null 2>&1; }
 check "polkitd is on the system bus" has_owner org.freedesktop.PolicyKit1
 
-start_cvmd --bus system || { not_ok "cvmd starts"; exit 1; }
+# An admin group of its own (the guest is disposable): its members skip
+# polkit on D-Bus as on the socket.
+ADMIN_GID=4242
+echo "cvmtestadm:x:$ADMIN_GID:" >>/etc/group
+start_cvmd --bus system --set admin_group=cvmtestadm || { not_ok "cvmd starts"; exit 1; }
 for _ in $(seq 1 100); do has_owner org.cvm.Manager1 && break; sleep 0.05; done
 check "cvmd owns org.cvm.Manager1 under the shipped bus policy" has_owner org.cvm.Manager1
 VMP=/org/cvm/Manager1/vm/web1
@@ -45,6 +50,19 @@ check "non-root: reads work" quiet nobody busctl --system get-property org.cvm.M
 check "non-root: ListVMs works" quiet nobody busctl --system call org.cvm.Manager1 /org/cvm/Manager1 org.cvm.Manager1 ListVMs
 check "root: no polkit needed" quiet busctl --system call org.cvm.Manager1 $VMP org.cvm.VM1 DmaShare tt 0 1
 quiet busctl --system call org.cvm.Manager1 $VMP org.cvm.VM1 DmaUnshare tt 0 1
+
+# No polkit rule yet: only the admin group's membership lets these through.
+member() { setpriv --reuid=65534 --regid=65534 --groups=$ADMIN_GID "$@"; }
+primary() { setpriv --reuid=65534 --regid=$ADMIN_GID --clear-groups "$@"; }
+out=$(member busctl --system call org.cvm.Manager1 $VMP org.cvm.VM1 DmaShare tt 0 1 2>&1)
+check "admin group (supplementary): a mutating call needs no polkit rule ($out)" [ -z "$out" ]
+out=$(primary busctl --system call org.cvm.Manager1 $VMP org.cvm.VM1 DmaUnshare tt 0 1 2>&1)
+check "admin group (primary): a mutating call needs no polkit rule ($out)" [ -z "$out" ]
+check "admin group: VM memory reads too, as on the socket" \
+	quiet member busctl --system call org.cvm.Manager1 $VMP org.cvm.VM1 GuestRead tu 0 4
+out=$(nobody busctl --system call org.cvm.Manager1 $VMP org.cvm.VM1 DmaShare tt 0 1 2>&1)
+case $out in *"not authorized"*) ok "a non-member is still asked polkit" ;;
+*) not_ok "non-member DmaShare: $out" ;; esac
 
 cat >/etc/polkit-1/rules.d/50-cvm-test.rules <<'RULES'
 polkit.addRule(function(action, subject) {
