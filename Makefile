@@ -40,7 +40,7 @@ TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
 SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fresh system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
-	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
+	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook $(BUILD)/tests/unit/test-ops
 
 all: userspace module
 
@@ -112,11 +112,18 @@ CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c \
 	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c \
 	daemon/vmm-process.c daemon/vmm-connection.c daemon/limits.c daemon/vm-record.c \
-	daemon/cvmd-init.c
+	daemon/cvmd-init.c daemon/operations.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
-	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h
+	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h daemon/operations.h
 XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)
 XML_LIBS = $(shell xml2-config --libs 2>/dev/null)
+
+# The operation table and the errno table, with ASan + UBSan.
+$(BUILD)/tests/unit/test-ops: tests/unit/test-ops.c $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ tests/unit/test-ops.c \
+		$(filter-out daemon/cvmd.c,$(CVMD_SRC)) $(PROTO_SRC) -lcmocka -luv -lsqlite3 -linih \
+		-lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
 $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \

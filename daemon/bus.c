@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "bus.h"
+#include "operations.h"
 
 int cvmd_bus_vm_path(const char *name, char **ret_path)
 {
@@ -44,70 +45,27 @@ struct bus_request {
 	char name[65];
 };
 
+/* A method's request, its body built as the operation table says. */
 Cvm__Request *cvmd_bus_request_new(Cvm__Request__OpCase op, const char *name)
 {
-	struct bus_request *br = calloc(1, sizeof(*br));
+	const struct cvmd_operation *o = cvmd_operation(op);
+	const ProtobufCFieldDescriptor *f;
+	struct bus_request *br;
 
+	if (!o || !o->bus || o->body->sizeof_message > sizeof(br->u))
+		return NULL;
+	br = calloc(1, sizeof(*br));
 	if (!br)
 		return NULL;
 	cvm__request__init(&br->req);
 	snprintf(br->name, sizeof(br->name), "%s", name ? name : "");
 	br->req.op_case = op;
-	switch (op) {
-	case CVM__REQUEST__OP_STATUS:
-		cvm__status_request__init(&br->u.status);
-		br->req.status = &br->u.status;
-		break;
-	case CVM__REQUEST__OP_LIST:
-		cvm__list_request__init(&br->u.list);
-		br->req.list = &br->u.list;
-		break;
-	case CVM__REQUEST__OP_SHOW:
-		cvm__show_request__init(&br->u.show);
-		br->u.show.name = br->name;
-		br->req.show = &br->u.show;
-		break;
-	case CVM__REQUEST__OP_CREATE:
-		cvm__create_request__init(&br->u.create);
-		br->u.create.name = br->name;
-		br->req.create = &br->u.create;
-		break;
-	case CVM__REQUEST__OP_DESTROY:
-		cvm__destroy_request__init(&br->u.destroy);
-		br->u.destroy.name = br->name;
-		br->req.destroy = &br->u.destroy;
-		break;
-	case CVM__REQUEST__OP_LIFECYCLE:
-		cvm__lifecycle_request__init(&br->u.lifecycle);
-		br->u.lifecycle.name = br->name;
-		br->req.lifecycle = &br->u.lifecycle;
-		break;
-	case CVM__REQUEST__OP_PAGE:
-		cvm__page_request__init(&br->u.page);
-		br->u.page.name = br->name;
-		br->req.page = &br->u.page;
-		break;
-	case CVM__REQUEST__OP_GUEST_WRITE:
-		cvm__guest_write_request__init(&br->u.guest_write);
-		br->u.guest_write.name = br->name;
-		br->req.guest_write = &br->u.guest_write;
-		break;
-	case CVM__REQUEST__OP_READ:
-		cvm__read_request__init(&br->u.read);
-		br->u.read.name = br->name;
-		br->req.read = &br->u.read;
-		break;
-	case CVM__REQUEST__OP_SNAPSHOT:
-		cvm__snapshot_request__init(&br->u.snapshot);
-		br->u.snapshot.name = br->name;
-		br->req.snapshot = &br->u.snapshot;
-		break;
-	case CVM__REQUEST__OP_WATCH:
-	case CVM__REQUEST__OP__NOT_SET:
-	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
-		free(br);
-		return NULL;
-	}
+	protobuf_c_message_init(o->body, &br->u);
+	*(void **)((char *)&br->req + o->body_offset) = &br->u;
+	/* Every per-VM body names its VM in a "name" field. */
+	f = protobuf_c_message_descriptor_get_field_by_name(o->body, "name");
+	if (f)
+		*(char **)((char *)&br->u + f->offset) = br->name;
 	return &br->req;
 }
 
@@ -478,14 +436,18 @@ static int on_creds(sd_bus_message *reply, void *userdata,
 }
 
 int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
-		 const char *action, enum cvmd_bus_reply reply)
+		 enum cvmd_bus_reply reply)
 {
+	const char *action = NULL;
 	struct cvmd_client *c;
 	struct bus_call *bc;
 	int ret;
 
 	if (!req)
 		return -ENOMEM;
+	/* The operation table says which polkit action guards it, if any. */
+	if (cvmd_operation(req->op_case))
+		action = cvmd_operation(req->op_case)->polkit_action;
 	c = calloc(1, sizeof(*c));
 	bc = calloc(1, sizeof(*bc));
 	ret = c && bc ? sender_admit(d, m, &bc->sender) : -ENOMEM;
@@ -535,7 +497,7 @@ static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	(void)e;
 	return cvmd_bus_run(userdata, m,
 			    cvmd_bus_request_new(CVM__REQUEST__OP_LIST, NULL),
-			    NULL, CVMD_BUS_REPLY_LIST);
+			    CVMD_BUS_REPLY_LIST);
 }
 
 /*
@@ -586,8 +548,7 @@ static int method_create(sd_bus_message *m, void *userdata, sd_bus_error *e)
 		req->create->pin = !strcmp(pin, "upfront") ?
 				   CVM__PIN_MODE__UPFRONT : CVM__PIN_MODE__DEMAND;
 	}
-	return cvmd_bus_run(userdata, m, req, "org.cvm.manage",
-			    CVMD_BUS_REPLY_PATH);
+	return cvmd_bus_run(userdata, m, req, CVMD_BUS_REPLY_PATH);
 }
 
 static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *e)
@@ -600,7 +561,7 @@ static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *e)
 		return ret;
 	return cvmd_bus_run(userdata, m,
 			    cvmd_bus_request_new(CVM__REQUEST__OP_DESTROY, name),
-			    "org.cvm.manage", CVMD_BUS_REPLY_NONE);
+			    CVMD_BUS_REPLY_NONE);
 }
 
 static int prop_manager(sd_bus *bus, const char *path, const char *iface,

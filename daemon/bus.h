@@ -30,13 +30,13 @@ int cvmd_bus_start(struct cvmd *d, const char *which);
 void cvmd_bus_stop(struct cvmd *d);
 int cvmd_bus_vm_path(const char *name, char **ret_path);
 /*
- * Run a request for a method call: authorize it when action is set (uid 0
- * and the admin group pass, anyone else asks polkit about action),
- * dispatch it, reply when it is answered.
+ * Run a request for a method call: authorize it when the operation table
+ * names a polkit action for it (uid 0 and the admin group pass, anyone
+ * else asks polkit about that action), dispatch it, reply when answered.
  * Takes ownership of req (built with cvmd_bus_request_new()).
  */
 int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
-		 const char *action, enum cvmd_bus_reply reply);
+		 enum cvmd_bus_reply reply);
 Cvm__Request *cvmd_bus_request_new(Cvm__Request__OpCase op,
 				   const char *name);
 Cvm__Request *cvmd_bus_request_free(Cvm__Request *req);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * server.c - the API socket: accept, peer credentials, framing, and one
- * static dispatch table with a privilege flag per entry (STYLE §7).
+ * server.c - the API socket: accept, peer credentials, framing, and the
+ * dispatch of a request through the operation table (operations.c: its
+ * privilege, its handler), whichever edge it came from.
  *
  * Limits per connection: requests in flight (max_requests, answered LIMIT
  * beyond), watches (max_watches), unsent output (max_output: a client
@@ -23,40 +24,7 @@
 
 #include "cvmd.h"
 #include "failpoint.h"
-
-struct cvmd_method {
-	const char *name;
-	bool mutating;
-	void (*handle)(struct cvmd *d, struct cvmd_client *c,
-		       const Cvm__Request *req);
-};
-
-static void handle_status(struct cvmd *d, struct cvmd_client *c,
-			  const Cvm__Request *req);
-static void handle_list(struct cvmd *d, struct cvmd_client *c,
-			const Cvm__Request *req);
-static void handle_create(struct cvmd *d, struct cvmd_client *c,
-			  const Cvm__Request *req);
-static void handle_destroy(struct cvmd *d, struct cvmd_client *c,
-			   const Cvm__Request *req);
-static void handle_watch(struct cvmd *d, struct cvmd_client *c,
-			 const Cvm__Request *req);
-
-/* The whole privileged surface, one line per operation. */
-static const struct cvmd_method methods[] = {
-	[CVM__REQUEST__OP_STATUS]	= { "status", false, handle_status },
-	[CVM__REQUEST__OP_LIST]		= { "list", false, handle_list },
-	[CVM__REQUEST__OP_SHOW]		= { "show", false, cvmd_rpc_vm_request },
-	[CVM__REQUEST__OP_CREATE]	= { "create", true, handle_create },
-	[CVM__REQUEST__OP_DESTROY]	= { "destroy", true, handle_destroy },
-	[CVM__REQUEST__OP_LIFECYCLE]	= { "lifecycle", true, cvmd_rpc_vm_request },
-	[CVM__REQUEST__OP_PAGE]		= { "page", true, cvmd_rpc_vm_request },
-	[CVM__REQUEST__OP_GUEST_WRITE]	= { "guest-write", true, cvmd_rpc_vm_request },
-	/* guest-read and host-read reveal VM memory: admin only */
-	[CVM__REQUEST__OP_READ]		= { "read", true, cvmd_rpc_vm_request },
-	[CVM__REQUEST__OP_SNAPSHOT]	= { "snapshot", false, cvmd_rpc_vm_request },
-	[CVM__REQUEST__OP_WATCH]	= { "watch", false, handle_watch },
-};
+#include "operations.h"
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -229,8 +197,8 @@ void cvmd_client_error(struct cvmd_client *c, uint64_t id, int err,
 	cvmd_client_send(c, &resp);
 }
 
-static void handle_status(struct cvmd *d, struct cvmd_client *c,
-			  const Cvm__Request *req)
+void cvmd_handle_status(struct cvmd *d, struct cvmd_client *c,
+			const Cvm__Request *req)
 {
 	struct cvmd_pool pool;
 	Cvm__DaemonStatus st;
@@ -262,8 +230,8 @@ static void handle_status(struct cvmd *d, struct cvmd_client *c,
 	cvmd_client_send(c, &resp);
 }
 
-static void handle_list(struct cvmd *d, struct cvmd_client *c,
-			const Cvm__Request *req)
+void cvmd_handle_list(struct cvmd *d, struct cvmd_client *c,
+		      const Cvm__Request *req)
 {
 	Cvm__VmInfo *infos = calloc(d->nr_vms + 1, sizeof(*infos));
 	Cvm__PageCounts *pages = calloc(d->nr_vms + 1, sizeof(*pages));
@@ -326,8 +294,8 @@ static const char *create_refusal(int err)
 	return strerror(-err);
 }
 
-static void handle_create(struct cvmd *d, struct cvmd_client *c,
-			  const Cvm__Request *req)
+void cvmd_handle_create(struct cvmd *d, struct cvmd_client *c,
+			const Cvm__Request *req)
 {
 	char why[384];
 	int ret = cvmd_vm_create(d, req->create, c, req->id, why, sizeof(why));
@@ -337,8 +305,8 @@ static void handle_create(struct cvmd *d, struct cvmd_client *c,
 				  *why ? why : create_refusal(ret));
 }
 
-static void handle_destroy(struct cvmd *d, struct cvmd_client *c,
-			   const Cvm__Request *req)
+void cvmd_handle_destroy(struct cvmd *d, struct cvmd_client *c,
+			 const Cvm__Request *req)
 {
 	struct cvmd_vm *vm = cvmd_vm_find(d, req->destroy->name);
 
@@ -349,8 +317,8 @@ static void handle_destroy(struct cvmd *d, struct cvmd_client *c,
 	cvmd_vm_destroy(vm, c, req->id);
 }
 
-static void handle_watch(struct cvmd *d, struct cvmd_client *c,
-			 const Cvm__Request *req)
+void cvmd_handle_watch(struct cvmd *d, struct cvmd_client *c,
+		       const Cvm__Request *req)
 {
 	const char *name = req->watch->name;
 	int ret;
@@ -365,27 +333,6 @@ static void handle_watch(struct cvmd *d, struct cvmd_client *c,
 				  ret == -EUSERS ? "too many watches" :
 				  strerror(-ret));
 	/* No answer on success: events follow, with this request's id. */
-}
-
-static bool has_request_body(const Cvm__Request *req)
-{
-	switch (req->op_case) {
-	case CVM__REQUEST__OP_STATUS: return req->status;
-	case CVM__REQUEST__OP_LIST: return req->list;
-	case CVM__REQUEST__OP_SHOW: return req->show;
-	case CVM__REQUEST__OP_CREATE: return req->create;
-	case CVM__REQUEST__OP_DESTROY: return req->destroy;
-	case CVM__REQUEST__OP_LIFECYCLE: return req->lifecycle;
-	case CVM__REQUEST__OP_PAGE: return req->page;
-	case CVM__REQUEST__OP_GUEST_WRITE: return req->guest_write;
-	case CVM__REQUEST__OP_READ: return req->read;
-	case CVM__REQUEST__OP_SNAPSHOT: return req->snapshot;
-	case CVM__REQUEST__OP_WATCH: return req->watch;
-	case CVM__REQUEST__OP__NOT_SET:
-	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
-		break;
-	}
-	return false;
 }
 
 void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
@@ -410,23 +357,21 @@ void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
  */
 void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 {
-	const struct cvmd_method *m = NULL;
+	const struct cvmd_operation *op = cvmd_operation(req->op_case);
 
-	if ((size_t)req->op_case < sizeof(methods) / sizeof(methods[0]))
-		m = &methods[req->op_case];
-	if (!m || !m->handle || !has_request_body(req)) {
+	if (!op || !cvmd_request_body(req)) {
 		cvmd_client_error(c, req->id, -EINVAL, "unknown or empty request");
-	} else if (m->mutating && !c->admin && !c->authorized) {
+	} else if (op->priv != CVMD_PRIV_READ && !c->admin && !c->authorized) {
 		cvmd_client_error(c, req->id, -EACCES,
 				  "%s needs uid 0 or group %s",
-				  m->name, c->d->cfg.admin_group);
+				  op->name, c->d->cfg.admin_group);
 	} else if (c->in_flight >= c->d->cfg.max_requests) {
 		c->d->refused.requests++;
 		cvmd_client_error(c, req->id, -EUSERS,
 				  "too many requests in flight (limit %u)",
 				  c->d->cfg.max_requests);
 	} else {
-		m->handle(c->d, c, req);
+		op->handle(c->d, c, req);
 	}
 }
 

@@ -122,7 +122,7 @@ static int lifecycle(sd_bus_message *m, void *userdata, Cvm__LifecycleOp op)
 		req->lifecycle->op_set_case = CVM__LIFECYCLE_REQUEST__OP_SET_OP;
 	}
 	return cvmd_bus_run(((struct cvmd_vm *)userdata)->d, m, req,
-			    "org.cvm.manage", CVMD_BUS_REPLY_NONE);
+			    CVMD_BUS_REPLY_NONE);
 }
 
 static int method_init_start(sd_bus_message *m, void *u, sd_bus_error *e)
@@ -162,7 +162,7 @@ static int page(sd_bus_message *m, void *userdata, Cvm__PageOp op,
 		req->page->pages = pages;
 	}
 	return cvmd_bus_run(((struct cvmd_vm *)userdata)->d, m, req,
-			    "org.cvm.manage", CVMD_BUS_REPLY_NONE);
+			    CVMD_BUS_REPLY_NONE);
 }
 
 static int method_page_in(sd_bus_message *m, void *u, sd_bus_error *e)
@@ -253,7 +253,7 @@ static int method_guest_write(sd_bus_message *m, void *u, sd_bus_error *e)
 		if (req)
 			req->guest_write->data.len = len;
 	}
-	return cvmd_bus_run(((struct cvmd_vm *)u)->d, m, req, "org.cvm.manage",
+	return cvmd_bus_run(((struct cvmd_vm *)u)->d, m, req,
 			    CVMD_BUS_REPLY_NONE);
 }
 
@@ -277,7 +277,7 @@ static int read_bytes(sd_bus_message *m, void *u, sd_bus_error *e, bool host)
 		req->read->host = host;
 	}
 	return cvmd_bus_run(((struct cvmd_vm *)u)->d, m, req,
-			    "org.cvm.access-memory", CVMD_BUS_REPLY_DATA);
+			    CVMD_BUS_REPLY_DATA);
 }
 
 static int method_guest_read(sd_bus_message *m, void *u, sd_bus_error *e)
@@ -296,7 +296,7 @@ static int method_snapshot(sd_bus_message *m, void *u, sd_bus_error *e)
 	return cvmd_bus_run(((struct cvmd_vm *)u)->d, m,
 			    cvmd_bus_request_new(CVM__REQUEST__OP_SNAPSHOT,
 						 vm_name(u)),
-			    NULL, CVMD_BUS_REPLY_SNAPSHOT);
+			    CVMD_BUS_REPLY_SNAPSHOT);
 }
 
 #define VM_PROP(name, sig, flags) \
