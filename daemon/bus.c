@@ -395,10 +395,24 @@ static int read_creds(sd_bus_message *reply, bool want_gid, gid_t gid,
 }
 
 /*
- * The caller's credentials: root and members of the admin group skip
- * polkit, as on the socket (one privilege model); everyone else is asked
- * about polkit's action.
+ * One privilege model, as on the socket: root and members of the admin
+ * group run the call at once; anyone else is asked about polkit's action.
  */
+static void authorize(struct cvmd_client *c, uid_t uid, bool member)
+{
+	struct bus_call *bc = c->edge;
+
+	bc->uid = c->uid = uid;
+	c->admin = uid == 0 || member;
+	if (!c->admin) {
+		ask_polkit(c);
+		return;
+	}
+	cvmd_client_handle(c, bc->req);
+	cvmd_client_unref(c);
+}
+
+/* The bus's answer about the caller: who it is, then authorize(). */
 static int on_creds(sd_bus_message *reply, void *userdata,
 		    sd_bus_error *ret_error)
 {
@@ -423,15 +437,7 @@ static int on_creds(sd_bus_message *reply, void *userdata,
 		deny(c, "the bus did not say who the caller is");
 		return 0;
 	}
-	bc->uid = c->uid = uid;
-	c->admin = uid == 0 || member;
-	if (c->admin) {
-		/* root or the admin group: no polkit round trip. */
-		cvmd_client_handle(c, bc->req);
-		cvmd_client_unref(c);
-		return 0;
-	}
-	ask_polkit(c);
+	authorize(c, uid, member);
 	return 0;
 }
 
@@ -478,6 +484,22 @@ int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
 		return 1;
 	}
 	bc->action = action;
+	if (!sd_bus_is_bus_client(sd_bus_message_get_bus(m))) {
+		/* Peer to peer, no bus to ask: the socket's peer credentials. */
+		sd_bus_creds *creds = NULL;
+		uid_t uid = (uid_t)-1;
+
+		ret = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+		if (ret >= 0)
+			ret = sd_bus_creds_get_euid(creds, &uid);
+		sd_bus_creds_unref(creds);
+		if (ret < 0)
+			deny(c, "cannot learn the caller's credentials: %s",
+			     strerror(-ret));
+		else
+			authorize(c, uid, false);
+		return 1;
+	}
 	/* Who is calling, asked of the bus (no wait: on_creds goes on). */
 	ret = sd_bus_call_method_async(
 		sd_bus_message_get_bus(m), &bc->polkit, "org.freedesktop.DBus",
