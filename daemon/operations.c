@@ -5,40 +5,33 @@
  */
 #include "operations.h"
 
-#define BODY(field, type)						\
-	.body = &cvm__##type##__descriptor,				\
-	.body_offset = offsetof(Cvm__Request, field)
-
 #define MANAGE CVMD_PRIV_MANAGE, "org.cvm.manage"
 #define MEMORY CVMD_PRIV_MEMORY, "org.cvm.access-memory"
-#define READ CVMD_PRIV_READ, NULL
+#define ANYONE CVMD_PRIV_READ, NULL
+
+/*
+ * One row: the oneof case, its name, privilege and polkit action, the
+ * handler, served by the VMM, offered on D-Bus, and the body's field.
+ */
+#define OP(op, name, priv, handle, vmm, bus, field)			\
+	[CVM__REQUEST__OP_##op] = { name, priv, handle, vmm, bus,	\
+		.body = &cvm__##field##_request__descriptor,		\
+		.body_offset = offsetof(Cvm__Request, field) }
 
 static const struct cvmd_operation operations[] = {
-	/*					   privilege  handler		     vmm    bus */
-	[CVM__REQUEST__OP_STATUS]	= { "status", READ, cvmd_handle_status, false, true,
-					    BODY(status, status_request) },
-	[CVM__REQUEST__OP_LIST]		= { "list", READ, cvmd_handle_list, false, true,
-					    BODY(list, list_request) },
-	[CVM__REQUEST__OP_SHOW]		= { "show", READ, cvmd_rpc_vm_request, true, true,
-					    BODY(show, show_request) },
-	[CVM__REQUEST__OP_CREATE]	= { "create", MANAGE, cvmd_handle_create, false, true,
-					    BODY(create, create_request) },
-	[CVM__REQUEST__OP_DESTROY]	= { "destroy", MANAGE, cvmd_handle_destroy, true, true,
-					    BODY(destroy, destroy_request) },
-	[CVM__REQUEST__OP_LIFECYCLE]	= { "lifecycle", MANAGE, cvmd_rpc_vm_request, true, true,
-					    BODY(lifecycle, lifecycle_request) },
-	[CVM__REQUEST__OP_PAGE]		= { "page", MANAGE, cvmd_rpc_vm_request, true, true,
-					    BODY(page, page_request) },
-	[CVM__REQUEST__OP_GUEST_WRITE]	= { "guest-write", MANAGE, cvmd_rpc_vm_request, true, true,
-					    BODY(guest_write, guest_write_request) },
+	OP(STATUS, "status", ANYONE, cvmd_handle_status, false, true, status),
+	OP(LIST, "list", ANYONE, cvmd_handle_list, false, true, list),
+	OP(SHOW, "show", ANYONE, cvmd_rpc_vm_request, true, true, show),
+	OP(CREATE, "create", MANAGE, cvmd_handle_create, false, true, create),
+	OP(DESTROY, "destroy", MANAGE, cvmd_handle_destroy, true, true, destroy),
+	OP(LIFECYCLE, "lifecycle", MANAGE, cvmd_rpc_vm_request, true, true, lifecycle),
+	OP(PAGE, "page", MANAGE, cvmd_rpc_vm_request, true, true, page),
+	OP(GUEST_WRITE, "guest-write", MANAGE, cvmd_rpc_vm_request, true, true, guest_write),
 	/* guest-read and host-read reveal VM memory */
-	[CVM__REQUEST__OP_READ]		= { "read", MEMORY, cvmd_rpc_vm_request, true, true,
-					    BODY(read, read_request) },
-	[CVM__REQUEST__OP_SNAPSHOT]	= { "snapshot", READ, cvmd_rpc_vm_request, true, true,
-					    BODY(snapshot, snapshot_request) },
+	OP(READ, "read", MEMORY, cvmd_rpc_vm_request, true, true, read),
+	OP(SNAPSHOT, "snapshot", ANYONE, cvmd_rpc_vm_request, true, true, snapshot),
 	/* a stream of events: the socket's only */
-	[CVM__REQUEST__OP_WATCH]	= { "watch", READ, cvmd_handle_watch, false, false,
-					    BODY(watch, watch_request) },
+	OP(WATCH, "watch", ANYONE, cvmd_handle_watch, false, false, watch),
 };
 
 const struct cvmd_operation *cvmd_operation(int op_case)
