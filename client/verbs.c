@@ -731,6 +731,7 @@ static int print_changed(struct cvm_call *c, const Cvm__Response *resp)
 	case CVM__REQUEST__OP_READ:
 	case CVM__REQUEST__OP_SNAPSHOT:
 	case CVM__REQUEST__OP_WATCH:
+	case CVM__REQUEST__OP_ATTEST:
 	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
 		printf("%s: %s done\n", c->name, c->verb->name);
 		break;

@@ -133,6 +133,7 @@ Cvm__Request *cvmd_bus_request_new(Cvm__Request__OpCase op, const char *name)
 		br->req.snapshot = &br->u.snapshot;
 		break;
 	case CVM__REQUEST__OP_WATCH:
+	case CVM__REQUEST__OP_ATTEST:	/* not on the bus: cvmctl attest */
 	case CVM__REQUEST__OP__NOT_SET:
 	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
 		free(br);

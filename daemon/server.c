@@ -23,6 +23,8 @@
 
 #include "cvmd.h"
 #include "failpoint.h"
+#include "metrics.h"
+#include "attest.h"
 
 struct cvmd_method {
 	const char *name;
@@ -56,6 +58,7 @@ static const struct cvmd_method methods[] = {
 	[CVM__REQUEST__OP_READ]		= { "read", true, cvmd_rpc_vm_request },
 	[CVM__REQUEST__OP_SNAPSHOT]	= { "snapshot", false, cvmd_rpc_vm_request },
 	[CVM__REQUEST__OP_WATCH]	= { "watch", false, handle_watch },
+	[CVM__REQUEST__OP_ATTEST]	= { "attest", false, cvmd_attest_request },
 };
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -178,6 +181,7 @@ static void on_written(uv_write_t *req, int status)
 
 void cvmd_client_send(struct cvmd_client *c, const Cvm__Response *resp)
 {
+	cvmd_metrics_answer(c, resp);
 	if (!c->closing)
 		c->ops->send(c, resp);
 }
@@ -381,6 +385,7 @@ static bool has_request_body(const Cvm__Request *req)
 	case CVM__REQUEST__OP_READ: return req->read;
 	case CVM__REQUEST__OP_SNAPSHOT: return req->snapshot;
 	case CVM__REQUEST__OP_WATCH: return req->watch;
+	case CVM__REQUEST__OP_ATTEST: return req->attest;
 	case CVM__REQUEST__OP__NOT_SET:
 	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
 		break;
@@ -412,6 +417,7 @@ void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 {
 	const struct cvmd_method *m = NULL;
 
+	cvmd_metrics_request(c, req);
 	if ((size_t)req->op_case < sizeof(methods) / sizeof(methods[0]))
 		m = &methods[req->op_case];
 	if (!m || !m->handle || !has_request_body(req)) {
@@ -428,6 +434,7 @@ void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 	} else {
 		m->handle(c->d, c, req);
 	}
+	cvmd_metrics_dispatched(c, req);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
