@@ -217,7 +217,9 @@ static void count(struct cvmd_metrics *m, struct pending *p, int status)
 	/* Anything unknown counts under op 0, rendered "unknown". */
 	m->requests[op_name(p->op) ? p->op : 0][status]++;
 	m->dirty = true;
-	if (p->op == CVM__REQUEST__OP_LIFECYCLE && p->sub >= 0) {
+	/* Transitions made: a refusal is counted above, not timed. */
+	if (p->op == CVM__REQUEST__OP_LIFECYCLE && p->sub >= 0 &&
+	    status == CVM__STATUS__OK) {
 		h = &m->transitions[p->sub];
 		secs = (now_ns() - p->start_ns) / 1e9;
 		h->count++;
@@ -416,7 +418,8 @@ static void render_requests(FILE *f, struct cvmd_metrics *m)
 					(unsigned long long)m->requests[op][st]);
 
 	head(f, "cvm_transition_duration_seconds", "histogram",
-	     "Lifecycle requests, from dispatch to answer, by operation.");
+	     "Transitions made (lifecycle requests answered OK), from "
+	     "dispatch to answer, by operation.");
 	for (op = 0; op < NR_LIFECYCLE; op++) {
 		const struct histogram *h = &m->transitions[op];
 
