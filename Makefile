@@ -38,7 +38,8 @@ KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 TABLE_SRC := tests/table/table-tests.c tests/table/tvm.c
 TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
-SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fresh system
+SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fresh system \
+	metrics
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
 
@@ -314,6 +315,13 @@ check-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz-%)
 check-hostile: $(ASAN_BINS) $(BUILD)/client/cvmctl
 	@tests/run-suite.sh hostile tests/hostile/check-hostile.sh $(CVM_BUILD_DIR)
 
+# GET /metrics (exact series, promtool, a real Prometheus) and signed
+# launch reports (cvmctl attest / verify-report, openssl alone): about 40 s.
+check-metrics: $(INTEGRATION_BINS) $(ASAN_BINS)
+	@tests/run-suite.sh metrics sh -c 'st=0; \
+		tests/metrics/metrics.sh $(CVM_BUILD_DIR) || st=1; \
+		tests/metrics/attest.sh $(CVM_BUILD_DIR) || st=1; exit $$st'
+
 # A new user's first run: `make run` and `make all` in a clean clone inside
 # a minimal Debian 12 root (tests/fresh).
 check-fresh:
@@ -405,4 +413,4 @@ clean:
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
-	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov
+	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov check-metrics

@@ -106,6 +106,7 @@ struct cvmd_metrics {
 	uint64_t rendered_ns;
 	uv_timer_t timer;
 	uv_check_t check;
+	unsigned int handles;	/* open at stop, to close */
 
 	/* Shared: the published exposition. */
 	pthread_mutex_t lock;
@@ -802,8 +803,8 @@ static void on_handle_closed(uv_handle_t *h)
 {
 	struct cvmd_metrics *m = h->data;
 
-	/* The check closes second: the last of the two frees. */
-	if (h == (uv_handle_t *)&m->check)
+	/* The timer and the check: the last to close frees. */
+	if (!--m->handles)
 		metrics_free(m);
 }
 
@@ -817,6 +818,7 @@ void cvmd_metrics_stop(struct cvmd *d)
 	/* The HTTP thread first: nothing reads the text after this. */
 	MHD_stop_daemon(m->mhd);
 	m->mhd = NULL;
+	m->handles = 2;
 	uv_close((uv_handle_t *)&m->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&m->check, on_handle_closed);
 }
