@@ -153,6 +153,33 @@ check "unix:PATH: scrape over the socket" sh -c \
 stop_cvmd
 check "unix:PATH: socket removed at exit" [ ! -e "$WORK/metrics.sock" ]
 
+# Under systemd: cvmd.socket and cvmd-metrics.socket both passed (what
+# systemd-socket-activate does here), each taken by its name.
+ACT=$WORK/act.sock
+APORT=$(free_port)
+systemd-socket-activate -l "$ACT" -l "127.0.0.1:$APORT" --fdname=cvmd.socket:metrics \
+	"$CVMD" --backend sim --socket "$ACT" --state-dir "$STATE" --vmm "$VMM" \
+	--config /dev/null --bus none --set libvirt_uri=none >>"$LOG" 2>&1 &
+act_pid=$!
+for _ in $(seq 1 50); do [ -S "$ACT" ] && break; sleep 0.05; done
+check "activation with two sockets: the API one serves" \
+	sh -c "'$CVMCTL' -c unix:$ACT status >/dev/null"
+check "activation: /metrics on the socket named metrics" sh -c \
+	"curl -sf --max-time 5 http://127.0.0.1:$APORT/metrics | grep -q '^cvm_build_info'"
+check "activation: cvmd says which socket" grep -q "the socket systemd passed (metrics)" "$LOG"
+kill -TERM $act_pid 2>/dev/null
+wait $act_pid 2>/dev/null
+
+# The unit verifies beside cvmd.service (systemd-analyze, a root of its own).
+ROOT=$WORK/root
+mkdir -p "$ROOT/usr/sbin" "$ROOT/etc/systemd/system" "$ROOT/usr/lib/systemd"
+cp "$CVMD" "$ROOT/usr/sbin/cvmd"
+cp -r /usr/lib/systemd/system "$ROOT/usr/lib/systemd/"
+cp "$here/../../systemd/cvmd.service" "$here/../../systemd/cvmd.socket" \
+	"$here/../../systemd/cvmd-metrics.socket" "$ROOT/etc/systemd/system/"
+out=$(systemd-analyze verify --man=no --root="$ROOT" cvmd-metrics.socket 2>&1)
+check "cvmd-metrics.socket: systemd-analyze verify is clean${out:+: $out}" [ $? = 0 -a -z "$out" ]
+
 # A bad listen value is a configuration error (exit 2).
 "$CVMD" --config /dev/null --state-dir "$WORK/x" --socket "$WORK/x.sock" --bus none \
 	--set metrics_listen=nocolon >/dev/null 2>&1
