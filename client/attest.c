@@ -325,6 +325,35 @@ static const char *field(const struct report *r, const char *key, char *buf,
 	return NULL;
 }
 
+/*
+ * Every line is "key: value" and no key comes twice: a value cannot pass
+ * for another field (cvmd signs printable values only). NULL, else why.
+ */
+static const char *check_lines(const struct report *r, char *why,
+			       size_t size)
+{
+	const char *p = (const char *)r->payload, *q, *end, *colon;
+	size_t klen;
+
+	for (; *p; p = end + 1) {
+		end = strchr(p, '\n');
+		colon = strstr(p, ": ");
+		if (!end || !colon || colon > end || colon == p)
+			return "malformed report: a line is not 'key: value'";
+		klen = colon - p;
+		for (q = end + 1; *q; q = strchr(q, '\n') + 1) {
+			if (!strncmp(q, p, klen) && q[klen] == ':') {
+				snprintf(why, size, "malformed report: field "
+					 "'%.*s' repeated", (int)klen, p);
+				return why;
+			}
+			if (!strchr(q, '\n'))
+				break;
+		}
+	}
+	return NULL;
+}
+
 /* Valid: print what the report says; exit 0. */
 static int print_valid(struct cvm_call *c, const struct report *r)
 {
@@ -404,8 +433,16 @@ int cvmctl_verify_run(struct cvm_call *c)
 			      "what the host's key signed");
 		goto out;
 	}
-	if (strlen((const char *)r.payload) != (size_t)r.payload_len ||
-	    !field(&r, "cvm-launch-report", got, sizeof(got)) ||
+	if (strlen((const char *)r.payload) != (size_t)r.payload_len) {
+		ret = invalid(c, "malformed report: a NUL byte in the payload");
+		goto out;
+	}
+	err = check_lines(&r, why, sizeof(why));
+	if (err) {
+		ret = invalid(c, err);
+		goto out;
+	}
+	if (!field(&r, "cvm-launch-report", got, sizeof(got)) ||
 	    strcmp(got, "1")) {
 		ret = invalid(c, "signed, but not a version 1 launch report");
 		goto out;

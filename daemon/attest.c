@@ -40,6 +40,22 @@ static void put_hex(FILE *f, const uint8_t *p, size_t len)
 		fprintf(f, "%02x", p[i]);
 }
 
+/* Printable ASCII only: a value must not start a line of its own. */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+static void make_printable(char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			*s = '?';
+}
+
 int cvmd_attest_payload(const struct cvmd_vm *vm, const uint8_t *nonce,
 			size_t nonce_len, const char *host_dn,
 			const char *algorithm, time_t now, char **ret_text,
@@ -51,8 +67,15 @@ int cvmd_attest_payload(const struct cvmd_vm *vm, const uint8_t *nonce,
 	struct tm tm;
 	FILE *f;
 
+	/*
+	 * A name restored from a tampered registry could hold a newline and
+	 * forge a field: refused, not escaped.
+	 */
+	if (!printable(vm->rec.name) || !printable(vm->rec.uuid))
+		return -EINVAL;
 	if (gethostname(host, sizeof(host) - 1))
 		snprintf(host, sizeof(host), "unknown");
+	make_printable(host);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	f = open_memstream(&text, &len);
@@ -200,10 +223,6 @@ static void subject_of(X509 *cert, char *buf, size_t size)
 			       XN_FLAG_RFC2253) >= 0)
 		n = BIO_read(bio, buf, size - 1);
 	buf[n > 0 ? n : 0] = '\0';
-	/* One line in the report, whatever the name holds. */
-	for (char *p = buf; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
 	BIO_free(bio);
 }
 
@@ -266,9 +285,16 @@ void cvmd_attest_request(struct cvmd *d, struct cvmd_client *c,
 		goto out;
 	}
 	subject_of(leaf, dn, sizeof(dn));
+	/* One line in the report, whatever the subject holds. */
+	make_printable(dn);
 	ret = cvmd_attest_payload(vm, rq->nonce.data, rq->nonce.len, dn,
 				  algorithm, time(NULL), &payload,
 				  &payload_len);
+	if (ret == -EINVAL) {
+		cvmd_client_error(c, req->id, ret, "attest: the VM's name or "
+				  "uuid is not printable ASCII (a damaged record)");
+		goto out;
+	}
 	if (!ret)
 		ret = sign(key, md, payload, payload_len, &sig, &sig_len);
 	if (ret) {

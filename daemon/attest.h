@@ -5,6 +5,8 @@
 #ifndef CVMD_ATTEST_H
 #define CVMD_ATTEST_H
 
+#include <time.h>
+
 #include "cvmd.h"
 
 /* The longest nonce a verifier may send, in bytes. */

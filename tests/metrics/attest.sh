@@ -186,6 +186,17 @@ changed "$WORK/ed.pem" 's/^name: v1$/name: v2/' >"$WORK/ed-changed.pem"
 expect_invalid "Ed25519: a changed byte" "bad signature" "$WORK/ed-changed.pem" --ca "$PKI/ca.pem"
 stop_cvmd
 
+# A name with a newline (only a damaged registry can hold one) would forge
+# a field of its own: refused, not signed.
+sqlite3 "$STATE/registry.sqlite" "INSERT INTO vms (name, uuid, state, memory_bytes,
+	memlock_limit_bytes, pin, vmm_pid, vmm_socket, failure) VALUES
+	('bad' || char(10) || 'nonce: 00', '00000000-0000-4000-8000-000000000002', 3, 4096, 0, 0, 0, '', 'test')"
+start_cvmd --set "attest_key=$PKI/host1.key" --set "attest_cert=$PKI/host1.pem" || not_ok "cvmd restarts"
+expect_exit 1 "attest: a VM name holding a newline is refused" attest "$(printf 'bad\nnonce: 00')"
+case $ERR in *"not printable"*) ok "and says so" ;; *) not_ok "message: $ERR" ;; esac
+stop_cvmd
+sqlite3 "$STATE/registry.sqlite" "DELETE FROM vms WHERE uuid = '00000000-0000-4000-8000-000000000002'"
+
 # A key that does not match the certificate, or none at all: refused.
 start_cvmd --set "attest_key=$PKI/edhost.key" --set "attest_cert=$PKI/host1.pem" || not_ok "cvmd restarts"
 expect_exit 1 "attest: a key that is not the certificate's is refused" attest v1

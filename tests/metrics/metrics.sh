@@ -27,7 +27,9 @@ scrape() { curl -sf --max-time 5 "$URL"; }
 series_is() {
 	local what=$1 series=$2 want=$3 i got
 	for i in $(seq 1 30); do
-		got=$(scrape | awk -v s="$series" 'index($0, s " ") == 1 { print substr($0, length(s) + 2) }')
+		# ENVIRON, not -v: awk would read the backslashes as escapes.
+		got=$(scrape | S=$series awk 'index($0, ENVIRON["S"] " ") == 1 {
+			print substr($0, length(ENVIRON["S"]) + 2) }')
 		[ "$got" = "$want" ] && { ok "$what: $series $want"; return; }
 		sleep 0.1
 	done
@@ -145,6 +147,19 @@ if [ -n "$PROM_PID" ]; then
 	check "PromQL: up == 0 once cvmd is gone" [ "$(prom_value 'up')" = 0 ]
 fi
 prom_stop
+
+# A name no client can give (create refuses it), from a damaged registry:
+# its label value escaped as the text format says.
+sqlite3 "$STATE/registry.sqlite" "INSERT INTO vms (name, uuid, state, memory_bytes,
+	memlock_limit_bytes, pin, vmm_pid, vmm_socket, failure) VALUES
+	('q\"b\\s' || char(10) || 'x', '00000000-0000-4000-8000-000000000001', 3, 4096, 0, 0, 0, '', 'test')"
+start_cvmd --set "metrics_listen=127.0.0.1:$PORT" || not_ok "cvmd restarts"
+series_is "a label value with quote, backslash and newline, escaped" \
+	'cvm_vm_state{name="q\"b\\s\nx",state="failed"}' 1
+scrape >"$WORK/scrape.txt"
+check "promtool accepts it" sh -c "promtool check metrics <'$WORK/scrape.txt' >/dev/null 2>&1"
+stop_cvmd
+sqlite3 "$STATE/registry.sqlite" "DELETE FROM vms WHERE uuid = '00000000-0000-4000-8000-000000000001'"
 
 # A unix socket instead of a port.
 start_cvmd --set "metrics_listen=unix:$WORK/metrics.sock" || not_ok "cvmd starts with a unix metrics socket"
