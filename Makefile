@@ -393,6 +393,10 @@ $(BUILD)/tests/bench/bench-dbus: tests/bench/bench-dbus.c tests/bench/bench-stat
 bench-dbus: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-dbus
 	tests/bench/bench-dbus.sh $(CVM_BUILD_DIR)
 
+# GET /metrics with 1,000 VMs: exposition size, scrape time (figures).
+bench-metrics: deps $(INTEGRATION_BINS)
+	tests/metrics/bench-scrape.sh $(CVM_BUILD_DIR)
+
 # The libvirt hook: invocation cost, and virsh start with and without it.
 bench-hook: deps $(INTEGRATION_BINS)
 	tests/bench/bench-hook.sh $(CVM_BUILD_DIR)
@@ -413,4 +417,4 @@ clean:
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
-	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov check-metrics
+	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov check-metrics bench-metrics

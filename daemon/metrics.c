@@ -620,7 +620,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	pthread_mutex_lock(&m->lock);
 	len = m->len;
 	copy = malloc(len ? len : 1);
-	if (copy)
+	if (copy && len)
 		memcpy(copy, m->text, len);
 	pthread_mutex_unlock(&m->lock);
 	if (!copy)
@@ -772,7 +772,11 @@ int cvmd_metrics_start(struct cvmd *d)
 	 * Its own thread; a bounded number of connections, each with a
 	 * timeout, so scrapers cannot hold it.
 	 */
-	m->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	/*
+	 * epoll (AUTO), not select(): with a thousand VMMs connected, cvmd's
+	 * descriptors are past FD_SETSIZE.
+	 */
+	m->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
 				  MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, m,
 				  MHD_OPTION_LISTEN_SOCKET, m->fd,
 				  MHD_OPTION_CONNECTION_LIMIT, 32u,
