@@ -27,8 +27,8 @@
 
 #define PEM_PAYLOAD "CVM LAUNCH REPORT"
 #define PEM_SIGNATURE "CVM REPORT SIGNATURE"
-#define REPORT_MAX (256 * 1024)	/* a report file, at most */
-#define CHAIN_MAX 16		/* certificates in one report, at most */
+#define REPORT_MAX (256 * 1024) /* a report file, at most */
+#define CHAIN_MAX 16 /* certificates in one report, at most */
 
 static int hexval(char ch)
 {
@@ -41,8 +41,7 @@ static int hexval(char ch)
 	return -1;
 }
 
-int cvmctl_parse_hex(const char *s, uint8_t *buf, size_t size,
-		     size_t *ret_len)
+int cvmctl_parse_hex(const char *s, uint8_t *buf, size_t size, size_t *ret_len)
 {
 	size_t len = strlen(s), i;
 	int hi, lo;
@@ -70,7 +69,7 @@ static int usage(const char *verb, const char *fmt, const char *arg)
 	return -EINVAL;
 }
 
-/* --- attest ---------------------------------------------------------------- */
+/* --- attest --- */
 
 int cvmctl_attest_build(struct cvm_call *c, char **args)
 {
@@ -84,9 +83,12 @@ int cvmctl_attest_build(struct cvm_call *c, char **args)
 		r = cvmctl_parse_hex(c->nonce, c->nonce_buf,
 				     sizeof(c->nonce_buf), &len);
 		if (r)
-			return usage("attest", r == -E2BIG ? "--nonce: '%s' is "
-				     "more than 64 bytes" : "--nonce: '%s' is "
-				     "not hex (an even number of digits)",
+			return usage("attest",
+				     r == -E2BIG
+					 ? "--nonce: '%s' is "
+					   "more than 64 bytes"
+					 : "--nonce: '%s' is "
+					   "not hex (an even number of digits)",
 				     c->nonce);
 	}
 	cvm__attest_request__init(&c->op.attest);
@@ -116,16 +118,19 @@ static int write_report(FILE *f, const Cvm__LaunchReport *rep)
 
 int cvmctl_attest_print(struct cvm_call *c, const Cvm__Response *resp)
 {
-	const Cvm__LaunchReport *rep = resp->result_case ==
-		CVM__RESPONSE__RESULT_REPORT ? resp->report : NULL;
+	const Cvm__LaunchReport *rep =
+	    resp->result_case == CVM__RESPONSE__RESULT_REPORT ? resp->report
+							      : NULL;
 	bool to_file = c->output && strcmp(c->output, "-");
 	FILE *f = stdout;
 	int err = 0;
 
 	if (!rep || !rep->payload.len || !rep->signature.len ||
 	    !rep->certificates || !*rep->certificates) {
-		fprintf(stderr, "cvmctl: attest '%s' failed: cvmd sent no "
-			"report\n", c->name);
+		fprintf(stderr,
+			"cvmctl: attest '%s' failed: cvmd sent no "
+			"report\n",
+			c->name);
 		return CVM_EXIT_FAILED;
 	}
 	if (to_file) {
@@ -138,9 +143,10 @@ int cvmctl_attest_print(struct cvm_call *c, const Cvm__Response *resp)
 	if (f && to_file && fclose(f) && !err)
 		err = -errno;
 	if (err) {
-		fprintf(stderr, "cvmctl: attest '%s' failed: cannot write "
-			"'%s': %s\n", c->name, c->output ? c->output : "-",
-			strerror(-err));
+		fprintf(stderr,
+			"cvmctl: attest '%s' failed: cannot write "
+			"'%s': %s\n",
+			c->name, c->output ? c->output : "-", strerror(-err));
 		return CVM_EXIT_FAILED;
 	}
 	if (!to_file)
@@ -151,8 +157,8 @@ int cvmctl_attest_print(struct cvm_call *c, const Cvm__Response *resp)
 		if (o) {
 			json_object_object_add(o, "name",
 					       json_object_new_string(c->name));
-			json_object_object_add(o, "file",
-					       json_object_new_string(c->output));
+			json_object_object_add(
+			    o, "file", json_object_new_string(c->output));
 		}
 		cvm_json_print(stdout, o, false);
 	} else {
@@ -161,7 +167,7 @@ int cvmctl_attest_print(struct cvm_call *c, const Cvm__Response *resp)
 	return CVM_EXIT_OK;
 }
 
-/* --- verify-report ----------------------------------------------------------- */
+/* --- verify-report --- */
 
 int cvmctl_verify_build(struct cvm_call *c, char **args)
 {
@@ -170,25 +176,31 @@ int cvmctl_verify_build(struct cvm_call *c, char **args)
 
 	(void)args;
 	if (!c->ca || !*c->ca)
-		return usage("verify-report", "--ca CAFILE is required (the "
-			     "CA the host's certificate must chain to)%s", "");
+		return usage("verify-report",
+			     "--ca CAFILE is required (the "
+			     "CA the host's certificate must chain to)%s",
+			     "");
 	if (c->nonce && cvmctl_parse_hex(c->nonce, buf, sizeof(buf), &len))
-		return usage("verify-report", "--nonce: '%s' is not hex of at "
-			     "most 64 bytes", c->nonce);
+		return usage("verify-report",
+			     "--nonce: '%s' is not hex of at "
+			     "most 64 bytes",
+			     c->nonce);
 	if (c->measurement &&
 	    (cvmctl_parse_hex(c->measurement, buf, sizeof(buf), &len) ||
 	     len != 32))
-		return usage("verify-report", "--measurement: '%s' is not a "
-			     "SHA-256 in hex (64 digits)", c->measurement);
+		return usage("verify-report",
+			     "--measurement: '%s' is not a "
+			     "SHA-256 in hex (64 digits)",
+			     c->measurement);
 	return 0;
 }
 
 struct report {
-	uint8_t *payload;	/* NUL-terminated for parsing */
+	uint8_t *payload; /* NUL-terminated for parsing */
 	long payload_len;
 	uint8_t *sig;
 	long sig_len;
-	STACK_OF(X509) *certs;	/* the host's first */
+	STACK_OF(X509) * certs; /* the host's first */
 };
 
 static void report_free(struct report *r)
@@ -268,12 +280,14 @@ static const char *check_chain(const char *ca, struct report *r, char *why,
 	    X509_verify_cert(ctx) != 1) {
 		int e = X509_STORE_CTX_get_error(ctx);
 
-		snprintf(why, size, "%s: the host certificate does not chain "
+		snprintf(why, size,
+			 "%s: the host certificate does not chain "
 			 "to %s (%s)",
 			 e == X509_V_ERR_CERT_HAS_EXPIRED ||
-			 e == X509_V_ERR_CERT_NOT_YET_VALID ?
-			 "certificate not valid now" : "unknown CA", ca,
-			 X509_verify_cert_error_string(e));
+				 e == X509_V_ERR_CERT_NOT_YET_VALID
+			     ? "certificate not valid now"
+			     : "unknown CA",
+			 ca, X509_verify_cert_error_string(e));
 		ret = why;
 	}
 out:
@@ -293,8 +307,7 @@ static bool signature_ok(struct report *r)
 	/* The key's type decides: Ed25519 signs the bytes, ECDSA a SHA-256. */
 	if (key && !EVP_PKEY_is_a(key, "ED25519"))
 		md = EVP_sha256();
-	if (key && ctx &&
-	    EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
+	if (key && ctx && EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
 	    EVP_DigestVerify(ctx, r->sig, r->sig_len, r->payload,
 			     r->payload_len) == 1)
 		ok = true;
@@ -329,8 +342,7 @@ static const char *field(const struct report *r, const char *key, char *buf,
  * Every line is "key: value" and no key comes twice: a value cannot pass
  * for another field (cvmd signs printable values only). NULL, else why.
  */
-static const char *check_lines(const struct report *r, char *why,
-			       size_t size)
+static const char *check_lines(const struct report *r, char *why, size_t size)
 {
 	const char *p = (const char *)r->payload, *q, *end, *colon;
 	size_t klen;
@@ -343,8 +355,10 @@ static const char *check_lines(const struct report *r, char *why,
 		klen = colon - p;
 		for (q = end + 1; *q; q = strchr(q, '\n') + 1) {
 			if (!strncmp(q, p, klen) && q[klen] == ':') {
-				snprintf(why, size, "malformed report: field "
-					 "'%.*s' repeated", (int)klen, p);
+				snprintf(why, size,
+					 "malformed report: field "
+					 "'%.*s' repeated",
+					 (int)klen, p);
 				return why;
 			}
 			if (!strchr(q, '\n'))
@@ -357,10 +371,12 @@ static const char *check_lines(const struct report *r, char *why,
 /* Valid: print what the report says; exit 0. */
 static int print_valid(struct cvm_call *c, const struct report *r)
 {
-	static const char *const keys[] = { "name", "uuid", "state",
-		"measurement", "measured_pages", "nonce", "timestamp", "host",
-		"host_certificate_subject", "cvm_version", "root_of_trust",
-		"signature_algorithm" };
+	static const char *const keys[] = {
+		"name",	       "uuid",		 "state",
+		"measurement", "measured_pages", "nonce",
+		"timestamp",   "host",		 "host_certificate_subject",
+		"cvm_version", "root_of_trust",	 "signature_algorithm"
+	};
 	struct json_object *o = NULL;
 	char buf[1024];
 	size_t i;
@@ -430,7 +446,7 @@ int cvmctl_verify_run(struct cvm_call *c)
 	}
 	if (!signature_ok(&r)) {
 		ret = invalid(c, "bad signature: the report's bytes are not "
-			      "what the host's key signed");
+				 "what the host's key signed");
 		goto out;
 	}
 	if (strlen((const char *)r.payload) != (size_t)r.payload_len) {
@@ -449,17 +465,20 @@ int cvmctl_verify_run(struct cvm_call *c)
 	}
 	if (c->nonce && (!field(&r, "nonce", got, sizeof(got)) ||
 			 !hex_equal(got, c->nonce))) {
-		snprintf(why, sizeof(why), "nonce mismatch: the report has "
+		snprintf(why, sizeof(why),
+			 "nonce mismatch: the report has "
 			 "'%s', expected '%s' (a replayed or another "
-			 "verifier's report)", got, c->nonce);
+			 "verifier's report)",
+			 got, c->nonce);
 		ret = invalid(c, why);
 		goto out;
 	}
 	if (c->measurement && (!field(&r, "measurement", got, sizeof(got)) ||
 			       !hex_equal(got, c->measurement))) {
-		snprintf(why, sizeof(why), "measurement mismatch: the VM was "
-			 "launched with '%s', expected '%s'", got,
-			 c->measurement);
+		snprintf(why, sizeof(why),
+			 "measurement mismatch: the VM was "
+			 "launched with '%s', expected '%s'",
+			 got, c->measurement);
 		ret = invalid(c, why);
 		goto out;
 	}

@@ -23,7 +23,6 @@ int cvmctl_verify_build(struct cvm_call *c, char **args);
 int cvmctl_verify_run(struct cvm_call *c);
 
 /* Hex (either case, even length) into bytes: 0, -EINVAL, -E2BIG. */
-int cvmctl_parse_hex(const char *s, uint8_t *buf, size_t size,
-		     size_t *ret_len);
+int cvmctl_parse_hex(const char *s, uint8_t *buf, size_t size, size_t *ret_len);
 
 #endif /* CVMCTL_ATTEST_H */

@@ -28,9 +28,10 @@
 
 #include "attest.h"
 
-#define ROOT_OF_TRUST "software: the host kernel and the host's attestation " \
+#define ROOT_OF_TRUST                                           \
+	"software: the host kernel and the host's attestation " \
 	"key; no hardware attestation"
-#define CERT_MAX (64 * 1024)	/* the chain file, at most */
+#define CERT_MAX (64 * 1024) /* the chain file, at most */
 
 static void put_hex(FILE *f, const uint8_t *p, size_t len)
 {
@@ -191,14 +192,16 @@ static int sign(EVP_PKEY *key, const EVP_MD *md, const char *text, size_t len,
 	if (!ctx)
 		return -ENOMEM;
 	if (EVP_DigestSignInit(ctx, NULL, md, NULL, key) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &sig_len, (const uint8_t *)text, len) != 1)
+	    EVP_DigestSign(ctx, NULL, &sig_len, (const uint8_t *)text, len) !=
+		1)
 		goto out;
 	sig = malloc(sig_len);
 	if (!sig) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (EVP_DigestSign(ctx, sig, &sig_len, (const uint8_t *)text, len) != 1) {
+	if (EVP_DigestSign(ctx, sig, &sig_len, (const uint8_t *)text, len) !=
+	    1) {
 		free(sig);
 		goto out;
 	}
@@ -229,10 +232,10 @@ static void subject_of(X509 *cert, char *buf, size_t size)
 void cvmd_attest_request(struct cvmd *d, struct cvmd_client *c,
 			 const Cvm__Request *req)
 {
-	const char *key_path = d->cfg.attest_key ? d->cfg.attest_key :
-			       CVMD_ATTEST_DEFAULT_KEY;
-	const char *cert_path = d->cfg.attest_cert ? d->cfg.attest_cert :
-				CVMD_ATTEST_DEFAULT_CERT;
+	const char *key_path =
+	    d->cfg.attest_key ? d->cfg.attest_key : CVMD_ATTEST_DEFAULT_KEY;
+	const char *cert_path =
+	    d->cfg.attest_cert ? d->cfg.attest_cert : CVMD_ATTEST_DEFAULT_CERT;
 	const Cvm__AttestRequest *rq = req->attest;
 	char *payload = NULL, *chain = NULL, dn[512];
 	uint8_t *sig = NULL;
@@ -247,8 +250,10 @@ void cvmd_attest_request(struct cvmd *d, struct cvmd_client *c,
 	int ret = 0;
 
 	if (rq->nonce.len > CVMD_ATTEST_NONCE_MAX) {
-		cvmd_client_error(c, req->id, -EINVAL, "attest: nonce over %d "
-				  "bytes", CVMD_ATTEST_NONCE_MAX);
+		cvmd_client_error(c, req->id, -EINVAL,
+				  "attest: nonce over %d "
+				  "bytes",
+				  CVMD_ATTEST_NONCE_MAX);
 		return;
 	}
 	vm = cvmd_vm_find(d, rq->name);
@@ -259,47 +264,60 @@ void cvmd_attest_request(struct cvmd *d, struct cvmd_client *c,
 	}
 	key = read_key(key_path, &ret);
 	if (!key) {
-		cvmd_client_error(c, req->id, ret, "attest '%s': cannot read "
-				  "the attestation key %s: %s", rq->name,
-				  key_path, ret == -EBADMSG ? "not a PEM "
-				  "private key" : strerror(-ret));
+		cvmd_client_error(c, req->id, ret,
+				  "attest '%s': cannot read "
+				  "the attestation key %s: %s",
+				  rq->name, key_path,
+				  ret == -EBADMSG ? "not a PEM "
+						    "private key"
+						  : strerror(-ret));
 		goto out;
 	}
 	algorithm = algorithm_of(key, &md);
 	if (!algorithm) {
 		ret = -EINVAL;
-		cvmd_client_error(c, req->id, ret, "attest '%s': the "
+		cvmd_client_error(c, req->id, ret,
+				  "attest '%s': the "
 				  "attestation key %s is neither ECDSA P-256 "
-				  "nor Ed25519", rq->name, key_path);
+				  "nor Ed25519",
+				  rq->name, key_path);
 		goto out;
 	}
 	ret = read_chain(cert_path, &chain, &leaf);
 	if (!ret && X509_check_private_key(leaf, key) != 1)
 		ret = -EKEYREJECTED;
 	if (ret) {
-		cvmd_client_error(c, req->id, ret, "attest '%s': the "
-				  "certificate %s: %s", rq->name, cert_path,
+		cvmd_client_error(c, req->id, ret,
+				  "attest '%s': the "
+				  "certificate %s: %s",
+				  rq->name, cert_path,
 				  ret == -EKEYREJECTED ? "not the attestation "
-				  "key's" : ret == -EBADMSG ? "no PEM "
-				  "certificate in it" : strerror(-ret));
+							 "key's"
+				  : ret == -EBADMSG    ? "no PEM "
+							 "certificate in it"
+						       : strerror(-ret));
 		goto out;
 	}
 	subject_of(leaf, dn, sizeof(dn));
 	/* One line in the report, whatever the subject holds. */
 	make_printable(dn);
-	ret = cvmd_attest_payload(vm, rq->nonce.data, rq->nonce.len, dn,
-				  algorithm, time(NULL), &payload,
-				  &payload_len);
+	ret =
+	    cvmd_attest_payload(vm, rq->nonce.data, rq->nonce.len, dn,
+				algorithm, time(NULL), &payload, &payload_len);
 	if (ret == -EINVAL) {
-		cvmd_client_error(c, req->id, ret, "attest: the VM's name or "
-				  "uuid is not printable ASCII (a damaged record)");
+		cvmd_client_error(
+		    c, req->id, ret,
+		    "attest: the VM's name or "
+		    "uuid is not printable ASCII (a damaged record)");
 		goto out;
 	}
 	if (!ret)
 		ret = sign(key, md, payload, payload_len, &sig, &sig_len);
 	if (ret) {
-		cvmd_client_error(c, req->id, ret, "attest '%s': cannot sign "
-				  "the report: %s", rq->name, strerror(-ret));
+		cvmd_client_error(c, req->id, ret,
+				  "attest '%s': cannot sign "
+				  "the report: %s",
+				  rq->name, strerror(-ret));
 		goto out;
 	}
 	cvm__launch_report__init(&report);
@@ -313,8 +331,8 @@ void cvmd_attest_request(struct cvmd *d, struct cvmd_client *c,
 	resp.result_case = CVM__RESPONSE__RESULT_REPORT;
 	resp.report = &report;
 	cvmd_client_send(c, &resp);
-	cvmd_log(LOG_INFO, "vm %s: launch report signed (uid %u)",
-		 vm->rec.name, (unsigned int)c->uid);
+	cvmd_log(LOG_INFO, "vm %s: launch report signed (uid %u)", vm->rec.name,
+		 (unsigned int)c->uid);
 out:
 	EVP_PKEY_free(key);
 	X509_free(leaf);

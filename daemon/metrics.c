@@ -28,19 +28,18 @@
 
 #include "metrics.h"
 
-#define NR_OPS 32		/* Cvm__Request__OpCase values fit below */
-#define NR_STATUS 16		/* Cvm__Status values fit below */
+#define NR_OPS 32 /* Cvm__Request__OpCase values fit below */
+#define NR_STATUS 16 /* Cvm__Status values fit below */
 #define NR_PENDING_BUCKETS 256
 /* Requests in flight tracked at most; beyond, answers go uncounted. */
 #define MAX_PENDING 65536
-#define RENDER_MIN_MS 100	/* a change is published within this */
-#define RENDER_EVERY_MS 1000	/* and everything at least this often */
+#define RENDER_MIN_MS 100 /* a change is published within this */
+#define RENDER_EVERY_MS 1000 /* and everything at least this often */
 
 /* Transition latency buckets, in seconds (le). */
-static const double buckets[] = {
-	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-	1, 2.5, 5, 10,
-};
+static const double buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
+				  0.025,  0.05,	 0.1,	 0.25,	0.5,
+				  1,	  2.5,	 5,	 10 };
 #define NR_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
 static const char *const lifecycle_names[] = {
@@ -55,18 +54,30 @@ static const char *const lifecycle_names[] = {
 static const char *op_name(int op)
 {
 	switch ((Cvm__Request__OpCase)op) {
-	case CVM__REQUEST__OP_STATUS: return "status";
-	case CVM__REQUEST__OP_LIST: return "list";
-	case CVM__REQUEST__OP_SHOW: return "show";
-	case CVM__REQUEST__OP_CREATE: return "create";
-	case CVM__REQUEST__OP_DESTROY: return "destroy";
-	case CVM__REQUEST__OP_LIFECYCLE: return "lifecycle";
-	case CVM__REQUEST__OP_PAGE: return "page";
-	case CVM__REQUEST__OP_GUEST_WRITE: return "guest_write";
-	case CVM__REQUEST__OP_READ: return "read";
-	case CVM__REQUEST__OP_SNAPSHOT: return "snapshot";
-	case CVM__REQUEST__OP_WATCH: return "watch";
-	case CVM__REQUEST__OP_ATTEST: return "attest";
+	case CVM__REQUEST__OP_STATUS:
+		return "status";
+	case CVM__REQUEST__OP_LIST:
+		return "list";
+	case CVM__REQUEST__OP_SHOW:
+		return "show";
+	case CVM__REQUEST__OP_CREATE:
+		return "create";
+	case CVM__REQUEST__OP_DESTROY:
+		return "destroy";
+	case CVM__REQUEST__OP_LIFECYCLE:
+		return "lifecycle";
+	case CVM__REQUEST__OP_PAGE:
+		return "page";
+	case CVM__REQUEST__OP_GUEST_WRITE:
+		return "guest_write";
+	case CVM__REQUEST__OP_READ:
+		return "read";
+	case CVM__REQUEST__OP_SNAPSHOT:
+		return "snapshot";
+	case CVM__REQUEST__OP_WATCH:
+		return "watch";
+	case CVM__REQUEST__OP_ATTEST:
+		return "attest";
 	case CVM__REQUEST__OP__NOT_SET:
 	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
 		break;
@@ -79,14 +90,14 @@ struct pending {
 	const struct cvmd_client *c;
 	uint64_t id;
 	uint64_t start_ns;
-	uint64_t pages;		/* page operations: how many */
-	int op;			/* Cvm__Request__OpCase */
-	int sub;		/* lifecycle or page op; -1: none */
-	char name[65];		/* the VM, for its own counters */
+	uint64_t pages; /* page operations: how many */
+	int op; /* Cvm__Request__OpCase */
+	int sub; /* lifecycle or page op; -1: none */
+	char name[65]; /* the VM, for its own counters */
 };
 
 struct histogram {
-	uint64_t le[NR_BUCKETS];	/* cumulative at render time */
+	uint64_t le[NR_BUCKETS]; /* cumulative at render time */
 	uint64_t count;
 	double sum;
 };
@@ -94,8 +105,8 @@ struct histogram {
 struct cvmd_metrics {
 	struct cvmd *d;
 	struct MHD_Daemon *mhd;
-	int fd;			/* the listening socket */
-	char *unix_path;	/* bound by us: unlinked at stop */
+	int fd; /* the listening socket */
+	char *unix_path; /* bound by us: unlinked at stop */
 
 	/* Loop side. */
 	struct pending *pending[NR_PENDING_BUCKETS];
@@ -106,7 +117,7 @@ struct cvmd_metrics {
 	uint64_t rendered_ns;
 	uv_timer_t timer;
 	uv_check_t check;
-	unsigned int handles;	/* open at stop, to close */
+	unsigned int handles; /* open at stop, to close */
 
 	/* Shared: the published exposition. */
 	pthread_mutex_t lock;
@@ -140,7 +151,7 @@ static void describe(const Cvm__Request *req, struct pending *p)
 	case CVM__REQUEST__OP_LIFECYCLE:
 		name = req->lifecycle->name;
 		if (req->lifecycle->op_set_case ==
-			    CVM__LIFECYCLE_REQUEST__OP_SET_OP &&
+			CVM__LIFECYCLE_REQUEST__OP_SET_OP &&
 		    (unsigned int)req->lifecycle->op < NR_LIFECYCLE)
 			p->sub = req->lifecycle->op;
 		break;
@@ -150,10 +161,18 @@ static void describe(const Cvm__Request *req, struct pending *p)
 			p->sub = req->page->op;
 		p->pages = req->page->pages ? req->page->pages : 1;
 		break;
-	case CVM__REQUEST__OP_SHOW: name = req->show->name; break;
-	case CVM__REQUEST__OP_GUEST_WRITE: name = req->guest_write->name; break;
-	case CVM__REQUEST__OP_READ: name = req->read->name; break;
-	case CVM__REQUEST__OP_SNAPSHOT: name = req->snapshot->name; break;
+	case CVM__REQUEST__OP_SHOW:
+		name = req->show->name;
+		break;
+	case CVM__REQUEST__OP_GUEST_WRITE:
+		name = req->guest_write->name;
+		break;
+	case CVM__REQUEST__OP_READ:
+		name = req->read->name;
+		break;
+	case CVM__REQUEST__OP_SNAPSHOT:
+		name = req->snapshot->name;
+		break;
 	default:
 		break;
 	}
@@ -256,7 +275,7 @@ void cvmd_metrics_answer(struct cvmd_client *c, const Cvm__Response *resp)
 		return;
 	p = take_pending(m, c, resp->id);
 	if (!p)
-		return;		/* an event, or a later part of a list */
+		return; /* an event, or a later part of a list */
 	count(m, p, resp->status);
 	free(p);
 }
@@ -297,8 +316,7 @@ static void put_label(FILE *f, const char *s)
 	}
 }
 
-static void head(FILE *f, const char *name, const char *type,
-		 const char *help)
+static void head(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -330,8 +348,9 @@ static const char *status_label(int status, char *buf, size_t size)
 static void render_host(FILE *f, struct cvmd *d)
 {
 	static const int states[] = { CVM__VM_STATE__NORMAL,
-		CVM__VM_STATE__TRANSIENT, CVM__VM_STATE__SECURE,
-		CVM__VM_STATE__FAILED };
+				      CVM__VM_STATE__TRANSIENT,
+				      CVM__VM_STATE__SECURE,
+				      CVM__VM_STATE__FAILED };
 	uint64_t by_state[4] = {}, pinned = 0;
 	struct cvmd_pool pool;
 	struct cvmd_vm *vm;
@@ -396,8 +415,8 @@ static void render_refusals(FILE *f, struct cvmd *d)
 	     "Clients refused or held back by a limit, by cause "
 	     "(docs/cvmd.md, Limits).");
 	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
-		fprintf(f, "cvm_refusals_total{cause=\"%s\"} %llu\n", r[i].cause,
-			(unsigned long long)r[i].v);
+		fprintf(f, "cvm_refusals_total{cause=\"%s\"} %llu\n",
+			r[i].cause, (unsigned long long)r[i].v);
 }
 
 static void render_requests(FILE *f, struct cvmd_metrics *m)
@@ -412,11 +431,13 @@ static void render_requests(FILE *f, struct cvmd_metrics *m)
 	for (op = 0; op < NR_OPS; op++)
 		for (st = 0; st < NR_STATUS; st++)
 			if (m->requests[op][st])
-				fprintf(f, "cvm_api_requests_total{operation=\"%s\","
-					"status=\"%s\"} %llu\n",
-					op_name(op) ? op_name(op) : "unknown",
-					status_label(st, status, sizeof(status)),
-					(unsigned long long)m->requests[op][st]);
+				fprintf(
+				    f,
+				    "cvm_api_requests_total{operation=\"%s\","
+				    "status=\"%s\"} %llu\n",
+				    op_name(op) ? op_name(op) : "unknown",
+				    status_label(st, status, sizeof(status)),
+				    (unsigned long long)m->requests[op][st]);
 
 	head(f, "cvm_transition_duration_seconds", "histogram",
 	     "Transitions made (lifecycle requests answered OK), from "
@@ -425,18 +446,23 @@ static void render_requests(FILE *f, struct cvmd_metrics *m)
 		const struct histogram *h = &m->transitions[op];
 
 		for (i = 0; i < NR_BUCKETS; i++)
-			fprintf(f, "cvm_transition_duration_seconds_bucket{"
+			fprintf(f,
+				"cvm_transition_duration_seconds_bucket{"
 				"operation=\"%s\",le=\"%g\"} %llu\n",
 				lifecycle_names[op], buckets[i],
 				(unsigned long long)h->le[i]);
-		fprintf(f, "cvm_transition_duration_seconds_bucket{operation="
-			"\"%s\",le=\"+Inf\"} %llu\n", lifecycle_names[op],
-			(unsigned long long)h->count);
-		fprintf(f, "cvm_transition_duration_seconds_sum{operation="
-			"\"%s\"} %.9f\n", lifecycle_names[op], h->sum);
-		fprintf(f, "cvm_transition_duration_seconds_count{operation="
-			"\"%s\"} %llu\n", lifecycle_names[op],
-			(unsigned long long)h->count);
+		fprintf(f,
+			"cvm_transition_duration_seconds_bucket{operation="
+			"\"%s\",le=\"+Inf\"} %llu\n",
+			lifecycle_names[op], (unsigned long long)h->count);
+		fprintf(f,
+			"cvm_transition_duration_seconds_sum{operation="
+			"\"%s\"} %.9f\n",
+			lifecycle_names[op], h->sum);
+		fprintf(f,
+			"cvm_transition_duration_seconds_count{operation="
+			"\"%s\"} %llu\n",
+			lifecycle_names[op], (unsigned long long)h->count);
 	}
 }
 
@@ -444,8 +470,9 @@ static void render_requests(FILE *f, struct cvmd_metrics *m)
 static void render_vms(FILE *f, struct cvmd *d)
 {
 	static const int states[] = { CVM__VM_STATE__NORMAL,
-		CVM__VM_STATE__TRANSIENT, CVM__VM_STATE__SECURE,
-		CVM__VM_STATE__FAILED };
+				      CVM__VM_STATE__TRANSIENT,
+				      CVM__VM_STATE__SECURE,
+				      CVM__VM_STATE__FAILED };
 	struct cvmd_vm *vm;
 	size_t i;
 
@@ -528,7 +555,7 @@ static void publish(struct cvmd_metrics *m)
 	size_t len;
 
 	if (render(m->d, m, &text, &len))
-		return;		/* the last one stays published */
+		return; /* the last one stays published */
 	pthread_mutex_lock(&m->lock);
 	old = m->text;
 	m->text = text;
@@ -572,9 +599,9 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int code,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, (void *)text, owned ?
-					    MHD_RESPMEM_MUST_FREE :
-					    MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(len, (void *)text,
+					    owned ? MHD_RESPMEM_MUST_FREE
+						  : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		if (owned)
 			free((void *)text);
@@ -642,8 +669,8 @@ static int listen_unix(struct cvmd_metrics *m, const char *path)
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(path, 0666) || listen(fd, 64)) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0666) ||
+	    listen(fd, 64)) {
 		ret = -errno;
 		close(fd);
 		return ret;
@@ -776,19 +803,18 @@ int cvmd_metrics_start(struct cvmd *d)
 	 * epoll (AUTO), not select(): with a thousand VMMs connected, cvmd's
 	 * descriptors are past FD_SETSIZE.
 	 */
-	m->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
-				  MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, m,
-				  MHD_OPTION_LISTEN_SOCKET, m->fd,
-				  MHD_OPTION_CONNECTION_LIMIT, 32u,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-				  MHD_OPTION_END);
+	m->mhd = MHD_start_daemon(
+	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    on_request, m, MHD_OPTION_LISTEN_SOCKET, m->fd,
+	    MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT,
+	    10u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+	    MHD_OPTION_END);
 	if (!m->mhd) {
 		cvmd_log(LOG_ERR, "metrics: cannot start the HTTP server");
 		d->metrics = metrics_free(m);
 		return -EIO;
 	}
-	m->fd = -1;	/* libmicrohttpd's now: MHD_stop_daemon() closes it */
+	m->fd = -1; /* libmicrohttpd's now: MHD_stop_daemon() closes it */
 	uv_timer_init(d->loop, &m->timer);
 	m->timer.data = m;
 	uv_timer_start(&m->timer, on_timer, RENDER_EVERY_MS, RENDER_EVERY_MS);
