@@ -35,6 +35,8 @@
 #define MAX_PENDING 65536
 #define RENDER_MIN_MS 100 /* a change is published within this */
 #define RENDER_EVERY_MS 1000 /* and everything at least this often */
+/* Each idle VM's counters asked of its VMM this often (see refresh_vms). */
+#define REFRESH_MS 5000
 
 /* Transition latency buckets, in seconds (le). */
 static const double buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -117,6 +119,7 @@ struct cvmd_metrics {
 	uint64_t rendered_ns;
 	uv_timer_t timer;
 	uv_check_t check;
+	uv_timer_t refresh;
 	unsigned int handles; /* open at stop, to close */
 
 	/* Shared: the published exposition. */
@@ -585,6 +588,46 @@ static void on_check(uv_check_t *h)
 			       RENDER_EVERY_MS);
 }
 
+static void refreshed(struct cvmd_call *call, const Cvm__Response *resp,
+		      int err)
+{
+	(void)resp;
+	(void)err;
+	/* on_vmm_read() took the counters in; published within a second. */
+	free(call);
+}
+
+/*
+ * Counters can change without a request through cvmd (with kmod, a VM's
+ * pages are evicted to make room for another's): every REFRESH_MS, a show
+ * to each VM's VMM that has nothing else queued, one at most in flight
+ * per VM. A VMM that does not answer holds only its own queue; scrapes
+ * never wait for this.
+ */
+static void refresh_vms(uv_timer_t *h)
+{
+	struct cvmd_metrics *m = h->data;
+	Cvm__ShowRequest show = CVM__SHOW_REQUEST__INIT;
+	Cvm__Request req = CVM__REQUEST__INIT;
+	struct cvmd_call *call;
+	struct cvmd_vm *vm;
+
+	req.op_case = CVM__REQUEST__OP_SHOW;
+	req.show = &show;
+	list_for_each_entry(vm, &m->d->vms, node) {
+		if (!vm->connected || vm->creator || vm->destroying ||
+		    vm->freeing || !list_empty(&vm->calls))
+			continue;
+		call = calloc(1, sizeof(*call));
+		if (!call)
+			return;
+		show.name = vm->rec.name;
+		call->done = refreshed;
+		if (cvmd_vm_call(vm, &req, call))
+			free(call);
+	}
+}
+
 /* Every second: what changed without an answer (a VMM died, a limit). */
 static void on_timer(uv_timer_t *h)
 {
@@ -821,9 +864,13 @@ int cvmd_metrics_start(struct cvmd *d)
 	uv_check_init(d->loop, &m->check);
 	m->check.data = m;
 	uv_check_start(&m->check, on_check);
-	/* Neither handle keeps the loop alive on its own. */
+	uv_timer_init(d->loop, &m->refresh);
+	m->refresh.data = m;
+	uv_timer_start(&m->refresh, refresh_vms, REFRESH_MS, REFRESH_MS);
+	/* None of the handles keeps the loop alive on its own. */
 	uv_unref((uv_handle_t *)&m->timer);
 	uv_unref((uv_handle_t *)&m->check);
+	uv_unref((uv_handle_t *)&m->refresh);
 	cvmd_log(LOG_INFO, "metrics: serving GET /metrics on %s",
 		 fd >= 0 ? "the socket systemd passed (metrics)" : spec);
 	return 0;
@@ -833,7 +880,7 @@ static void on_handle_closed(uv_handle_t *h)
 {
 	struct cvmd_metrics *m = h->data;
 
-	/* The timer and the check: the last to close frees. */
+	/* The two timers and the check: the last to close frees. */
 	if (!--m->handles)
 		metrics_free(m);
 }
@@ -848,7 +895,8 @@ void cvmd_metrics_stop(struct cvmd *d)
 	/* The HTTP thread first: nothing reads the text after this. */
 	MHD_stop_daemon(m->mhd);
 	m->mhd = NULL;
-	m->handles = 2;
+	m->handles = 3;
+	uv_close((uv_handle_t *)&m->refresh, on_handle_closed);
 	uv_close((uv_handle_t *)&m->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&m->check, on_handle_closed);
 }
