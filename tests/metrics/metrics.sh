@@ -122,6 +122,17 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 check "that scrape took under a second (${ms} ms)" [ "$ms" -lt 1000 ]
 kill -CONT "$pid"
 
+# An idle VM's counters are asked of its VMM every 5 s (kmod evictions
+# change them without a request): its VMM wakes (a voluntary context
+# switch), where without metrics it sleeps on.
+pid=$(ctl --json show m2 | jq -r .vmm_pid)
+wakes() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status"; }
+w0=$(wakes "$pid")
+sleep 6
+w1=$(wakes "$pid")
+check "an idle VM's VMM is asked for its counters within 6 s (woke $((w1 - w0)) times)" \
+	[ "$((w1 - w0))" -ge 1 -a "$((w1 - w0))" -le 4 ]
+
 # Prometheus itself (tests/fleet/prometheus.sh), against this cvmd.
 PPORT=$(free_port)
 if prom_start "$PPORT" 1s "127.0.0.1:$PORT"; then
