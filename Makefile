@@ -38,7 +38,8 @@ KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 TABLE_SRC := tests/table/table-tests.c tests/table/tvm.c
 TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
-SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fresh system
+SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fresh system \
+	metrics
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook $(BUILD)/tests/unit/test-ops
 
@@ -93,14 +94,14 @@ CVMCTL_HDR := $(wildcard client/*.h)
 $(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Iclient -o $@ $(CVMCTL_SRC) $(PROTO_SRC) \
-		-lprotobuf-c -ljson-c $(XML_LIBS)
+		-lprotobuf-c -ljson-c -lcrypto $(XML_LIBS)
 
 # cvmctl's pure parts (argument parsing), with ASan + UBSan.
 CVMCTL_LIB_SRC := $(filter-out client/cvmctl.c,$(CVMCTL_SRC))
 $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) $(SANITIZE) -Iclient -o $@ tests/unit/test-cvmctl.c \
-		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c $(XML_LIBS)
+		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c -lcrypto $(XML_LIBS)
 
 $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/hook-xml.h
 	@mkdir -p $(@D)
@@ -112,9 +113,13 @@ CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c \
 	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c \
 	daemon/vmm-process.c daemon/vmm-connection.c daemon/limits.c daemon/vm-record.c \
-	daemon/cvmd-init.c daemon/operations.c
+	daemon/cvmd-init.c daemon/operations.c \
+	daemon/metrics.c daemon/attest.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
-	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h daemon/operations.h
+	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h daemon/operations.h \
+	daemon/metrics.h daemon/attest.h
+# What cvmd links, for cvmd and everything built from its sources.
+CVMD_LIBS := -luv -lsqlite3 -lmicrohttpd -lcrypto -linih -lsystemd -lprotobuf-c
 XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)
 XML_LIBS = $(shell xml2-config --libs 2>/dev/null)
 
@@ -122,12 +127,11 @@ XML_LIBS = $(shell xml2-config --libs 2>/dev/null)
 $(BUILD)/tests/unit/test-ops: tests/unit/test-ops.c $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ tests/unit/test-ops.c \
-		$(filter-out daemon/cvmd.c,$(CVMD_SRC)) $(PROTO_SRC) -lcmocka -luv -lsqlite3 -linih \
-		-lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+		$(filter-out daemon/cvmd.c,$(CVMD_SRC)) $(PROTO_SRC) -lcmocka $(CVMD_LIBS) $(XML_LIBS) -lpthread -ldl
 $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
-		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+		$(CVMD_LIBS) $(XML_LIBS) -lpthread -ldl
 
 VMM_SRC := $(wildcard daemon/vmm/*.c)
 $(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
@@ -143,7 +147,7 @@ $(BUILD)/asan/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) daemon/failpoint.c $(PROTO_GE
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(SANITIZE) -DCVMD_FAILPOINTS $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ \
 		$(CVMD_SRC) daemon/failpoint.c \
-		$(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+		$(PROTO_SRC) $(CVMD_LIBS) $(XML_LIBS) -lpthread -ldl
 $(BUILD)/asan/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
 		$(LIBCVM_SRC) $(LIBCVM_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
@@ -156,7 +160,7 @@ $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CV
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
-		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
+		$(CVMD_LIB_SRC) $(PROTO_SRC) $(CVMD_LIBS) \
 		$(XML_LIBS) -lpthread -ldl
 
 # libFuzzer target: a VMM's answers as cvmd reads them.
@@ -164,7 +168,7 @@ $(BUILD)/tests/fuzz/fuzz-vmm-answer: tests/fuzz/fuzz-vmm-answer.c $(CVMD_LIB_SRC
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-vmm-answer.c \
-		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
+		$(CVMD_LIB_SRC) $(PROTO_SRC) $(CVMD_LIBS) \
 		$(XML_LIBS) -lpthread -ldl
 
 # libFuzzer target: D-Bus method calls into cvmd's vtables, peer to peer
@@ -173,8 +177,8 @@ $(BUILD)/tests/fuzz/fuzz-bus-args: tests/fuzz/fuzz-bus-args.c $(CVMD_LIB_SRC) $(
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-bus-args.c \
-		$(filter-out daemon/bus.c,$(CVMD_LIB_SRC)) $(PROTO_SRC) -luv -lsqlite3 -linih \
-		-lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+		$(filter-out daemon/bus.c,$(CVMD_LIB_SRC)) $(PROTO_SRC) $(CVMD_LIBS) \
+		$(XML_LIBS) -lpthread -ldl
 
 # libFuzzer target: cvmd.conf (inih) and key=value overrides.
 $(BUILD)/tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c daemon/cvmd-config.c $(CVMD_HDR) $(PROTO_GEN)
@@ -320,6 +324,13 @@ check-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz-%)
 check-hostile: $(ASAN_BINS) $(BUILD)/client/cvmctl
 	@tests/run-suite.sh hostile tests/hostile/check-hostile.sh $(CVM_BUILD_DIR)
 
+# GET /metrics (exact series, promtool, a real Prometheus) and signed
+# launch reports (cvmctl attest / verify-report, openssl alone): about 40 s.
+check-metrics: $(INTEGRATION_BINS) $(ASAN_BINS)
+	@tests/run-suite.sh metrics sh -c 'st=0; \
+		tests/metrics/metrics.sh $(CVM_BUILD_DIR) || st=1; \
+		tests/metrics/attest.sh $(CVM_BUILD_DIR) || st=1; exit $$st'
+
 # A new user's first run: `make run` and `make all` in a clean clone inside
 # a minimal Debian 12 root (tests/fresh).
 check-fresh:
@@ -391,6 +402,10 @@ $(BUILD)/tests/bench/bench-dbus: tests/bench/bench-dbus.c tests/bench/bench-stat
 bench-dbus: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-dbus
 	tests/bench/bench-dbus.sh $(CVM_BUILD_DIR)
 
+# GET /metrics with 1,000 VMs: exposition size, scrape time (figures).
+bench-metrics: deps $(INTEGRATION_BINS)
+	tests/metrics/bench-scrape.sh $(CVM_BUILD_DIR)
+
 # The libvirt hook: invocation cost, and virsh start with and without it.
 bench-hook: deps $(INTEGRATION_BINS)
 	tests/bench/bench-hook.sh $(CVM_BUILD_DIR)
@@ -411,4 +426,4 @@ clean:
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
-	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov
+	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov check-metrics bench-metrics

@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "attest.h"
 #include "conn.h"
 #include "exitcode.h"
 #include "hook.h"
@@ -38,6 +39,9 @@ enum cvm_opt {
 	OPT_FILE = 1 << 6,
 	OPT_LENGTH = 1 << 7,
 	OPT_OUTPUT = 1 << 8,
+	OPT_NONCE = 1 << 9,
+	OPT_CA = 1 << 10,
+	OPT_MEASUREMENT = 1 << 11,
 };
 
 /* getopt values of the long-only options. */
@@ -52,6 +56,9 @@ enum {
 	ARG_DATA,
 	ARG_FILE,
 	ARG_LENGTH,
+	ARG_NONCE,
+	ARG_CA,
+	ARG_MEASUREMENT,
 };
 
 static const struct option long_options[] = {
@@ -68,6 +75,9 @@ static const struct option long_options[] = {
 	{ "file", required_argument, NULL, ARG_FILE },
 	{ "length", required_argument, NULL, ARG_LENGTH },
 	{ "output", required_argument, NULL, 'o' },
+	{ "nonce", required_argument, NULL, ARG_NONCE },
+	{ "ca", required_argument, NULL, ARG_CA },
+	{ "measurement", required_argument, NULL, ARG_MEASUREMENT },
 	{}
 };
 
@@ -89,6 +99,12 @@ static const struct {
 	{ ARG_FILE, OPT_FILE, "--file F", "write F's contents ('-': stdin)" },
 	{ ARG_LENGTH, OPT_LENGTH, "--length N", "bytes to read (1 to 1M)" },
 	{ 'o', OPT_OUTPUT, "-o, --output FILE", "write to FILE, not stdout" },
+	{ ARG_NONCE, OPT_NONCE, "--nonce HEX",
+	  "the verifier's challenge (up to 64 bytes)" },
+	{ ARG_CA, OPT_CA, "--ca CAFILE", "the CA the host's certificate must "
+	  "chain to" },
+	{ ARG_MEASUREMENT, OPT_MEASUREMENT, "--measurement HEX",
+	  "the launch measurement expected" },
 };
 
 /* The command line, parsed. Reset by cvmctl_prepare(). */
@@ -105,6 +121,9 @@ static const char *arg_data;
 static const char *arg_file;
 static uint64_t arg_length;
 static const char *arg_output;
+static const char *arg_nonce;
+static const char *arg_ca;
+static const char *arg_measurement;
 static unsigned int arg_given; /* enum cvm_opt bits seen */
 
 struct cvm_verb {
@@ -253,6 +272,15 @@ static int parse_option(int val, const char *value)
 	case 'o':
 		arg_output = value;
 		return 0;
+	case ARG_NONCE:
+		arg_nonce = value;
+		return 0;
+	case ARG_CA:
+		arg_ca = value;
+		return 0;
+	case ARG_MEASUREMENT:
+		arg_measurement = value;
+		return 0;
 	}
 	return usage_error("internal error: option %d", val);
 }
@@ -305,6 +333,9 @@ static void reset_args(void)
 	arg_file = NULL;
 	arg_length = 0;
 	arg_output = NULL;
+	arg_nonce = NULL;
+	arg_ca = NULL;
+	arg_measurement = NULL;
 	arg_given = 0;
 	current_verb = NULL;
 }
@@ -731,6 +762,7 @@ static int print_changed(struct cvm_call *c, const Cvm__Response *resp)
 	case CVM__REQUEST__OP_READ:
 	case CVM__REQUEST__OP_SNAPSHOT:
 	case CVM__REQUEST__OP_WATCH:
+	case CVM__REQUEST__OP_ATTEST:
 	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
 		printf("%s: %s done\n", c->name, c->verb->name);
 		break;
@@ -859,6 +891,13 @@ static const struct cvm_verb verbs[] = {
 	  "NAME [-o FILE]", "every GFN's state, flags and DMA references" },
 	{ "events", verb_events, NULL, 0, 1, 0, true, "[NAME]",
 	  "follow state changes and errors until interrupted" },
+	{ "attest", cvmctl_attest_build, cvmctl_attest_print, 1, 1,
+	  OPT_NONCE | OPT_OUTPUT, false, "NAME [--nonce HEX] [-o FILE]",
+	  "a launch report of the VM, signed by the host (docs/attestation.md)" },
+	{ "verify-report", cvmctl_verify_build, NULL, 1, 1,
+	  OPT_CA | OPT_NONCE | OPT_MEASUREMENT, false,
+	  "FILE --ca CAFILE [--nonce HEX] [--measurement HEX]",
+	  "check a launch report offline: exit 0 valid, 1 invalid (says why)" },
 	{ "hook", cvmctl_hook_build, NULL, 0, 5, 0, false,
 	  "qemu DOMAIN OP SUBOP EXTRA",
 	  "libvirt's qemu hook, domain XML on stdin (docs/libvirt.md)" },
@@ -1069,6 +1108,11 @@ int cvmctl_prepare(int argc, char **argv, struct cvm_call *c)
 		}
 		c->name = args[0];
 	}
+	c->nonce = arg_nonce;
+	c->ca = arg_ca;
+	c->measurement = arg_measurement;
+	c->output = arg_output;
+	c->json = arg_json;
 	r = c->verb->build(c, args);
 	if (!r)
 		r = resolve_uri(c);
@@ -1327,6 +1371,8 @@ int cvmctl_main(int argc, char **argv)
 		else
 			print_usage(stdout);
 		r = CVM_EXIT_OK;
+	} else if (c.verb->build == cvmctl_verify_build) {
+		r = cvmctl_verify_run(&c);
 	} else if (c.verb->build == cvmctl_hook_build) {
 		r = cvmctl_hook_run(&c, arg_timeout_set ? arg_timeout_ms
 							: CVMCTL_HOOK_TIMEOUT_MS);

@@ -28,6 +28,13 @@ struct cvm_call {
 	uint64_t gpa;
 	uint64_t pages;
 	uint8_t *file_data;		/* guest-write --file contents (owned) */
+	/* attest and verify-report (attest.c) */
+	const char *nonce;		/* --nonce HEX */
+	const char *ca;			/* --ca CAFILE */
+	const char *measurement;	/* --measurement HEX */
+	const char *output;		/* -o FILE */
+	bool json;			/* --json */
+	uint8_t nonce_buf[64];
 	Cvm__Request req;		/* id 1; op points into the union */
 	union {
 		Cvm__StatusRequest status;
@@ -41,6 +48,7 @@ struct cvm_call {
 		Cvm__ReadRequest read;
 		Cvm__SnapshotRequest snapshot;
 		Cvm__WatchRequest watch;
+		Cvm__AttestRequest attest;
 	} op;
 };
 

@@ -86,6 +86,17 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		return set_str(&cfg->admin_group, value);
 	if (!strcmp(key, "libvirt_uri"))
 		return set_str(&cfg->libvirt_uri, value);
+	if (!strcmp(key, "metrics_listen")) {
+		/* unix:PATH or HOST:PORT (metrics.c resolves it); "": off */
+		if (*value && (!strchr(value, ':') ||
+			       value[strlen(value) - 1] == ':'))
+			return -EINVAL;
+		return set_str(&cfg->metrics_listen, value);
+	}
+	if (!strcmp(key, "attest_key"))
+		return *value ? set_str(&cfg->attest_key, value) : -EINVAL;
+	if (!strcmp(key, "attest_cert"))
+		return *value ? set_str(&cfg->attest_cert, value) : -EINVAL;
 	if (!strcmp(key, "bus")) {
 		if (strcmp(value, "system") && strcmp(value, "session") &&
 		    strcmp(value, "none"))
@@ -204,6 +215,9 @@ void cvmd_config_free(struct cvmd_config *cfg)
 	free(cfg->admin_group);
 	free(cfg->bus);
 	free(cfg->libvirt_uri);
+	free(cfg->metrics_listen);
+	free(cfg->attest_key);
+	free(cfg->attest_cert);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -27,6 +27,7 @@
 #include "bus.h"
 #include "cvmd.h"
 #include "libvirt.h"
+#include "metrics.h"
 
 #define CVMD_DEFAULT_CONFIG "/etc/cvm/cvmd.conf"
 
@@ -64,6 +65,7 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
 	cvmd_server_stop(d);
+	cvmd_metrics_stop(d);
 	cvmd_bus_stop(d);
 	cvmd_libvirt_stop(d);
 	cvmd_vm_records_stop(d);
@@ -282,6 +284,9 @@ int main(int argc, char **argv)
 	ret = cvmd_vm_restore(&d);
 	/* From now on the loop never waits for another process's lock. */
 	cvm_registry_set_busy_timeout(d.reg, 0);
+	/* Before the API socket: it takes its fd by name (metrics.c). */
+	if (!ret)
+		ret = cvmd_metrics_start(&d);
 	if (!ret)
 		ret = cvmd_server_start(&d);
 	if (!ret) {

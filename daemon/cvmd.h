@@ -59,6 +59,9 @@ struct cvmd_config {
 	uint64_t max_output;		/* per connection, unsent bytes */
 	uint64_t sim_pool_pages;
 	uint64_t default_memlock;	/* 0: no per-VM limit */
+	char *metrics_listen;		/* unix:PATH or HOST:PORT; NULL: off */
+	char *attest_key;		/* NULL: the TLS server key (attest.c) */
+	char *attest_cert;		/* NULL: the TLS server certificate */
 };
 
 struct cvmd {
@@ -104,6 +107,7 @@ struct cvmd {
 	uv_timer_t bus_timer;
 	uv_prepare_t bus_prepare;
 	struct cvmd_libvirt *libvirt;
+	struct cvmd_metrics *metrics;	/* NULL: no metrics_listen */
 };
 
 struct cvmd_client;
@@ -185,6 +189,8 @@ struct cvmd_vm {
 	uint64_t destroyer_id;
 	bool destroying;
 	bool freeing;
+	uint64_t page_outs;		/* metrics.c: page-outs answered OK */
+	uint64_t integrity_failures;	/* metrics.c: answers INTEGRITY */
 	unsigned int handles;		/* open libuv handles to close */
 };
 

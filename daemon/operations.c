@@ -3,6 +3,7 @@
  * operations.c - the API's operations, one line each: the whole
  * privileged surface (STYLE §7) of both edges in one place.
  */
+#include "attest.h"
 #include "operations.h"
 
 #define MANAGE CVMD_PRIV_MANAGE, "org.cvm.manage"
@@ -32,6 +33,8 @@ static const struct cvmd_operation operations[] = {
 	OP(SNAPSHOT, "snapshot", ANYONE, cvmd_rpc_vm_request, true, true, snapshot),
 	/* a stream of events: the socket's only */
 	OP(WATCH, "watch", ANYONE, cvmd_handle_watch, false, false, watch),
+	/* a signed launch report: cvmctl attest, not on D-Bus */
+	OP(ATTEST, "attest", ANYONE, cvmd_attest_request, false, false, attest),
 };
 
 const struct cvmd_operation *cvmd_operation(int op_case)

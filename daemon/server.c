@@ -25,6 +25,8 @@
 #include "cvmd.h"
 #include "failpoint.h"
 #include "operations.h"
+#include "metrics.h"
+#include "attest.h"
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -146,6 +148,7 @@ static void on_written(uv_write_t *req, int status)
 
 void cvmd_client_send(struct cvmd_client *c, const Cvm__Response *resp)
 {
+	cvmd_metrics_answer(c, resp);
 	if (!c->closing)
 		c->ops->send(c, resp);
 }
@@ -359,6 +362,7 @@ void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 {
 	const struct cvmd_operation *op = cvmd_operation(req->op_case);
 
+	cvmd_metrics_request(c, req);
 	if (!op || !cvmd_request_body(req)) {
 		cvmd_client_error(c, req->id, -EINVAL, "unknown or empty request");
 	} else if (op->priv != CVMD_PRIV_READ && !c->admin && !c->authorized) {
@@ -373,6 +377,7 @@ void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 	} else {
 		op->handle(c->d, c, req);
 	}
+	cvmd_metrics_dispatched(c, req);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -506,6 +511,29 @@ static void on_connection(uv_stream_t *server, int status)
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
+/*
+ * The API socket among those systemd passed: the one not named for
+ * another listener (cvmd-metrics.socket's "metrics"). Return its fd, -1
+ * for none, -EINVAL for more than one.
+ */
+static int activated_api_fd(void)
+{
+	char **names = NULL;
+	int n, i, fd = -1, found = 0;
+
+	n = sd_listen_fds_with_names(1, &names);
+	for (i = 0; i < n; i++) {
+		if (names && names[i] && !strcmp(names[i], "metrics"))
+			continue;
+		fd = SD_LISTEN_FDS_START + i;
+		found++;
+	}
+	for (i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+	return found > 1 ? -EINVAL : fd;
+}
+
 int cvmd_server_start(struct cvmd *d)
 {
 	struct group *g;
@@ -521,12 +549,12 @@ int cvmd_server_start(struct cvmd *d)
 	uv_timer_init(d->loop, &d->stall_timer);
 	d->stall_timer.data = d;
 	/* Socket activation (cvmd.socket): the listening socket is ours. */
-	n = sd_listen_fds(1);
-	if (n > 1)
+	n = activated_api_fd();
+	if (n == -EINVAL)
 		return -EINVAL;
-	if (n == 1) {
+	if (n >= 0) {
 		d->socket_activated = true;
-		ret = uv_pipe_open(&d->server, SD_LISTEN_FDS_START);
+		ret = uv_pipe_open(&d->server, n);
 		if (!ret)
 			ret = uv_listen((uv_stream_t *)&d->server, 256,
 					on_connection);

@@ -282,6 +282,7 @@ static int dispatch(struct cvm_vmm *vmm, const Cvm__Request *req,
 	case CVM__REQUEST__OP_LIST:
 	case CVM__REQUEST__OP_CREATE:
 	case CVM__REQUEST__OP_WATCH:
+	case CVM__REQUEST__OP_ATTEST:	/* cvmd's own */
 	case CVM__REQUEST__OP__NOT_SET:
 	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
 		break;

@@ -40,7 +40,7 @@ static void test_rows_match_protocol(void **state)
 		assert_int_equal(op->body_offset, f->offset);
 		rows++;
 	}
-	assert_int_equal(rows, 11);
+	assert_int_equal(rows, 12);
 	assert_null(cvmd_operation(CVM__REQUEST__OP__NOT_SET));
 	assert_null(cvmd_operation(-1));
 	assert_null(cvmd_operation(1000));
@@ -64,6 +64,7 @@ static const struct {
 	{ CVM__REQUEST__OP_READ, "read", CVMD_PRIV_MEMORY, true },
 	{ CVM__REQUEST__OP_SNAPSHOT, "snapshot", CVMD_PRIV_READ, true },
 	{ CVM__REQUEST__OP_WATCH, "watch", CVMD_PRIV_READ, false },
+	{ CVM__REQUEST__OP_ATTEST, "attest", CVMD_PRIV_READ, false },
 };
 
 static void test_surface(void **state)
@@ -167,6 +168,7 @@ static void test_bus_requests(void **state)
 		cvmd_bus_request_free(req);
 	}
 	assert_null(cvmd_bus_request_new(CVM__REQUEST__OP_WATCH, "web1"));
+	assert_null(cvmd_bus_request_new(CVM__REQUEST__OP_ATTEST, "web1"));
 }
 
 /* The one errno table: both columns, entry by entry. */
