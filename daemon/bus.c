@@ -189,7 +189,8 @@ static int snapshot_keep(struct bus_call *bc, const Cvm__Snapshot *snap)
 
 	if (snap->n_gfns > CVM_SNAPSHOT_MAX_ENTRIES - bc->nr_runs)
 		return -E2BIG;
-	runs = realloc(bc->runs, (bc->nr_runs + snap->n_gfns + 1) * sizeof(*runs));
+	runs =
+	    realloc(bc->runs, (bc->nr_runs + snap->n_gfns + 1) * sizeof(*runs));
 	if (!runs)
 		return -ENOMEM;
 	bc->runs = runs;

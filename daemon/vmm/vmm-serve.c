@@ -30,8 +30,8 @@ struct vmm_result {
 	Cvm__Snapshot snapshot;
 	Cvm__GfnInfo *gfns;
 	Cvm__GfnInfo **gfn_ptrs;
-	size_t nr_gfns;		/* runs in gfns */
-	size_t next_gfn;	/* the first run not yet in a frame */
+	size_t nr_gfns; /* runs in gfns */
+	size_t next_gfn; /* the first run not yet in a frame */
 	uint8_t *data;
 };
 
@@ -177,12 +177,14 @@ static size_t snapshot_frame_budget(void)
 static void snapshot_window(struct vmm_result *r)
 {
 	size_t budget = snapshot_frame_budget(), size = 0, item;
+	const Cvm__GfnInfo *run;
 
 	r->snapshot.gfns = r->gfn_ptrs + r->next_gfn;
 	r->snapshot.n_gfns = 0;
 	while (r->next_gfn < r->nr_gfns) {
 		/* the run, its tag and its length's varint */
-		item = cvm__gfn_info__get_packed_size(r->gfn_ptrs[r->next_gfn]) + 4;
+		run = r->gfn_ptrs[r->next_gfn];
+		item = cvm__gfn_info__get_packed_size(run) + 4;
 		if (r->snapshot.n_gfns && size + item > budget)
 			break;
 		size += item;

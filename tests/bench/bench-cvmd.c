@@ -42,9 +42,9 @@
 #define DUR_N		200	/* durable transition cycles */
 #define DUR_VM		"lat"
 #define BULK_WINDOW	32
-#define IDLE_CONNS	1000	/* 2b: idle connections held open */
-#define IDLE_CLIENTS	64
-#define IDLE_ROUNDS	3
+#define IDLE_CONNS 1000 /* 2b: idle connections held open */
+#define IDLE_CLIENTS 64
+#define IDLE_ROUNDS 3
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const unsigned int tp_clients[] = { 1, 8, 64 };
@@ -684,8 +684,8 @@ static int bench_throughput_one(const char *sock, unsigned int nr,
 	}
 	s = stats_of(lat.ns, lat.n);
 	if (ret_res)
-		*ret_res = (struct tp_result){ total / (double)seconds, s.p50,
-					       s.p99 };
+		*ret_res =
+		    (struct tp_result){ total / (double)seconds, s.p50, s.p99 };
 	printf("  %2u client%s  %9.0f req/s total  %8.0f req/s per client "
 	       "(min %.0f, max %.0f)  latency p50 %7.1f us  p99 %7.1f us\n",
 	       nr, nr == 1 ? " " : "s", total / (double)seconds,
@@ -759,8 +759,10 @@ static int idle_open(const char *sock, int *fds, unsigned int nr)
 		if (!ret)
 			ret = status_call(fds[i], 1, NULL);
 		if (ret) {
-			fprintf(stderr, "bench-cvmd: idle connection %u of %u: "
-				"%s\n", i + 1, nr, strerror(-ret));
+			fprintf(stderr,
+				"bench-cvmd: idle connection %u of %u: "
+				"%s\n",
+				i + 1, nr, strerror(-ret));
 			return ret;
 		}
 	}
@@ -774,7 +776,7 @@ static void idle_close(int *fds, unsigned int nr)
 	for (i = 0; i < nr; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	usleep(200000);	/* cvmd sees the hangups before the next run */
+	usleep(200000); /* cvmd sees the hangups before the next run */
 }
 
 /*
@@ -822,12 +824,13 @@ static int bench_idle(const char *sock, unsigned int seconds)
 		m_p50[with] = median_of(p50[with], IDLE_ROUNDS);
 		m_p99[with] = median_of(p99[with], IDLE_ROUNDS);
 		printf("  median %s %d idle: %9.0f req/s  latency p50 %7.1f us"
-		       "  p99 %7.1f us\n", with ? "with   " : "without",
-		       IDLE_CONNS, m_rps[with], m_p50[with], m_p99[with]);
+		       "  p99 %7.1f us\n",
+		       with ? "with   " : "without", IDLE_CONNS, m_rps[with],
+		       m_p50[with], m_p99[with]);
 	}
 	printf("  ratio with/without idle: throughput %.2f  latency p50 %.2f"
-	       "  p99 %.2f\n\n", m_rps[1] / m_rps[0], m_p50[1] / m_p50[0],
-	       m_p99[1] / m_p99[0]);
+	       "  p99 %.2f\n\n",
+	       m_rps[1] / m_rps[0], m_p50[1] / m_p50[0], m_p99[1] / m_p99[0]);
 	return 0;
 }
 
@@ -857,7 +860,8 @@ static int lifecycle(int fd, uint64_t id, Cvm__LifecycleOp op,
 	int ret;
 
 	lr.name = DUR_VM;
-	lr.op_set_case = CVM__LIFECYCLE_REQUEST__OP_SET_OP;	/* op has presence */
+	lr.op_set_case =
+	    CVM__LIFECYCLE_REQUEST__OP_SET_OP; /* op has presence */
 	lr.op = op;
 	req.op_case = CVM__REQUEST__OP_LIFECYCLE;
 	req.lifecycle = &lr;
@@ -1184,7 +1188,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'o':
 			only = optarg;
-			if (strcmp(only, "latency") && strcmp(only, "throughput") &&
+			if (strcmp(only, "latency") &&
+			    strcmp(only, "throughput") &&
 			    strcmp(only, "idle") && strcmp(only, "durable"))
 				goto bad;
 			break;

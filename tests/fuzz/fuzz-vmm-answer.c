@@ -126,7 +126,8 @@ static void read_answers(void)
 			    (answered & (1U << resp->id)))
 				abort();
 			if (resp->status != CVM__STATUS__OK ||
-			    resp->result_case != CVM__RESPONSE__RESULT_SNAPSHOT ||
+			    resp->result_case !=
+				CVM__RESPONSE__RESULT_SNAPSHOT ||
 			    !resp->snapshot->more)
 				answered |= 1U << resp->id;
 			cvm__response__free_unpacked(resp, NULL);
