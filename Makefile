@@ -151,8 +151,8 @@ $(BUILD)/asan/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) daemon/failpoint.c $(PROTO_GE
 $(BUILD)/asan/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
 		$(LIBCVM_SRC) $(LIBCVM_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ \
-		$(VMM_SRC) $(SIM_SRC) $(filter-out $(CORE_SRC),$(LIBCVM_SRC)) $(PROTO_SRC) -lprotobuf-c -lcrypto
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) -DCVMD_FAILPOINTS $(PROTO_CFLAGS) -Idaemon -Idaemon/vmm \
+		-Idaemon/vmm/sim -o $@ $(VMM_SRC) $(SIM_SRC) $(filter-out $(CORE_SRC),$(LIBCVM_SRC)) $(PROTO_SRC) -lprotobuf-c -lcrypto
 
 # libFuzzer target: the API socket's bytes through framing and dispatch.
 CVMD_LIB_SRC := $(filter-out daemon/cvmd.c,$(CVMD_SRC))

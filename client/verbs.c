@@ -1187,24 +1187,59 @@ static int report_status(struct cvm_call *c, const Cvm__Response *resp)
 }
 
 /*
- * A list that spans frames (VmList.more): read the rest, and answer one
- * response whose list holds every VM. The parts stay alive in @parts
- * until the caller frees them.
+ * An answer that may span frames (VmList.more, Snapshot.more): its
+ * repeated field and its more flag, seen alike for either.
  */
-static int list_rest(struct cvm_conn *conn, Cvm__Response *first,
-		     Cvm__Response ***parts, size_t *nr_parts,
-		     Cvm__VmInfo ***all)
+struct cvm_span {
+	size_t *n;
+	void ***items;
+	protobuf_c_boolean *more;
+};
+
+static bool span_of(Cvm__Response *r, Cvm__Response__ResultCase kind,
+		    struct cvm_span *ret)
 {
+	if (r->status != CVM__STATUS__OK || r->result_case != kind)
+		return false;
+	switch (kind) {
+	case CVM__RESPONSE__RESULT_LIST:
+		ret->n = &r->list->n_vms;
+		ret->items = (void ***)(void *)&r->list->vms;
+		ret->more = &r->list->more;
+		return true;
+	case CVM__RESPONSE__RESULT_SNAPSHOT:
+		ret->n = &r->snapshot->n_gfns;
+		ret->items = (void ***)(void *)&r->snapshot->gfns;
+		ret->more = &r->snapshot->more;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Read the rest of an answer that spans frames, and make @first hold
+ * every item. The parts stay alive in @parts until the caller frees them.
+ * Return: 0; 1 with *ret_failed set when cvmd ended the answer with an
+ * error (its VMM went away); or -errno.
+ */
+static int span_rest(struct cvm_conn *conn, Cvm__Response *first,
+		     Cvm__Response ***parts, size_t *nr_parts, void ***all,
+		     Cvm__Response **ret_failed)
+{
+	struct cvm_span head, next_span;
 	Cvm__Response *next, **p;
-	Cvm__VmInfo **v;
-	size_t n = first->list->n_vms;
+	size_t n;
+	void **v;
 	int r;
 
+	span_of(first, first->result_case, &head);
+	n = *head.n;
 	*all = malloc(n * sizeof(**all) + 1);
 	if (!*all)
 		return -ENOMEM;
-	memcpy(*all, first->list->vms, n * sizeof(**all));
-	for (next = first; next->list->more;) {
+	memcpy(*all, *head.items, n * sizeof(**all));
+	for (next_span = head; *next_span.more;) {
 		r = cvm_conn_next(conn, -1, &next);
 		if (r)
 			return r;
@@ -1215,28 +1250,34 @@ static int list_rest(struct cvm_conn *conn, Cvm__Response *first,
 		}
 		*parts = p;
 		p[(*nr_parts)++] = next;
-		if (next->id != first->id ||
-		    next->result_case != CVM__RESPONSE__RESULT_LIST)
+		if (next->id != first->id)
 			return -EPROTO;
-		v = realloc(*all, (n + next->list->n_vms) * sizeof(*v) + 1);
+		if (next->status != CVM__STATUS__OK) {
+			*ret_failed = next;
+			return 1;
+		}
+		if (!span_of(next, first->result_case, &next_span))
+			return -EPROTO;
+		v = realloc(*all, (n + *next_span.n) * sizeof(*v) + 1);
 		if (!v)
 			return -ENOMEM;
 		*all = v;
-		memcpy(v + n, next->list->vms, next->list->n_vms * sizeof(*v));
-		n += next->list->n_vms;
+		memcpy(v + n, *next_span.items, *next_span.n * sizeof(*v));
+		n += *next_span.n;
 	}
-	first->list->vms = *all;
-	first->list->n_vms = n;
-	first->list->more = false;
+	*head.items = *all;
+	*head.n = n;
+	*head.more = false;
 	return 0;
 }
 
 static int run_call(struct cvm_call *c)
 {
 	struct cvm_conn conn = CVM_CONN_INIT;
-	Cvm__Response *resp = NULL, **parts = NULL;
-	Cvm__VmInfo **all = NULL, **own_vms = NULL;
+	Cvm__Response *resp = NULL, *failed = NULL, **parts = NULL;
+	void **all = NULL, **own_items = NULL;
 	size_t nr_parts = 0, own_n = 0, i;
+	struct cvm_span span;
 	int r;
 
 	r = cvm_conn_open(&conn, &c->uri, arg_timeout_ms);
@@ -1249,25 +1290,26 @@ static int run_call(struct cvm_call *c)
 		r = report_transport(c, r, false);
 		goto out;
 	}
-	if (resp->status == CVM__STATUS__OK &&
-	    resp->result_case == CVM__RESPONSE__RESULT_LIST && resp->list->more) {
-		own_vms = resp->list->vms;
-		own_n = resp->list->n_vms;
-		r = list_rest(&conn, resp, &parts, &nr_parts, &all);
-		if (r) {
+	if (span_of(resp, resp->result_case, &span) && *span.more) {
+		own_items = *span.items;
+		own_n = *span.n;
+		r = span_rest(&conn, resp, &parts, &nr_parts, &all, &failed);
+		if (r < 0) {
 			r = report_transport(c, r, false);
 			goto out;
 		}
 	}
-	if (resp->status != CVM__STATUS__OK)
+	if (failed)
+		r = report_status(c, failed);
+	else if (resp->status != CVM__STATUS__OK)
 		r = report_status(c, resp);
 	else
 		r = c->verb->print(c, resp);
 out:
-	if (own_vms) {
+	if (own_items) {
 		/* Its own array back, for protobuf-c to free. */
-		resp->list->vms = own_vms;
-		resp->list->n_vms = own_n;
+		*span.items = own_items;
+		*span.n = own_n;
 	}
 	free(all);
 	for (i = 0; i < nr_parts; i++)

@@ -20,6 +20,7 @@
 
 #include "bus.h"
 #include "operations.h"
+#include "uapi/cvm.h"
 
 int cvmd_bus_vm_path(const char *name, char **ret_path)
 {
@@ -100,7 +101,43 @@ struct bus_call {
 	sd_bus_slot *polkit;		/* the credentials query, then polkit's */
 	const char *action;		/* polkit's, for a privileged call */
 	uid_t uid;
+	/* A snapshot's runs so far, when it comes in several frames. */
+	Cvm__GfnInfo *runs;
+	size_t nr_runs;
 };
+
+/*
+ * Keep the runs of a snapshot frame (the frame itself is freed once
+ * relayed). Bounded as the backend bounds a snapshot, so a VMM that never
+ * stops sending cannot take cvmd's memory.
+ */
+static int snapshot_keep(struct bus_call *bc, const Cvm__Snapshot *snap)
+{
+	Cvm__GfnInfo *runs;
+	size_t i;
+
+	if (snap->n_gfns > CVM_SNAPSHOT_MAX_ENTRIES - bc->nr_runs)
+		return -E2BIG;
+	runs =
+	    realloc(bc->runs, (bc->nr_runs + snap->n_gfns + 1) * sizeof(*runs));
+	if (!runs)
+		return -ENOMEM;
+	bc->runs = runs;
+	for (i = 0; i < snap->n_gfns; i++) {
+		const Cvm__GfnInfo *g = snap->gfns[i];
+		Cvm__GfnInfo *k = &runs[bc->nr_runs++];
+
+		cvm__gfn_info__init(k);
+		k->gfn = g->gfn;
+		k->state = g->state;
+		k->paged_out = g->paged_out;
+		k->resident = g->resident;
+		k->pinned = g->pinned;
+		k->dma_refs = g->dma_refs;
+		k->nr_pages = g->nr_pages;
+	}
+	return 0;
+}
 
 static int reply_ok(struct bus_call *bc, const Cvm__Response *resp)
 {
@@ -180,11 +217,42 @@ static int reply_ok(struct bus_call *bc, const Cvm__Response *resp)
 static void bus_send(struct cvmd_client *c, const Cvm__Response *resp)
 {
 	struct bus_call *bc = c->edge;
+	Cvm__GfnInfo **ptrs = NULL;
 	struct bus_request *br;
+	Cvm__Response joined;
+	Cvm__Snapshot snap;
+	size_t i;
 	int ret;
 
 	if (!bc->m)
 		return;	/* answered already (a call gets one reply) */
+	/* A snapshot in several frames: one reply once the last is in. */
+	if (bc->reply == CVMD_BUS_REPLY_SNAPSHOT &&
+	    resp->status == CVM__STATUS__OK &&
+	    resp->result_case == CVM__RESPONSE__RESULT_SNAPSHOT &&
+	    (resp->snapshot->more || bc->runs)) {
+		ret = snapshot_keep(bc, resp->snapshot);
+		if (!ret && resp->snapshot->more)
+			return;
+		ptrs = ret ? NULL : calloc(bc->nr_runs + 1, sizeof(*ptrs));
+		if (!ptrs) {
+			br = container_of(bc->req, struct bus_request, req);
+			sd_bus_reply_method_errorf(
+			    bc->m, bus_error_name(ret ? ret : -ENOMEM),
+			    "Snapshot '%s' failed: %s", br->name,
+			    strerror(ret ? -ret : ENOMEM));
+			bc->m = sd_bus_message_unref(bc->m);
+			return;
+		}
+		for (i = 0; i < bc->nr_runs; i++)
+			ptrs[i] = &bc->runs[i];
+		cvm__snapshot__init(&snap);
+		snap.gfns = ptrs;
+		snap.n_gfns = bc->nr_runs;
+		joined = *resp;
+		joined.snapshot = &snap;
+		resp = &joined;
+	}
 	/* Name the operation and the VM; the message says state and why. */
 	if (resp->status != CVM__STATUS__OK)
 		ret = sd_bus_reply_method_errorf(bc->m,
@@ -210,6 +278,7 @@ static void bus_send(struct cvmd_client *c, const Cvm__Response *resp)
 		    sd_bus_message_get_member(bc->m), br->name, strerror(-ret));
 	}
 	bc->m = sd_bus_message_unref(bc->m);
+	free(ptrs);
 }
 
 /* Count a call of @m's sender, or refuse it (the sender has enough). */
@@ -258,6 +327,7 @@ static void bus_release(struct cvmd_client *c)
 	sd_bus_slot_unref(bc->polkit);
 	cvmd_bus_request_free(bc->req);
 	sender_done(bc->sender);
+	free(bc->runs);
 	free(bc);
 	free(c);
 }

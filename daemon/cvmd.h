@@ -157,6 +157,19 @@ struct cvmd_call {
 	cvmd_call_done done;
 };
 
+/*
+ * A snapshot's answer other than its last frame (Snapshot.more): the call
+ * stays first in line, and done runs again with the next frame.
+ */
+static inline bool cvmd_call_continues(const struct cvmd_call *call,
+				       const Cvm__Response *resp)
+{
+	return call->op == CVM__REQUEST__OP_SNAPSHOT && resp &&
+	       resp->status == CVM__STATUS__OK &&
+	       resp->result_case == CVM__RESPONSE__RESULT_SNAPSHOT &&
+	       resp->snapshot->more;
+}
+
 /* Cached counters from the VMM's last answer, so list needs no round trip. */
 struct cvmd_vm_counts {
 	uint64_t normal, shared, secure, secure_paged_out;

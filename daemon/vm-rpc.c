@@ -147,6 +147,9 @@ static void answered(struct cvmd_call *call, const Cvm__Response *resp,
 		out = *resp;
 		out.id = call->client_id;
 		cvmd_client_send(c, &out);
+		/* More frames to come: still in flight, still ours. */
+		if (cvmd_call_continues(call, resp))
+			return;
 		break;
 	default:
 		reply_info(vm, c, call->client_id);

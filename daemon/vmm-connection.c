@@ -76,7 +76,8 @@ static void on_vmm_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			return;
 		}
 		call = list_first_entry(&vm->calls, struct cvmd_call, node);
-		list_del(&call->node);
+		if (!cvmd_call_continues(call, resp))
+			list_del(&call->node);
 		if (resp->result_case == CVM__RESPONSE__RESULT_VM)
 			cvmd_vm_take_info(vm, resp->vm);
 		call->done(call, resp, 0);

@@ -113,7 +113,9 @@ static void serve(struct cvm_vmm *vmm, int fd)
 			return;
 		r = vmm_handle(vmm, req, &resp);
 		cvm__request__free_unpacked(req, NULL);
-		ret = cvm_frame_send_response(fd, &resp, 10000);
+		do
+			ret = cvm_frame_send_response(fd, &resp, 10000);
+		while (!ret && vmm_result_next(r));
 		vmm_result_free(r);
 		if (ret)
 			return;

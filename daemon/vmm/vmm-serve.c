@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * vmm-serve.c - one request of cvmd to this VM's backend, and its answer.
- * Errors travel as -errno in Response.error; cvmd words the message.
+ * vmm-serve.c - one request of cvmd to this VM's backend, and its answer:
+ * one frame, or for a snapshot larger than a frame several (Snapshot.more
+ * on all but the last). Errors travel as -errno in Response.error; cvmd
+ * words the message.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +30,8 @@ struct vmm_result {
 	Cvm__Snapshot snapshot;
 	Cvm__GfnInfo *gfns;
 	Cvm__GfnInfo **gfn_ptrs;
+	size_t nr_gfns; /* runs in gfns */
+	size_t next_gfn; /* the first run not yet in a frame */
 	uint8_t *data;
 };
 
@@ -152,6 +156,45 @@ static int do_read(struct cvm_vmm *vmm, const Cvm__ReadRequest *rq,
 }
 
 /*
+ * Room for a frame's runs: the frame cap less room for the rest of the
+ * Response. The test build takes a lower cap from CVMD_TEST_FRAME_MAX (as
+ * cvmd does), so a test needs few runs to span many frames.
+ */
+static size_t snapshot_frame_budget(void)
+{
+	size_t max = CVM_FRAME_MAX;
+#ifdef CVMD_FAILPOINTS
+	const char *v = getenv("CVMD_TEST_FRAME_MAX");
+	size_t test = v ? strtoul(v, NULL, 0) : 0;
+
+	if (test >= 1024 && test < max)
+		max = test;
+#endif
+	return max - 512;
+}
+
+/* The next frame's runs: as many as fit, and at least one. */
+static void snapshot_window(struct vmm_result *r)
+{
+	size_t budget = snapshot_frame_budget(), size = 0, item;
+	const Cvm__GfnInfo *run;
+
+	r->snapshot.gfns = r->gfn_ptrs + r->next_gfn;
+	r->snapshot.n_gfns = 0;
+	while (r->next_gfn < r->nr_gfns) {
+		/* the run, its tag and its length's varint */
+		run = r->gfn_ptrs[r->next_gfn];
+		item = cvm__gfn_info__get_packed_size(run) + 4;
+		if (r->snapshot.n_gfns && size + item > budget)
+			break;
+		size += item;
+		r->snapshot.n_gfns++;
+		r->next_gfn++;
+	}
+	r->snapshot.more = r->next_gfn < r->nr_gfns;
+}
+
+/*
  * Sized by a first call, filled by a second; the VM may change in between,
  * so a short buffer is retried with the size the last call asked for.
  */
@@ -195,8 +238,8 @@ static int do_snapshot(struct cvm_vmm *vmm, Cvm__Response *resp,
 	}
 	free(e);
 	cvm__snapshot__init(&r->snapshot);
-	r->snapshot.n_gfns = n;
-	r->snapshot.gfns = r->gfn_ptrs;
+	r->nr_gfns = n;
+	snapshot_window(r);
 	resp->result_case = CVM__RESPONSE__RESULT_SNAPSHOT;
 	resp->snapshot = &r->snapshot;
 	return 0;
@@ -305,6 +348,14 @@ struct vmm_result *vmm_handle(struct cvm_vmm *vmm, const Cvm__Request *req,
 		resp->error = ret;
 	}
 	return r;
+}
+
+bool vmm_result_next(struct vmm_result *r)
+{
+	if (!r || !r->snapshot.more)
+		return false;
+	snapshot_window(r);
+	return true;
 }
 
 struct vmm_result *vmm_result_free(struct vmm_result *r)

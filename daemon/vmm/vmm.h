@@ -34,6 +34,11 @@ struct vmm_result;
  */
 struct vmm_result *vmm_handle(struct cvm_vmm *vmm, const Cvm__Request *req,
 			      Cvm__Response *resp);
+/*
+ * After resp was sent: true when the answer goes on in another frame, now
+ * in resp (a snapshot larger than a frame), false when it was the last.
+ */
+bool vmm_result_next(struct vmm_result *r);
 struct vmm_result *vmm_result_free(struct vmm_result *r);
 
 #endif /* CVM_VMM_H */

@@ -2,6 +2,7 @@
 /*
  * bench-cvmd - what cvmd's API costs: request round trip against a raw
  * unix-socket ping-pong of the same frame sizes, pipelined throughput,
+ * throughput of 64 clients with 1,000 idle connections open against none,
  * durable transitions; plus pipelined bulk create/destroy for the
  * 1,000-VM part of bench-cvmd.sh (see README.md).
  *
@@ -41,6 +42,9 @@
 #define DUR_N		200	/* durable transition cycles */
 #define DUR_VM		"lat"
 #define BULK_WINDOW	32
+#define IDLE_CONNS 1000 /* 2b: idle connections held open */
+#define IDLE_CLIENTS 64
+#define IDLE_ROUNDS 3
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const unsigned int tp_clients[] = { 1, 8, 64 };
@@ -583,8 +587,14 @@ static int tp_read(struct tp_conn *c, uint64_t deadline,
 	return ret;
 }
 
+/* One throughput run's figures, for the idle-connections comparison. */
+struct tp_result {
+	double rps;
+	uint64_t p50, p99;
+};
+
 static int bench_throughput_one(const char *sock, unsigned int nr,
-				unsigned int seconds)
+				unsigned int seconds, struct tp_result *ret_res)
 {
 	struct epoll_event ev, evs[64];
 	struct tp_samples lat = {};
@@ -673,6 +683,9 @@ static int bench_throughput_one(const char *sock, unsigned int nr,
 			hi = conns[i].counted;
 	}
 	s = stats_of(lat.ns, lat.n);
+	if (ret_res)
+		*ret_res =
+		    (struct tp_result){ total / (double)seconds, s.p50, s.p99 };
 	printf("  %2u client%s  %9.0f req/s total  %8.0f req/s per client "
 	       "(min %.0f, max %.0f)  latency p50 %7.1f us  p99 %7.1f us\n",
 	       nr, nr == 1 ? " " : "s", total / (double)seconds,
@@ -709,11 +722,115 @@ static int bench_throughput(const char *sock, unsigned int seconds)
 	printf("  (one client thread, an epoll loop over all connections; "
 	       "latency = send to answer, under load)\n");
 	for (i = 0; i < ARRAY_LEN(tp_clients); i++) {
-		ret = bench_throughput_one(sock, tp_clients[i], seconds);
+		ret = bench_throughput_one(sock, tp_clients[i], seconds, NULL);
 		if (ret)
 			return ret;
 	}
 	printf("\n");
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_of(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(n - 1) / 2];
+}
+
+/*
+ * nr connections that each had one status answered and then sit idle, as
+ * clients that keep a connection open (watchers, tooling) do.
+ */
+static int idle_open(const char *sock, int *fds, unsigned int nr)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr; i++)
+		fds[i] = -1;
+	for (i = 0; i < nr; i++) {
+		ret = connect_unix(sock, &fds[i]);
+		if (!ret)
+			ret = status_call(fds[i], 1, NULL);
+		if (ret) {
+			fprintf(stderr,
+				"bench-cvmd: idle connection %u of %u: "
+				"%s\n",
+				i + 1, nr, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void idle_close(int *fds, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	usleep(200000); /* cvmd sees the hangups before the next run */
+}
+
+/*
+ * 2b. The 64-client throughput with IDLE_CONNS idle connections open,
+ * against the same run without them, alternating IDLE_ROUNDS times so
+ * that drift of the machine hits both; medians over the rounds.
+ */
+static int bench_idle(const char *sock, unsigned int seconds)
+{
+	double rps[2][IDLE_ROUNDS], p50[2][IDLE_ROUNDS], p99[2][IDLE_ROUNDS];
+	double m_rps[2], m_p50[2], m_p99[2];
+	struct tp_result res;
+	unsigned int r, with;
+	int *fds, ret = 0;
+
+	fds = calloc(IDLE_CONNS, sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	printf("== 2b. throughput of %u clients with %d idle connections "
+	       "open, against none; %d alternating rounds of %u s ==\n",
+	       IDLE_CLIENTS, IDLE_CONNS, IDLE_ROUNDS, seconds);
+	for (r = 0; r < IDLE_ROUNDS && !ret; r++) {
+		for (with = 0; with < 2 && !ret; with++) {
+			printf("  round %u, %s idle:", r + 1,
+			       with ? "with   " : "without");
+			if (with)
+				ret = idle_open(sock, fds, IDLE_CONNS);
+			if (!ret)
+				ret = bench_throughput_one(sock, IDLE_CLIENTS,
+							   seconds, &res);
+			if (with)
+				idle_close(fds, IDLE_CONNS);
+			if (ret)
+				break;
+			rps[with][r] = res.rps;
+			p50[with][r] = us(res.p50);
+			p99[with][r] = us(res.p99);
+		}
+	}
+	free(fds);
+	if (ret)
+		return ret;
+	for (with = 0; with < 2; with++) {
+		m_rps[with] = median_of(rps[with], IDLE_ROUNDS);
+		m_p50[with] = median_of(p50[with], IDLE_ROUNDS);
+		m_p99[with] = median_of(p99[with], IDLE_ROUNDS);
+		printf("  median %s %d idle: %9.0f req/s  latency p50 %7.1f us"
+		       "  p99 %7.1f us\n",
+		       with ? "with   " : "without", IDLE_CONNS, m_rps[with],
+		       m_p50[with], m_p99[with]);
+	}
+	printf("  ratio with/without idle: throughput %.2f  latency p50 %.2f"
+	       "  p99 %.2f\n\n",
+	       m_rps[1] / m_rps[0], m_p50[1] / m_p50[0], m_p99[1] / m_p99[0]);
 	return 0;
 }
 
@@ -743,6 +860,8 @@ static int lifecycle(int fd, uint64_t id, Cvm__LifecycleOp op,
 	int ret;
 
 	lr.name = DUR_VM;
+	lr.op_set_case =
+	    CVM__LIFECYCLE_REQUEST__OP_SET_OP; /* op has presence */
 	lr.op = op;
 	req.op_case = CVM__REQUEST__OP_LIFECYCLE;
 	req.lifecycle = &lr;
@@ -1041,7 +1160,7 @@ static void usage(FILE *f)
 		"       bench-cvmd SOCKET create PREFIX COUNT SIZE [WINDOW]\n"
 		"       bench-cvmd SOCKET destroy PREFIX COUNT [WINDOW]\n"
 		"\n"
-		"  --only latency|throughput|durable  run one part only\n"
+		"  --only latency|throughput|idle|durable  run one part only\n"
 		"  -n N               round trips per latency series (%d)\n"
 		"  --seconds S        throughput time per client count (%d)\n"
 		"  --cycles N         durable transition cycles (%d)\n"
@@ -1069,8 +1188,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'o':
 			only = optarg;
-			if (strcmp(only, "latency") && strcmp(only, "throughput") &&
-			    strcmp(only, "durable"))
+			if (strcmp(only, "latency") &&
+			    strcmp(only, "throughput") &&
+			    strcmp(only, "idle") && strcmp(only, "durable"))
 				goto bad;
 			break;
 		case 'n':
@@ -1127,6 +1247,8 @@ int main(int argc, char **argv)
 		ret = bench_latency(sock, n);
 	if (!ret && (!only || !strcmp(only, "throughput")))
 		ret = bench_throughput(sock, seconds);
+	if (!ret && (!only || !strcmp(only, "idle")))
+		ret = bench_idle(sock, seconds);
 	if (!ret && (!only || !strcmp(only, "durable")))
 		ret = bench_durable(sock, cycles, state_dir);
 	return ret ? 1 : 0;

@@ -2,7 +2,9 @@
 # bench-cvmd.sh - what the control plane costs (see README.md): starts a
 # private cvmd (sim backend) the way tests/integration/lib.sh does, runs
 # bench-cvmd against it (round trip vs raw ping-pong, pipelined
-# throughput, durable transitions), then puts 1,000 running VMs on the
+# throughput, the same with 1,000 idle connections open, durable
+# transitions; max_connections is raised above its default of 1024 for
+# the idle ones), then puts 1,000 running VMs on the
 # host: time to create them, `cvmctl list` time, cvmd's RSS and the RSS of
 # each VMM process; destroys them and stops cvmd.
 #
@@ -91,7 +93,7 @@ nr_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 start_cvmd() {
 	"$CVMD" --backend sim --socket "$SOCK" --state-dir "$STATE" \
 		--vmm "$VMM" --config /dev/null --bus none --set libvirt_uri=none --set socket_mode=0666 \
-		--set sim_pool=16M >>"$LOG" 2>&1 &
+		--set sim_pool=16M --set max_connections=2048 >>"$LOG" 2>&1 &
 	CVMD_PID=$!
 	local i
 	for i in $(seq 1 200); do

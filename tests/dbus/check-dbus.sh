@@ -177,4 +177,26 @@ is "once answered, the sender's calls are counted back" \
 	"$("$BUILD/tests/dbus/bus-flood" "$BUS" "$FLP" 4)" "limit=0 ok=4 other=0 pending=0"
 check "the refusals are counted" [ "$(ctl --json status | jq -r .refused_bus_calls)" -ge 6 ]
 ctl destroy fl >/dev/null
+
+# --- a snapshot the VMM sends in several frames: one D-Bus reply ---
+# The test build's VMM takes a lowered frame cap from the environment, so
+# 301 runs span several frames.
+stop_cvmd
+VMM=$BUILD/asan/daemon/cvm-vmm CVMD_TEST_FRAME_MAX=1024 start_cvmd --bus system ||
+	not_ok "cvmd restarts"
+for _ in $(seq 1 100); do
+	busctl --address="$BUS" status org.cvm.Manager1 >/dev/null 2>&1 && break
+	sleep 0.05
+done
+ctl create sn --memory 4M >/dev/null
+ctl init-start sn >/dev/null
+for i in $(seq 0 149); do ctl page-in sn $(((16 + 2 * i) * 4096)) --shared >/dev/null; done
+snap=$(B --json=short call org.cvm.Manager1 /org/cvm/Manager1/vm/sn org.cvm.VM1 Snapshot)
+is "Snapshot in several VMM frames: one reply with all 301 runs" "$(echo "$snap" | jq '.data[0] | length')" 301
+is "Snapshot in several VMM frames: the runs cover the VM's 1024 pages" \
+	"$(echo "$snap" | jq '[.data[0][][1]] | add')" 1024
+is "Snapshot in several VMM frames: the same runs as cvmctl's" \
+	"$(echo "$snap" | jq -c '[.data[0][] | [.[0], .[1], .[2]]]')" \
+	"$(ctl --json snapshot sn | jq -c '[.[] | [.gfn, .nr_pages, (if .state == "normal" then 0 elif .state == "shared" then 1 else 2 end)]]')"
+ctl destroy sn >/dev/null
 finish

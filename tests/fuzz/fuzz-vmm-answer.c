@@ -12,8 +12,8 @@
  * reader, cvm__response__unpack, each call's done callback, the relay to
  * the client. Then the VMM hangs up and the daemon drops every VM, as when
  * it stops, so that nothing outlives the input. Whatever the VMM sent,
- * every request the client made has had exactly one answer, and the client
- * holds no call any more.
+ * every request the client made has had exactly one answer (a snapshot's
+ * in one or more frames), and the client holds no call any more.
  *
  * Input: byte 0 the recorded state (normal, transient, secure), byte 1 a
  * mask of the calls to queue, byte 2 the lifecycle and page operations,
@@ -117,12 +117,19 @@ static void read_answers(void)
 		while ((ret = cvm_frame_reader_next(&answers, &msg, &len)) >
 		       0) {
 			resp = cvm__response__unpack(NULL, len, msg);
-			/* An answer to a request made, and only one. */
+			/*
+			 * An answer to a request made, and only one (a
+			 * snapshot's frames before its last are parts of it).
+			 */
 			if (!resp || resp->id >= 32 ||
 			    !(asked & (1U << resp->id)) ||
 			    (answered & (1U << resp->id)))
 				abort();
-			answered |= 1U << resp->id;
+			if (resp->status != CVM__STATUS__OK ||
+			    resp->result_case !=
+				CVM__RESPONSE__RESULT_SNAPSHOT ||
+			    !resp->snapshot->more)
+				answered |= 1U << resp->id;
 			cvm__response__free_unpacked(resp, NULL);
 		}
 		if (ret < 0)

@@ -116,6 +116,18 @@ SEEDS = {
         OK_VM, OK_VM, frame(resp(status=7, error=-16))]),
     'huge-counts': seed(2, SHOW, 0, [frame(resp(vm=vminfo(
         normal=(1 << 64) - 1, shared=(1 << 63), secure=1 << 62, out=7)))] * 2),
+    # A snapshot in several frames (Snapshot.more), then the next call.
+    'snapshot-frames': seed(1, SNAP | DESTROY, 0, [OK_VM,
+        frame(resp(snap=gfn(0, 0, 100) + f_int(2, 1))),
+        frame(resp(snap=gfn(100, 1, 1) + f_int(2, 1))),
+        frame(resp(snap=gfn(101, 0, 155))), frame(resp())]),
+    # The VMM goes away in the middle of a snapshot's frames.
+    'snapshot-cut': seed(1, SNAP | SHOW, 0, [OK_VM, OK_VM,
+        frame(resp(snap=gfn(0, 0, 100) + f_int(2, 1)))]),
+    # more on an answer that is not a snapshot's, and an error with more.
+    'snapshot-more-elsewhere': seed(1, READ | SNAP, 0, [OK_VM,
+        frame(resp(snap=gfn(0, 0, 1) + f_int(2, 1))),
+        frame(resp(status=4, error=-77, snap=gfn(0, 0, 1) + f_int(2, 1)))]),
 }
 
 out = sys.argv[1]

@@ -198,6 +198,70 @@ for i in $(seq 1 30); do ctl destroy l$i >/dev/null; done
 stop_cvmd
 revive
 
+# --- 15. a snapshot of a 64 GiB VM, from an unprivileged user ---
+# A lowered frame cap (test build; cvmd's VMMs inherit it) so that 1,201
+# runs need several frames; the sim maps guest memory MAP_NORESERVE.
+stop_cvmd
+CVMD_TEST_FRAME_MAX=2048 start_cvmd --set max_output=64K || not_ok "cvmd restarts"
+ctl create big --memory 64G >/dev/null
+ctl init-start big >/dev/null
+big=$(vmm_pid big)
+out=$($HOSTILE "$SOCK" share-alternate big 16 600 2>&1); st=$?
+check "64 GiB VM: every other page of 1,200 paged in shared ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+out=$($AS_NOBODY $HOSTILE "$SOCK" snapshot-frames big 2048 16777216 1201 2>&1); st=$?
+check "64 GiB VM: an unprivileged snapshot of 1,201 runs comes in frames under a 2 KiB cap, covering every page once ($(echo "$out" | grep result: | head -1))" [ $st -eq 0 ]
+check "64 GiB VM: a reader that leaves mid-snapshot breaks nothing ($(echo "$out" | grep result: | sed -n 2p))" [ $st -eq 0 ]
+snap=$(ctl --json snapshot big)
+jq_is "cvmctl snapshot joins the frames: 1,201 runs" "$snap" length 1201
+jq_is "cvmctl snapshot: the runs add up to the VM's 16,777,216 pages" "$snap" 'map(.nr_pages) | add' 16777216
+jq_is "cvmctl snapshot: 600 shared pages" "$snap" '[.[] | select(.state == "shared") | .nr_pages] | add' 600
+ctl snapshot big -o "$WORK/big.snap" >/dev/null
+check "cvmctl snapshot -o: every run written" [ "$(grep -c '^0x' "$WORK/big.snap")" -eq 1201 ]
+info=$(ctl --json show big)
+jq_is "64 GiB VM after its snapshots: still transient, not failed" "$info" .state transient
+jq_is "64 GiB VM after its snapshots: the VMM was not restarted" "$info" .vmm_pid "$big"
+jq_is "64 GiB VM: normal + shared pages add up" "$info" '.pages.normal + .pages.shared' 16777216
+
+# --- 16. a slow reader while answers and events pile up ---
+before=$(ctl --json status | jq -r .dropped_slow_readers)
+out=$($HOSTILE "$SOCK" slow-reader big 60 20 2>&1); st=$?
+check "slow reader: dropped at max_output, the other client served all along ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+jq_is "slow reader: the drop is counted" "$(ctl --json status)" .dropped_slow_readers $((before + 1))
+
+# --- 17. a pipeline past max_requests ---
+before=$(ctl --json status | jq -r .refused_requests)
+out=$($HOSTILE "$SOCK" pipeline big 300 64 2>&1); st=$?
+check "pipeline of 300 past max_requests 64: the excess LIMIT, the rest in order ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+limited=$(echo "$out" | sed -n 's/.*OK (in order: [A-Za-z]*), \([0-9]*\) LIMIT.*/\1/p')
+jq_is "pipeline: each LIMIT counted" "$(ctl --json status)" .refused_requests $((before + ${limited:-0}))
+jq_is "pipeline: the VM is unharmed" "$(ctl --json show big)" .vmm_pid "$big"
+ctl destroy big >/dev/null
+gone "$big"
+
+# --- 18. concurrent create/destroy of one name ---
+stop_cvmd
+start_cvmd --set max_output=64K || not_ok "cvmd restarts"
+out=$($HOSTILE "$SOCK" create-destroy-race race 4 8 2>&1); st=$?
+check "create/destroy race: every answer came ($(echo "$out" | grep result: | head -1))" [ $st -eq 0 ]
+sleep 1	# destroyed VMMs exit after their answer
+listed=$(ctl --json list | jq '[.[] | select(.name == "race")] | length')
+recorded=$(sql "SELECT count(*) FROM vms WHERE name = 'race'")
+vmms=$(pgrep -c -f -- "--name race --uuid .* --socket $STATE/")
+check "create/destroy race: list, registry and VMM processes agree (listed $listed, recorded $recorded, VMMs $vmms)" \
+	[ "$listed/$recorded" = "$vmms/$vmms" ]
+if [ "$listed" = 1 ]; then
+	jq_is "create/destroy race: the VM left names its running VMM" "$(ctl --json show race)" .vmm_pid \
+		"$(pgrep -f -- "--name race --uuid .* --socket $STATE/")"
+fi
+check "create/destroy race: no zombie ($(zombies) found)" [ "$(zombies)" -eq 0 ]
+ctl destroy race >/dev/null 2>&1
+sleep 0.5
+check "create/destroy race: no orphan VMM after the last destroy" \
+	[ "$(pgrep -c -f -- "--name race --uuid .* --socket $STATE/")" = 0 ]
+# D-Bus floods against the real bus: the dbus suite's bus-flood case
+# (this suite runs cvmd with --bus none).
+revive
+
 # --- 13. VMMs outlive a cvmd upgrade ---
 . "$HERE/upgrade.sh"
 revive

@@ -334,6 +334,226 @@ def case_list_frames(path, cap, want_vms):
 	return 0 if frames >= 2 and biggest <= cap and vms == want_vms else 1
 
 
+def page(req_id, name, op, gpa):
+	return frame(request(req_id, 16, field_bytes(1, name.encode()) + field_varint(2, op) +
+			     field_varint(3, gpa)))
+
+
+def show(req_id, name):
+	return frame(request(req_id, 12, field_bytes(1, name.encode())))
+
+
+def snapshot(req_id, name):
+	return frame(request(req_id, 19, field_bytes(1, name.encode())))
+
+
+def pipelined(s, reqs, window=32):
+	"""Send requests in windows under max_requests; the statuses by id."""
+	got = {}
+	for i in range(0, len(reqs), window):
+		batch = reqs[i:i + window]
+		s.sendall(b"".join(r for _, r in batch))
+		for _ in batch:
+			body = read_frame(s)
+			if body is None:
+				return got
+			rid, st = response_id_status(body)
+			got[rid] = st
+	return got
+
+
+def case_share_alternate(path, vm, start_gfn, count):
+	"""Page in every other page shared from start_gfn on, count pages:
+	2 * count runs of alternating state (the VM must be transient)."""
+	start_gfn, count = int(start_gfn), int(count)
+	s = connect(path)
+	reqs = [(1000 + i, page(1000 + i, vm, 1, (start_gfn + 2 * i) * 4096)) for i in range(count)]
+	got = pipelined(s, reqs)
+	bad = [rid for rid, st in got.items() if st != 0]
+	print("result: %d shared pages paged in, %d refused" % (len(got) - len(bad), len(bad)))
+	return 0 if len(got) == count and not bad else 1
+
+
+def snapshot_frames(s, rid):
+	"""Read a snapshot answer to its last frame: (frames, runs, pages,
+	largest frame, contiguous, error status or 0)."""
+	frames = runs = pages = biggest = 0
+	expect_gfn, contiguous = 0, True
+	more = True
+	while more:
+		body = read_frame(s)
+		if body is None:
+			return frames, runs, pages, biggest, contiguous, -1
+		frames += 1
+		biggest = max(biggest, len(body) + 4)
+		got_id, st = response_id_status(body)
+		if got_id != rid:
+			contiguous = False
+		if st:
+			return frames, runs, pages, biggest, contiguous, st
+		more = False
+		for f, w, v in fields(body):
+			if f != 14 or w != 2:
+				continue
+			for g, w2, v2 in fields(v):
+				if g == 2 and v2:
+					more = True
+				if g != 1:
+					continue
+				run = dict((h, x) for h, _, x in fields(v2))
+				gfn, n = run.get(1, 0), run.get(7, 0) or 1
+				if gfn != expect_gfn:
+					contiguous = False
+				expect_gfn = gfn + n
+				runs += 1
+				pages += n
+	return frames, runs, pages, biggest, contiguous, 0
+
+
+def case_snapshot_frames(path, vm, cap, want_pages, min_runs):
+	"""A snapshot with more runs than a frame holds: several frames with
+	the request's id, each within the cap, whose runs cover every GFN of
+	the VM once, in order. Then one left after its first frame: the VM
+	is still served."""
+	cap, want_pages, min_runs = int(cap), int(want_pages), int(min_runs)
+	s = connect(path)
+	s.sendall(snapshot(77, vm))
+	frames, runs, pages, biggest, contiguous, st = snapshot_frames(s, 77)
+	print("result: snapshot of %d pages in %d runs, %d frames, the largest %d bytes "
+	      "(cap %d), contiguous=%s, status %d" %
+	      (pages, runs, frames, biggest, cap, contiguous, st))
+	ok = st == 0 and frames >= 2 and biggest <= cap and pages == want_pages and \
+		runs >= min_runs and contiguous
+	# A reader that leaves mid-stream: cvmd drops the rest, the VM goes on.
+	a = connect(path)
+	a.sendall(snapshot(78, vm))
+	read_frame(a)
+	a.close()
+	s.sendall(show(79, vm))
+	body = read_frame(s)
+	served = body is not None and response_id_status(body) == (79, 0)
+	print("result: after a reader left mid-snapshot, show answered=%s" % served)
+	return 0 if ok and served else 1
+
+
+def case_slow_reader(path, vm, snapshots, driver_ops):
+	"""A client that never reads while answers (snapshots) and events pile
+	up: cvmd disconnects it at max_output; another client is served all
+	along."""
+	snapshots, driver_ops = int(snapshots), int(driver_ops)
+	slow = connect(path)
+	slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+	slow.sendall(watch(1) + b"".join(snapshot(10 + i, vm) for i in range(snapshots)))
+	s = connect(path)
+	served = 0
+	t0 = time.time()
+	for i in range(driver_ops):
+		s.sendall(show(1000 + i, vm) + snapshot(5000 + i, vm))
+		body = read_frame(s)
+		if body is None or response_id_status(body) != (1000 + i, 0):
+			break
+		if snapshot_frames(s, 5000 + i)[5] != 0:
+			break
+		served += 1
+	took = time.time() - t0
+	# Dropped: what was queued before the drop drains, then EOF.
+	slow.settimeout(10)
+	dropped = False
+	try:
+		while slow.recv(1 << 16):
+			pass
+		dropped = True
+	except (socket.timeout, ConnectionResetError) as e:
+		dropped = isinstance(e, ConnectionResetError)
+	print("result: slow reader dropped=%s; the other client served %d/%d show+snapshot in %.1f s" %
+	      (dropped, served, driver_ops, took))
+	return 0 if dropped and served == driver_ops else 1
+
+
+def case_pipeline(path, vm, count, max_requests):
+	"""count requests to a VM's VMM in one write, past max_requests:
+	each answered once, the excess LIMIT, the others OK and in order."""
+	count, max_requests = int(count), int(max_requests)
+	s = connect(path)
+	s.sendall(b"".join(show(100 + i, vm) for i in range(count)))
+	order, limited, other = [], 0, 0
+	seen = set()
+	while len(seen) < count:
+		body = read_frame(s)
+		if body is None:
+			break
+		rid, st = response_id_status(body)
+		if rid in seen:
+			other += 1
+		seen.add(rid)
+		if st == 0:
+			order.append(rid)
+		elif st == 12:
+			limited += 1
+		else:
+			other += 1
+	in_order = order == sorted(order)
+	print("result: %d pipelined: %d answered, %d OK (in order: %s), %d LIMIT, %d other" %
+	      (count, len(seen), len(order), in_order, limited, other))
+	return 0 if len(seen) == count and limited > 0 and len(order) >= max_requests and \
+		in_order and other == 0 else 1
+
+
+def case_create_destroy_race(path, name, clients, rounds):
+	"""Several clients create and destroy one name at once, half of them
+	with both requests in one write (a destroy during the create), half
+	waiting for each answer (and leaving their last create). Every request is answered with success or a
+	refusal that says why (exists, not found, busy, gone); the shell then
+	checks that registry, VMMs and list agree."""
+	import threading
+	clients, rounds = int(clients), int(rounds)
+	statuses = {}
+	closed = [0]
+	lock = threading.Lock()
+
+	def answer(s):
+		body = read_frame(s)
+		if body is None:
+			with lock:
+				closed[0] += 1
+			return None
+		rid, st = response_id_status(body)
+		with lock:
+			statuses[st] = statuses.get(st, 0) + 1
+		return st
+
+	def run(k):
+		s = connect(path)
+		for r in range(rounds):
+			base = (k * rounds + r) * 2 + 10
+			if k % 2:
+				s.sendall(create(base, name, 4 << 20) + destroy(base + 1, name))
+				if answer(s) is None or answer(s) is None:
+					return
+			else:
+				s.sendall(create(base, name, 4 << 20))
+				if answer(s) is None:
+					return
+				if r == rounds - 1:
+					break	# the last may stay: the end state varies
+				s.sendall(destroy(base + 1, name))
+				if answer(s) is None:
+					return
+		s.close()
+
+	threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
+	for t in threads:
+		t.start()
+	for t in threads:
+		t.join()
+	print("result: %d clients x %d rounds of create+destroy of one name: answers by status %s, "
+	      "%d connections closed" % (clients, rounds, sorted(statuses.items()), closed[0]))
+	# OK, NOT_FOUND, EXISTS, BUSY, UNAVAILABLE; nothing else.
+	expected = {0, 2, 3, 7, 11}
+	ok = closed[0] == 0 and sum(statuses.values()) == clients * rounds * 2 - (clients + 1) // 2 and \
+		set(statuses) <= expected and statuses.get(0, 0) > 0
+	return 0 if ok else 1
+
 def main():
 	path, case = sys.argv[1], sys.argv[2]
 	cases = {
@@ -343,6 +563,11 @@ def main():
 		"unset-op": case_unset_op,
 		"list-frames": case_list_frames,
 		"partial-frames": case_partial_frames,
+		"share-alternate": case_share_alternate,
+		"snapshot-frames": case_snapshot_frames,
+		"slow-reader": case_slow_reader,
+		"pipeline": case_pipeline,
+		"create-destroy-race": case_create_destroy_race,
 	}
 	ret = cases[case](path, *sys.argv[3:])
 	if not alive(path):
