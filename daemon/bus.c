@@ -238,7 +238,7 @@ static void bus_send(struct cvmd_client *c, const Cvm__Response *resp)
 		if (!ptrs) {
 			br = container_of(bc->req, struct bus_request, req);
 			sd_bus_reply_method_errorf(
-			    bc->m, bus_error_name(ret ? ret : -ENOMEM),
+			    bc->m, cvm_bus_error_from_errno(ret ? ret : -ENOMEM),
 			    "Snapshot '%s' failed: %s", br->name,
 			    strerror(ret ? -ret : ENOMEM));
 			bc->m = sd_bus_message_unref(bc->m);
