@@ -111,15 +111,16 @@ $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/h
 CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/vm-rpc.c daemon/events.c daemon/messages.c daemon/registry.c \
 	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c \
-	daemon/vmm-process.c daemon/limits.c daemon/vm-record.c daemon/cvmd-init.c
+	daemon/vmm-process.c daemon/limits.c daemon/vm-record.c daemon/cvmd-init.c \
+	daemon/tls.c daemon/tls-listen.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
-	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h
+	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h daemon/tls.h
 XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)
 XML_LIBS = $(shell xml2-config --libs 2>/dev/null)
 $(BUILD)/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ $(CVMD_SRC) $(PROTO_SRC) \
-		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+		-luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lssl -lcrypto -lpthread -ldl
 
 VMM_SRC := $(wildcard daemon/vmm/*.c)
 $(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
@@ -135,7 +136,7 @@ $(BUILD)/asan/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) daemon/failpoint.c $(PROTO_GE
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(SANITIZE) -DCVMD_FAILPOINTS $(PROTO_CFLAGS) $(XML_CFLAGS) -Idaemon -o $@ \
 		$(CVMD_SRC) daemon/failpoint.c \
-		$(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+		$(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c $(XML_LIBS) -lssl -lcrypto -lpthread -ldl
 $(BUILD)/asan/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_SRC) $(SIM_HDR) \
 		$(LIBCVM_SRC) $(LIBCVM_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
@@ -149,7 +150,7 @@ $(BUILD)/tests/fuzz/fuzz-request: tests/fuzz/fuzz-request.c $(CVMD_LIB_SRC) $(CV
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-request.c \
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
-		$(XML_LIBS) -lpthread -ldl
+		$(XML_LIBS) -lssl -lcrypto -lpthread -ldl
 
 # libFuzzer target: a VMM's answers as cvmd reads them.
 $(BUILD)/tests/fuzz/fuzz-vmm-answer: tests/fuzz/fuzz-vmm-answer.c $(CVMD_LIB_SRC) $(CVMD_HDR) $(PROTO_GEN) proto/cvm-frame.c
@@ -157,7 +158,7 @@ $(BUILD)/tests/fuzz/fuzz-vmm-answer: tests/fuzz/fuzz-vmm-answer.c $(CVMD_LIB_SRC
 	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-vmm-answer.c \
 		$(CVMD_LIB_SRC) $(PROTO_SRC) -luv -lsqlite3 -linih -lsystemd -lprotobuf-c \
-		$(XML_LIBS) -lpthread -ldl
+		$(XML_LIBS) -lssl -lcrypto -lpthread -ldl
 
 # libFuzzer target: D-Bus method calls into cvmd's vtables, peer to peer
 # (the target includes daemon/bus.c for its static manager vtable).
@@ -166,7 +167,7 @@ $(BUILD)/tests/fuzz/fuzz-bus-args: tests/fuzz/fuzz-bus-args.c $(CVMD_LIB_SRC) $(
 	clang -std=gnu11 -g -O1 -Wall -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-Ikmod -Idaemon $(PROTO_CFLAGS) $(XML_CFLAGS) -o $@ tests/fuzz/fuzz-bus-args.c \
 		$(filter-out daemon/bus.c,$(CVMD_LIB_SRC)) $(PROTO_SRC) -luv -lsqlite3 -linih \
-		-lsystemd -lprotobuf-c $(XML_LIBS) -lpthread -ldl
+		-lsystemd -lprotobuf-c $(XML_LIBS) -lssl -lcrypto -lpthread -ldl
 
 # libFuzzer target: cvmd.conf (inih) and key=value overrides.
 $(BUILD)/tests/fuzz/fuzz-config: tests/fuzz/fuzz-config.c daemon/cvmd-config.c $(CVMD_HDR) $(PROTO_GEN)

@@ -86,6 +86,20 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		return set_str(&cfg->admin_group, value);
 	if (!strcmp(key, "libvirt_uri"))
 		return set_str(&cfg->libvirt_uri, value);
+	if (!strcmp(key, "listen_tls"))
+		return set_str(&cfg->listen_tls, value);
+	if (!strcmp(key, "tls_ca"))
+		return set_str(&cfg->tls_ca, value);
+	if (!strcmp(key, "tls_cert"))
+		return set_str(&cfg->tls_cert, value);
+	if (!strcmp(key, "tls_key"))
+		return set_str(&cfg->tls_key, value);
+	if (!strcmp(key, "tls_crl"))
+		return set_str(&cfg->tls_crl, value);
+	if (!strcmp(key, "tls_allow_manage"))
+		return set_str(&cfg->tls_allow_manage, value);
+	if (!strcmp(key, "tls_allow_memory"))
+		return set_str(&cfg->tls_allow_memory, value);
 	if (!strcmp(key, "bus")) {
 		if (strcmp(value, "system") && strcmp(value, "session") &&
 		    strcmp(value, "none"))
@@ -189,7 +203,13 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	    set_str(&cfg->vmm_path, CVMD_DEFAULT_VMM) ||
 	    set_str(&cfg->device, "/dev/cvm") ||
 	    set_str(&cfg->admin_group, "cvm") || set_str(&cfg->bus, "system") ||
-	    set_str(&cfg->libvirt_uri, "qemu:///system"))
+	    set_str(&cfg->libvirt_uri, "qemu:///system") ||
+	    /* libvirt's PKI layout */
+	    set_str(&cfg->tls_ca, "/etc/pki/CA/cacert.pem") ||
+	    set_str(&cfg->tls_cert, "/etc/pki/cvm/servercert.pem") ||
+	    set_str(&cfg->tls_key, "/etc/pki/cvm/private/serverkey.pem") ||
+	    set_str(&cfg->tls_crl, "") || set_str(&cfg->tls_allow_manage, "") ||
+	    set_str(&cfg->tls_allow_memory, ""))
 		return -ENOMEM;
 	return 0;
 }
@@ -204,6 +224,13 @@ void cvmd_config_free(struct cvmd_config *cfg)
 	free(cfg->admin_group);
 	free(cfg->bus);
 	free(cfg->libvirt_uri);
+	free(cfg->listen_tls);
+	free(cfg->tls_ca);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_crl);
+	free(cfg->tls_allow_manage);
+	free(cfg->tls_allow_memory);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -59,6 +59,14 @@ struct cvmd_config {
 	uint64_t max_output;		/* per connection, unsent bytes */
 	uint64_t sim_pool_pages;
 	uint64_t default_memlock;	/* 0: no per-VM limit */
+	/* The remote API (DESIGN §9, tls.h); listen_tls NULL: off. */
+	char *listen_tls;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+	char *tls_crl;			/* "": no revocation list */
+	char *tls_allow_manage;		/* DN globs that may mutate */
+	char *tls_allow_memory;		/* DN globs that may read VM memory */
 };
 
 struct cvmd {
@@ -104,6 +112,8 @@ struct cvmd {
 	uv_timer_t bus_timer;
 	uv_prepare_t bus_prepare;
 	struct cvmd_libvirt *libvirt;
+	struct cvmd_tls *tls;		/* the remote API, or NULL (tls.h) */
+	uv_signal_t sighup;
 };
 
 struct cvmd_client;
@@ -115,6 +125,7 @@ struct cvmd_client;
 struct cvmd_client_ops {
 	void (*send)(struct cvmd_client *c, const Cvm__Response *resp);
 	void (*release)(struct cvmd_client *c);
+	bool framed;		/* a byte stream: answers cut to frame size */
 };
 
 struct cvmd_client {
@@ -130,7 +141,7 @@ struct cvmd_client {
 	bool authorized;		/* the edge checked this request (polkit) */
 	bool closing;
 	bool stalled;			/* reading paused: input budget full */
-	struct cvmd_peer *peer;		/* its uid's tally (socket clients) */
+	struct cvmd_peer *peer;		/* its uid's or DN's tally (socket, TLS) */
 	unsigned int refs;		/* the client and each call in flight */
 	unsigned int in_flight;
 	unsigned int nr_watches;
@@ -194,6 +205,8 @@ void cvmd_init(struct cvmd *d, uv_loop_t *loop);
 /* limits.c */
 struct cvmd_peer;
 int cvmd_peer_admit(struct cvmd *d, uid_t uid, struct cvmd_peer **ret_peer);
+int cvmd_peer_admit_dn(struct cvmd *d, const char *dn,
+		       struct cvmd_peer **ret_peer);
 void cvmd_peer_leave(struct cvmd *d, struct cvmd_peer *p);
 void cvmd_peer_input(struct cvmd *d, struct cvmd_peer *p, int64_t delta);
 bool cvmd_peer_may_read(struct cvmd *d, const struct cvmd_peer *p);
@@ -230,6 +243,8 @@ void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg,
 			  size_t len);
 void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req);
 extern const struct cvmd_client_ops cvmd_socket_client_ops;
+/* Does the operation need the manage privilege (the table's flag)? */
+bool cvmd_op_mutating(Cvm__Request__OpCase op);
 struct cvmd_client *cvmd_client_unref(struct cvmd_client *c);
 
 /*

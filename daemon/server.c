@@ -23,6 +23,7 @@
 
 #include "cvmd.h"
 #include "failpoint.h"
+#include "tls.h"
 
 struct cvmd_method {
 	const char *name;
@@ -255,6 +256,7 @@ static void handle_status(struct cvmd *d, struct cvmd_client *c,
 	st.input_stalls = d->refused.input_stalls;
 	st.dropped_slow_readers = d->refused.slow_readers;
 	st.refused_bus_calls = d->refused.bus_calls;
+	cvmd_tls_fill_status(d, &st);
 	cvm__response__init(&resp);
 	resp.id = req->id;
 	resp.result_case = CVM__RESPONSE__RESULT_DAEMON;
@@ -290,7 +292,7 @@ static void handle_list(struct cvmd *d, struct cvmd_client *c,
 	 * max_vms allows far more VMs than one frame holds: on the socket,
 	 * as many frames as it takes (D-Bus has one reply, and room).
 	 */
-	if (c->ops != &cvmd_socket_client_ops)
+	if (!c->ops->framed)
 		limit = SIZE_MAX;
 	first = 0;
 	do {
@@ -365,6 +367,12 @@ static void handle_watch(struct cvmd *d, struct cvmd_client *c,
 				  ret == -EUSERS ? "too many watches" :
 				  strerror(-ret));
 	/* No answer on success: events follow, with this request's id. */
+}
+
+bool cvmd_op_mutating(Cvm__Request__OpCase op)
+{
+	return (size_t)op < sizeof(methods) / sizeof(methods[0]) &&
+	       methods[op].mutating;
 }
 
 static bool has_request_body(const Cvm__Request *req)
@@ -496,6 +504,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 const struct cvmd_client_ops cvmd_socket_client_ops = {
 	.send = socket_send,
 	.release = socket_release,
+	.framed = true,
 };
 
 static bool peer_is_admin(struct cvmd *d, int fd, struct ucred *cred)
@@ -575,13 +584,16 @@ int cvmd_server_start(struct cvmd *d)
 	d->server.data = d;
 	uv_timer_init(d->loop, &d->stall_timer);
 	d->stall_timer.data = d;
-	/* Socket activation (cvmd.socket): the listening socket is ours. */
-	n = sd_listen_fds(1);
-	if (n > 1)
-		return -EINVAL;
-	if (n == 1) {
+	/*
+	 * Socket activation (cvmd.socket): the listening unix socket is
+	 * ours; cvmd-tls.socket's fd, if passed too, is tls-listen.c's.
+	 */
+	n = cvmd_listen_fd_unix();
+	if (n < -1)
+		return n;
+	if (n >= 0) {
 		d->socket_activated = true;
-		ret = uv_pipe_open(&d->server, SD_LISTEN_FDS_START);
+		ret = uv_pipe_open(&d->server, n);
 		if (!ret)
 			ret = uv_listen((uv_stream_t *)&d->server, 256,
 					on_connection);
