@@ -93,14 +93,15 @@ CVMCTL_HDR := $(wildcard client/*.h)
 $(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Iclient -o $@ $(CVMCTL_SRC) $(PROTO_SRC) \
-		-lprotobuf-c -ljson-c $(XML_LIBS)
+		-lprotobuf-c -ljson-c $(XML_LIBS) -lssl -lcrypto
 
 # cvmctl's pure parts (argument parsing), with ASan + UBSan.
 CVMCTL_LIB_SRC := $(filter-out client/cvmctl.c,$(CVMCTL_SRC))
 $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) $(SANITIZE) -Iclient -o $@ tests/unit/test-cvmctl.c \
-		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c $(XML_LIBS)
+		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c $(XML_LIBS) \
+		-lssl -lcrypto
 
 $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/hook-xml.h
 	@mkdir -p $(@D)
