@@ -38,7 +38,7 @@ KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 TABLE_SRC := tests/table/table-tests.c tests/table/tvm.c
 TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
-SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fresh system
+SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fleet fresh system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
 
@@ -309,6 +309,11 @@ check-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz-%)
 	@tests/run-suite.sh fuzz sh -c 'st=0; for t in $(FUZZ_TARGETS); do \
 		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-$$t tests/fuzz/corpus/$$t 20 || st=1; \
 		done; exit $$st'
+
+# Three cvmd hosts in network namespaces, one cvmctl over mutual TLS
+# (tests/fleet; about 15 s, budget 6 min).
+check-fleet: $(INTEGRATION_BINS)
+	@tests/run-suite.sh fleet timeout 360 tests/fleet/check-fleet.sh $(CVM_BUILD_DIR)
 
 # cvmd under attack: hostile clients and faults against ASan builds.
 check-hostile: $(ASAN_BINS) $(BUILD)/client/cvmctl
