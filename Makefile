@@ -411,3 +411,13 @@ clean:
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
 	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov
+
+$(BUILD)/tests/bench/bench-fleet: tests/bench/bench-fleet.c tests/bench/bench-stats.h client/conn.c client/parse.c \
+		$(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Iclient -o $@ tests/bench/bench-fleet.c client/conn.c \
+		client/parse.c $(PROTO_SRC) -lprotobuf-c -lssl -lcrypto
+
+# The remote API: TLS vs unix round trip, handshakes/s, fan-out list.
+bench-fleet: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-fleet
+	tests/bench/bench-fleet.sh $(CVM_BUILD_DIR)

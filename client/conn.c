@@ -214,6 +214,8 @@ static int tls_open(struct cvm_conn *c, const struct cvm_uri *uri,
 	c->ssl_ctx = ctx;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* A record's header and body in one read(), not two. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_load_verify_locations(ctx, pki.ca, NULL) != 1) {
 		snprintf(c->why, sizeof(c->why), "cannot load %.400s", pki.ca);
 		return -ENOKEY;
@@ -362,10 +364,14 @@ static int take_frame(struct cvm_conn *c, Cvm__Response **ret)
 	return *ret ? 1 : -EBADMSG;
 }
 
-/* Bytes OpenSSL holds decrypted, or a read it should try at once. */
+/*
+ * Bytes OpenSSL holds, decrypted or read ahead, that a poll() would not
+ * announce. (A partial record too: read_some() then says 0, and the
+ * caller polls.)
+ */
 static bool has_pending(struct cvm_conn *c)
 {
-	return c->ssl && SSL_pending(c->ssl) > 0;
+	return c->ssl && SSL_has_pending(c->ssl);
 }
 
 int cvm_conn_next_any(struct cvm_conn **cs, size_t n, int stop_fd,
@@ -387,7 +393,8 @@ int cvm_conn_next_any(struct cvm_conn **cs, size_t n, int stop_fd,
 				r = read_some(cs[i]);
 				if (r < 0)
 					return r;
-				i--;	/* take what it read */
+				if (r)
+					i--;	/* take what it read */
 			}
 		}
 		for (i = 0; i < n; i++)
@@ -423,24 +430,27 @@ int cvm_conn_next(struct cvm_conn *c, int stop_fd, Cvm__Response **ret)
 static int tls_recv(struct cvm_conn *c, Cvm__Response **ret, int64_t deadline)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	bool starved = false;
 	int r;
 
 	for (;;) {
 		r = take_frame(c, ret);
 		if (r)
 			return r < 0 ? r : 0;
+		/* Wait first: after a request the answer is rarely there yet. */
+		if (starved || !has_pending(c)) {
+			do {
+				r = poll(&p, 1, remaining_ms(deadline));
+			} while (r < 0 && errno == EINTR);
+			if (r < 0)
+				return -errno;
+			if (!r)
+				return -ETIMEDOUT;
+		}
 		r = read_some(c);
 		if (r < 0)
 			return r;
-		if (r || has_pending(c))
-			continue;
-		do {
-			r = poll(&p, 1, remaining_ms(deadline));
-		} while (r < 0 && errno == EINTR);
-		if (r < 0)
-			return -errno;
-		if (!r)
-			return -ETIMEDOUT;
+		starved = !r;
 	}
 }
 
