@@ -155,6 +155,7 @@ make_pki() {
 		20200101000000Z 20200201000000Z &&
 	"$p" "$PKI" client other rogue "/O=cvm test/CN=ops1" &&
 	"$p" "$PKI" trust ca rogue &&
+	"$p" "$PKI" server ca srvlo 127.0.0.1 &&
 	mkdir -p "$PKI/nocert" && cp "$PKI/ca/cacert.pem" "$PKI/nocert/"
 }
 
@@ -301,6 +302,56 @@ if grep -q "vm1" <<<"$OUT" && grep -q "vm2" <<<"$OUT"; then
 else
 	not_ok "list with a host down: $OUT"
 fi
+
+# --- under systemd: the TLS port passed as a socket named "tls" ---
+# systemd-socket-activate does what cvmd.socket and cvmd-tls.socket do
+# together: both fds, named; cvmd takes the unix one for its API socket and
+# the "tls" one for the remote API. In host 3's namespace, on its loopback.
+activated_host() {
+	local ns d i
+	ns=$(host_ns 3)
+	d=$WORK/act
+	mkdir -p "$d"
+	ip netns exec "$ns" systemd-socket-activate -l "$d/cvmd.sock" -l 127.0.0.1:16520 \
+		--fdname=cvmd.socket:tls "$CVMD" --backend sim --bus none \
+		--vmm "$BUILD/daemon/cvm-vmm" --config /dev/null \
+		--socket "$d/cvmd.sock" --state-dir "$d/state" --set libvirt_uri=none \
+		--set "tls_ca=$PKI/ca/cacert.pem" --set "tls_cert=$PKI/srvlo/cert.pem" \
+		--set "tls_key=$PKI/srvlo/key.pem" --set 'tls_allow_manage=CN=ops*' \
+		>>"$d/cvmd.log" 2>&1 &
+	ACT_PID=$!
+	for i in $(seq 50); do
+		ip netns exec "$ns" ss -ltn | grep -q 127.0.0.1:16520 && break
+		sleep 0.1
+	done
+	OUT=$(ip netns exec "$ns" "$CVMCTL" --pki-dir "$PKI/ops" -c tls://127.0.0.1 \
+		--json status 2>&1)
+	RC=$?
+}
+if command -v systemd-socket-activate >/dev/null; then
+	activated_host
+	if [ "$RC" = 0 ] && grep -q "tls: listening on cvmd-tls.socket" "$WORK/act/cvmd.log" &&
+		grep -q "(activated)" "$WORK/act/cvmd.log"; then
+		ok "activation: the first TLS client starts cvmd, which serves both passed sockets"
+	else
+		not_ok "activation: exit $RC: $OUT; $(cat "$WORK/act/cvmd.log")"
+	fi
+	kill "$ACT_PID" 2>/dev/null
+	wait "$ACT_PID" 2>/dev/null
+fi
+root=$WORK/units
+mkdir -p "$root/usr/sbin" "$root/etc/systemd/system" "$root/usr/lib/systemd"
+cp "$CVMD" "$root/usr/sbin/cvmd"
+mkdir -p "$root/bin" && cp /bin/kill "$root/bin/kill"	# ExecReload=
+cp -r /usr/lib/systemd/system "$root/usr/lib/systemd/"
+cp "$HERE/../../systemd/cvmd.service" "$HERE/../../systemd/cvmd.socket" \
+	"$HERE/../../systemd/cvmd-tls.socket" "$root/etc/systemd/system/"
+out=$(systemd-analyze verify --man=no --root="$root" cvmd-tls.socket cvmd.service 2>&1)
+if [ $? = 0 ] && [ -z "$out" ]; then ok "units: systemd-analyze verify cvmd-tls.socket is clean"
+else not_ok "units: systemd-analyze verify: $out"; fi
+score=$(systemd-analyze security --offline=yes --root="$root" cvmd.service 2>/dev/null |
+	sed -n 's/.*Overall exposure level for cvmd.service: \([0-9.]*\).*/\1/p')
+echo "# systemd-analyze security cvmd.service: exposure $score"
 
 echo "# $failures failed"
 [ "$failures" = 0 ]
