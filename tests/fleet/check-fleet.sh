@@ -16,7 +16,8 @@ set -uo pipefail
 BUILD=${1:?usage: check-fleet.sh BUILD}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../tap.sh"
-CVMD=$BUILD/daemon/cvmd
+# CVM_FLEET_CVMD: another cvmd (the ASan one: build/asan/daemon/cvmd).
+CVMD=${CVM_FLEET_CVMD:-$BUILD/daemon/cvmd}
 CVMCTL=$BUILD/client/cvmctl
 NHOSTS=3
 
@@ -352,6 +353,12 @@ else not_ok "units: systemd-analyze verify: $out"; fi
 score=$(systemd-analyze security --offline=yes --root="$root" cvmd.service 2>/dev/null |
 	sed -n 's/.*Overall exposure level for cvmd.service: \([0-9.]*\).*/\1/p')
 echo "# systemd-analyze security cvmd.service: exposure $score"
+
+# Every cvmd stopped: nothing for a sanitizer to say (CVM_FLEET_CVMD).
+for n in $(seq 1 $NHOSTS); do stop_host "$n"; done
+bad=$(grep -l "Sanitizer\|runtime error" "$WORK"/h*/cvmd.log "$WORK"/act/cvmd.log 2>/dev/null)
+if [ -z "$bad" ]; then ok "cvmd logs: no sanitizer report"
+else not_ok "sanitizer reports in: $bad"; grep -h -A12 "Sanitizer\|runtime error" $bad | sed 's/^/#   /' | head -60; fi
 
 echo "# $failures failed"
 [ "$failures" = 0 ]
