@@ -470,7 +470,9 @@ int cvm_conn_call(struct cvm_conn *c, const Cvm__Request *req, int timeout_ms,
 		r = cvm_frame_recv_response(c->fd, &resp, remaining_ms(deadline));
 	if (r)
 		return r;
-	if (resp->id != req->id) {
+	/* id 0: cvmd refusing the connection itself (a limit), say why. */
+	if (resp->id != req->id &&
+	    (resp->id || resp->status == CVM__STATUS__OK)) {
 		cvm__response__free_unpacked(resp, NULL);
 		return -EPROTO;
 	}

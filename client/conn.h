@@ -46,7 +46,8 @@ int cvm_conn_open(struct cvm_conn *c, const struct cvm_uri *uri,
  * Send req and wait, within timeout_ms overall, for the Response with
  * req's id. Return: -ETIMEDOUT, -ECONNRESET/-EPIPE (cvmd went away),
  * -EBADMSG/-EMSGSIZE (undecodable frame), -EPROTO (a response to another
- * request). The caller frees *ret with cvm__response__free_unpacked().
+ * request). A refusal with id 0 (cvmd refusing the connection, over a
+ * limit) is the answer too. The caller frees *ret with cvm__response__free_unpacked().
  */
 int cvm_conn_call(struct cvm_conn *c, const Cvm__Request *req, int timeout_ms,
 		  Cvm__Response **ret);

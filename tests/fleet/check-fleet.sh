@@ -87,6 +87,7 @@ start_host() { # N [KEY=VALUE...]
 		--set "tls_crl=$d/crl.pem" \
 		--set 'tls_allow_manage=CN=ops*' \
 		--set 'tls_allow_memory=CN=ops1\,*' \
+		--set max_connections_per_uid=4 \
 		"$@" >>"$d/cvmd.log" 2>&1 &
 	PIDS[$n]=$!
 	for i in $(seq 100); do
@@ -206,6 +207,31 @@ expect 3 "a read-only DN may not read VM memory" viewer -c "$(host_uri 2)" guest
 expect 3 "a manage DN outside tls_allow_memory may not read VM memory" \
 	revokee -c "$(host_uri 2)" guest-read mem 0 --length 16
 expect 0 "a manage DN destroys" revokee -c "$(host_uri 2)" destroy mem
+
+# --- a DN is an identity: its own connection cap (max_connections_per_uid) ---
+dn_cap() {
+	local i pids=()
+	for i in 1 2 3 4; do
+		"$CVMCTL" --pki-dir "$PKI/viewer" -c "$(host_uri 2)" events >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for i in $(seq 50); do
+		[ "$(status_on 2 tls_connections)" = 4 ] && break
+		sleep 0.1
+	done
+	expect 1 "a DN over its connection cap is refused" viewer -c "$(host_uri 2)" list
+	case $ERR in *"too many connections"*) ok "the refusal says too many connections" ;;
+	*) not_ok "over the cap: $ERR" ;; esac
+	expect 0 "another DN is served meanwhile" ops -c "$(host_uri 2)" list
+	kill "${pids[@]}" 2>/dev/null
+	wait "${pids[@]}" 2>/dev/null
+	for i in $(seq 50); do
+		[ "$(status_on 2 tls_connections)" = 0 ] && break
+		sleep 0.1
+	done
+	expect 0 "the DN is served again once its connections close" viewer -c "$(host_uri 2)" list
+}
+dn_cap
 
 # --- refusals: exit 3, and nothing changes ---
 before=$(registry_on 1)
