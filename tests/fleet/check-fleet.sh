@@ -233,6 +233,30 @@ dn_cap() {
 }
 dn_cap
 
+# --- hostile peers: the loop never waits on a handshake ---
+hostile_tls() {
+	local c0 i t0
+	c0=$(status_on 1 tls_refused_other)
+	# One peer connects and says nothing, another sends plain text.
+	exec 7<>"/dev/tcp/$(host_ip 1)/16520"
+	printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 bash -c \
+		"exec 8<>/dev/tcp/$(host_ip 1)/16520; cat >&8; cat <&8 >/dev/null" 2>/dev/null
+	t0=$SECONDS
+	expect 0 "a silent peer mid-handshake does not hold up others" ops -c "$(host_uri 1)" list
+	for i in $(seq 150); do
+		[ "$(status_on 1 tls_refused_other)" -ge $((c0 + 2)) ] && break
+		sleep 0.1
+	done
+	if [ "$(status_on 1 tls_refused_other)" -ge $((c0 + 2)) ] &&
+		grep -q "handshake timed out" "$(host_dir 1)/cvmd.log"; then
+		ok "plain text and a silent peer refused, the silent one dropped after the handshake timeout ($((SECONDS - t0)) s)"
+	else
+		not_ok "hostile peers: tls_refused_other $(status_on 1 tls_refused_other) (was $c0)"
+	fi
+	exec 7>&-
+}
+hostile_tls
+
 # --- refusals: exit 3, and nothing changes ---
 before=$(registry_on 1)
 refused() { # CERT WHAT COUNTER
