@@ -40,7 +40,7 @@ TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
 SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fleet fresh system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
-	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook
+	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook $(BUILD)/tests/unit/test-tls
 
 all: userspace module
 
@@ -102,6 +102,12 @@ $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) $(SANITIZE) -Iclient -o $@ tests/unit/test-cvmctl.c \
 		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c $(XML_LIBS) \
 		-lssl -lcrypto
+
+# The remote API's pure logic (daemon/tls.c), with ASan + UBSan.
+$(BUILD)/tests/unit/test-tls: tests/unit/test-tls.c daemon/tls.c daemon/tls.h $(PROTO_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) -Idaemon -o $@ tests/unit/test-tls.c \
+		daemon/tls.c -lcmocka -lssl -lcrypto
 
 $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/hook-xml.h
 	@mkdir -p $(@D)
