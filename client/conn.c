@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,11 @@ static int tls_open(struct cvm_conn *c, const struct cvm_uri *uri,
 	SSL *ssl;
 	int r;
 
+	/*
+	 * OpenSSL writes with write(): a cvmd that closed on us (a refusal)
+	 * must give -EPIPE, not kill cvmctl with SIGPIPE.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	cvm_pki_paths(c->pki_dir, getenv("HOME"), &pki);
 	if (access(pki.ca, R_OK)) {
 		snprintf(c->why, sizeof(c->why), "no CA certificate %.400s", pki.ca);
