@@ -422,7 +422,7 @@ $(BUILD)/tests/bench/bench-fleet: tests/bench/bench-fleet.c tests/bench/bench-st
 		$(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Iclient -o $@ tests/bench/bench-fleet.c client/conn.c \
-		client/parse.c $(PROTO_SRC) -lprotobuf-c -lssl -lcrypto
+		client/parse.c $(PROTO_SRC) -lprotobuf-c -lssl -lcrypto -lpthread
 
 # The remote API: TLS vs unix round trip, handshakes/s, fan-out list.
 bench-fleet: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-fleet

@@ -62,7 +62,9 @@ for n in 1 2 3; do
 done
 
 echo "== bench-fleet: cvmd $(cat "$BUILD/../VERSION" 2>/dev/null), $(nproc) CPUs, loopback =="
-"$BENCH" "unix:$WORK/h1/cvmd.sock" "tls://127.0.0.1:$((PORT0 + 1))" "$PKI/ops" || exit 1
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$BENCH" "unix:$WORK/h1/cvmd.sock" "tls://127.0.0.1:$((PORT0 + 1))" "$PKI/ops" 20000 \
+	"${PIDS[0]}" || exit 1
 
 median_ms() { # cvmctl ARGS...: median wall time of RUNS runs, in ms
 	local i t0 t1
