@@ -70,7 +70,7 @@ make_host_net() { # N
 }
 
 # Start host N's cvmd in its namespace; wait until it serves.
-start_host() { # N [KEY=VALUE...]
+start_host() { # N [CVMD-OPTION...], e.g. --set KEY=VALUE
 	local n=$1 d ns i
 	shift
 	d=$(host_dir "$n")
