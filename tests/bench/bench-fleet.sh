@@ -26,8 +26,11 @@ WORK=$(mktemp -d /tmp/cvm-bench-fleet.XXXXXX) || exit 1
 PKI=$WORK/pki
 PIDS=()
 cleanup() {
-	local p
+	local p vmms
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	# The VMMs outlive their cvmd by design: these hosts' go too.
+	vmms=$(ps -e -o pid=,args= | awk -v w="--socket $WORK/" 'index($0, w) { print $1 }')
+	[ -n "$vmms" ] && kill -KILL $vmms 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -14,6 +14,15 @@
 set -uo pipefail
 
 BUILD=${1:?usage: check-fleet.sh BUILD}
+# This shell becomes the subreaper of what it starts: the VMMs outlive
+# their cvmd (by design), are reparented here and killed and reaped at the
+# end, so no VMM of this test is left running or a zombie.
+if [ -z "${CVM_FLEET_SUBREAPER:-}" ]; then
+	export CVM_FLEET_SUBREAPER=1
+	exec /usr/bin/python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)	# PR_SET_CHILD_SUBREAPER
+os.execvp(sys.argv[1], sys.argv[1:])' "$0" "$@"
+fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../tap.sh"
 # CVM_FLEET_CVMD: another cvmd (the ASan one: build/asan/daemon/cvmd).
@@ -43,14 +52,22 @@ root_ip() { echo "192.0.2.$((4 * $1 + 1))"; }
 host_uri() { echo "tls://$(host_ip "$1")"; }	# the default port, 16520
 host_dir() { echo "$WORK/h$1"; }
 
+# The VMMs of this test's hosts (their sockets are under $WORK).
+vmm_pids() {
+	ps -e -o pid=,args= | awk -v w="--socket $WORK/" 'index($0, w) { print $1 }'
+}
+
 cleanup() {
-	local n
+	local n pids
 	for n in $(seq 1 $NHOSTS); do
 		stop_host "$n"
 		ip link del "$TAG-v$n" 2>/dev/null
 		ip netns del "$(host_ns "$n")" 2>/dev/null
 	done
 	jobs -p | xargs -r kill 2>/dev/null
+	pids=$(vmm_pids)
+	# bash reaps the VMMs reparented to it as they die.
+	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null && sleep 0.5
 	wait 2>/dev/null
 	rm -rf "$WORK"
 }
