@@ -112,8 +112,9 @@ static int connect_tcp(const char *host, uint16_t port, int64_t deadline)
 	if (getaddrinfo(host, serv, &hints, &ai))
 		return -EHOSTDOWN;
 	for (a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC |
-			    SOCK_NONBLOCK, a->ai_protocol);
+		fd = socket(a->ai_family,
+			    a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    a->ai_protocol);
 		if (fd < 0) {
 			r = -errno;
 			continue;
@@ -143,16 +144,19 @@ void cvm_pki_paths(const char *pki_dir, const char *home, struct cvm_pki *ret)
 			pki_dir = dir;
 	}
 	if (pki_dir) {
-		snprintf(ret->ca, sizeof(ret->ca), "%.4095s/cacert.pem", pki_dir);
+		snprintf(ret->ca, sizeof(ret->ca), "%.4095s/cacert.pem",
+			 pki_dir);
 		snprintf(ret->cert, sizeof(ret->cert), "%.4095s/clientcert.pem",
 			 pki_dir);
-		snprintf(ret->key, sizeof(ret->key), "%.4095s/clientkey.pem", pki_dir);
+		snprintf(ret->key, sizeof(ret->key), "%.4095s/clientkey.pem",
+			 pki_dir);
 		return;
 	}
 	/* libvirt's layout */
 	snprintf(ret->ca, sizeof(ret->ca), "/etc/pki/CA/cacert.pem");
 	snprintf(ret->cert, sizeof(ret->cert), "/etc/pki/cvm/clientcert.pem");
-	snprintf(ret->key, sizeof(ret->key), "/etc/pki/cvm/private/clientkey.pem");
+	snprintf(ret->key, sizeof(ret->key),
+		 "/etc/pki/cvm/private/clientkey.pem");
 }
 
 /* OpenSSL's last reason into c->why; the error as -errno. */
@@ -211,7 +215,8 @@ static int tls_open(struct cvm_conn *c, const struct cvm_uri *uri,
 	signal(SIGPIPE, SIG_IGN);
 	cvm_pki_paths(c->pki_dir, getenv("HOME"), &pki);
 	if (access(pki.ca, R_OK)) {
-		snprintf(c->why, sizeof(c->why), "no CA certificate %.400s", pki.ca);
+		snprintf(c->why, sizeof(c->why), "no CA certificate %.400s",
+			 pki.ca);
 		return -ENOKEY;
 	}
 	ctx = SSL_CTX_new(TLS_client_method());
@@ -229,9 +234,11 @@ static int tls_open(struct cvm_conn *c, const struct cvm_uri *uri,
 	/* Without a certificate of ours cvmd refuses us, and says so. */
 	if (!access(pki.cert, R_OK) &&
 	    (SSL_CTX_use_certificate_chain_file(ctx, pki.cert) != 1 ||
-	     SSL_CTX_use_PrivateKey_file(ctx, pki.key, SSL_FILETYPE_PEM) != 1)) {
-		snprintf(c->why, sizeof(c->why), "cannot load %.150s and %.150s: %.150s",
-			 pki.cert, pki.key,
+	     SSL_CTX_use_PrivateKey_file(ctx, pki.key, SSL_FILETYPE_PEM) !=
+		 1)) {
+		snprintf(c->why, sizeof(c->why),
+			 "cannot load %.150s and %.150s: %.150s", pki.cert,
+			 pki.key,
 			 ERR_reason_error_string(ERR_peek_last_error()));
 		ERR_clear_error();
 		return -ENOKEY;
@@ -247,8 +254,8 @@ static int tls_open(struct cvm_conn *c, const struct cvm_uri *uri,
 	/* cvmd's certificate must name the host we asked for. */
 	if (SSL_set1_host(ssl, uri->host) != 1 || !SSL_set_fd(ssl, c->fd))
 		return -ENOMEM;
-	if (!strchr(uri->host, ':') && strspn(uri->host, "0123456789.") !=
-	    strlen(uri->host))
+	if (!strchr(uri->host, ':') &&
+	    strspn(uri->host, "0123456789.") != strlen(uri->host))
 		SSL_set_tlsext_host_name(ssl, uri->host);
 	for (;;) {
 		ERR_clear_error();
@@ -339,7 +346,8 @@ static int read_some(struct cvm_conn *c)
 		n = SSL_read(c->ssl, buf, sizeof(buf));
 		if (n <= 0) {
 			e = SSL_get_error(c->ssl, n);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			if (e == SSL_ERROR_WANT_READ ||
+			    e == SSL_ERROR_WANT_WRITE)
 				return 0;
 			if (e == SSL_ERROR_ZERO_RETURN)
 				return -ECONNRESET;
@@ -400,11 +408,12 @@ int cvm_conn_next_any(struct cvm_conn **cs, size_t n, int stop_fd,
 				if (r < 0)
 					return r;
 				if (r)
-					i--;	/* take what it read */
+					i--; /* take what it read */
 			}
 		}
 		for (i = 0; i < n; i++)
-			p[i] = (struct pollfd){ .fd = cs[i]->fd, .events = POLLIN };
+			p[i] = (struct pollfd){ .fd = cs[i]->fd,
+						.events = POLLIN };
 		p[n] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
 		r = poll(p, stop_fd >= 0 ? n + 1 : n, -1);
 		if (r < 0) {
@@ -443,7 +452,8 @@ static int tls_recv(struct cvm_conn *c, Cvm__Response **ret, int64_t deadline)
 		r = take_frame(c, ret);
 		if (r)
 			return r < 0 ? r : 0;
-		/* Wait first: after a request the answer is rarely there yet. */
+		/* Wait first: after a request the answer is rarely there yet.
+		 */
 		if (starved || !has_pending(c)) {
 			do {
 				r = poll(&p, 1, remaining_ms(deadline));
@@ -473,7 +483,8 @@ int cvm_conn_call(struct cvm_conn *c, const Cvm__Request *req, int timeout_ms,
 	if (c->ssl)
 		r = tls_recv(c, &resp, deadline);
 	else
-		r = cvm_frame_recv_response(c->fd, &resp, remaining_ms(deadline));
+		r = cvm_frame_recv_response(c->fd, &resp,
+					    remaining_ms(deadline));
 	if (r)
 		return r;
 	/* id 0: cvmd refusing the connection itself (a limit), say why. */

@@ -474,14 +474,16 @@ void cvm_print_status(FILE *f, const Cvm__DaemonStatus *st)
 	cvm_format_pool(st, pool, sizeof(pool));
 	fprintf(f, KEY "%s\n", "secure pool:", pool);
 	/* The remote API, once it has seen anyone (docs/remote.md). */
-	if (st->tls_connections || st->tls_handshakes || st->tls_refused_no_cert ||
-	    st->tls_refused_unknown_ca || st->tls_refused_expired ||
-	    st->tls_refused_revoked || st->tls_refused_denied ||
-	    st->tls_refused_other)
-		fprintf(f, KEY "%u open, %" PRIu64 " handshakes; refused: %" PRIu64
-			" no certificate, %" PRIu64 " other CA, %" PRIu64
-			" expired, %" PRIu64 " revoked, %" PRIu64 " DN not allowed, %"
-			PRIu64 " other\n", "remote (TLS):", st->tls_connections,
+	if (st->tls_connections || st->tls_handshakes ||
+	    st->tls_refused_no_cert || st->tls_refused_unknown_ca ||
+	    st->tls_refused_expired || st->tls_refused_revoked ||
+	    st->tls_refused_denied || st->tls_refused_other)
+		fprintf(f,
+			KEY "%u open, %" PRIu64 " handshakes; refused: %" PRIu64
+			    " no certificate, %" PRIu64 " other CA, %" PRIu64
+			    " expired, %" PRIu64 " revoked, %" PRIu64
+			    " DN not allowed, %" PRIu64 " other\n",
+			"remote (TLS):", st->tls_connections,
 			st->tls_handshakes, st->tls_refused_no_cert,
 			st->tls_refused_unknown_ca, st->tls_refused_expired,
 			st->tls_refused_revoked, st->tls_refused_denied,

@@ -977,10 +977,11 @@ static int resolve_one(const char *what, const char *str, struct cvm_uri *uri)
 		return 0;
 	case -EPROTONOSUPPORT:
 		return usage_error("%s: unknown scheme in '%s' (expected "
-				   "unix:PATH or tls://HOST[:PORT])", what, str);
-	case -ENAMETOOLONG:
-		return usage_error("%s: '%s': path or host name too long",
+				   "unix:PATH or tls://HOST[:PORT])",
 				   what, str);
+	case -ENAMETOOLONG:
+		return usage_error("%s: '%s': path or host name too long", what,
+				   str);
 	}
 	return usage_error("%s: '%s' is not unix:PATH or tls://HOST[:PORT]",
 			   what, str);
@@ -1152,27 +1153,35 @@ static int report_transport(struct cvm_call *c, const char *uri_str,
 	if (why && *why)
 		snprintf(detail, sizeof(detail), " (%s)", why);
 	if (connecting)
-		snprintf(msg, sizeof(msg), "cannot connect to cvmd at %s: %s%s%s",
-			 uri_str,
-			 err == -EACCES ? "access denied" :
-			 err == -EHOSTDOWN ? "unknown host" :
-			 err == -ENOKEY ? "no TLS credentials" : strerror(-err),
+		snprintf(msg, sizeof(msg),
+			 "cannot connect to cvmd at %s: %s%s%s", uri_str,
+			 err == -EACCES	     ? "access denied"
+			 : err == -EHOSTDOWN ? "unknown host"
+			 : err == -ENOKEY    ? "no TLS credentials"
+					     : strerror(-err),
 			 detail,
 			 err == -ENOENT || err == -ECONNREFUSED
-				 ? " (is cvmd running?)"
-				 : "");
+			     ? " (is cvmd running?)"
+			     : "");
 	else if (err == -EACCES)
-		snprintf(msg, sizeof(msg), "cvmd at %s refused the connection: "
-			 "access denied%s", uri_str, detail);
+		snprintf(msg, sizeof(msg),
+			 "cvmd at %s refused the connection: "
+			 "access denied%s",
+			 uri_str, detail);
 	else if (err == -ETIMEDOUT)
-		snprintf(msg, sizeof(msg), "no answer from cvmd at %s within "
-			 "%d s", uri_str, arg_timeout_ms / 1000);
+		snprintf(msg, sizeof(msg),
+			 "no answer from cvmd at %s within "
+			 "%d s",
+			 uri_str, arg_timeout_ms / 1000);
 	else if (err == -ECONNRESET || err == -EPIPE)
-		snprintf(msg, sizeof(msg), "connection to cvmd at %s lost (%s)%s",
-			 uri_str, strerror(-err), detail);
+		snprintf(msg, sizeof(msg),
+			 "connection to cvmd at %s lost (%s)%s", uri_str,
+			 strerror(-err), detail);
 	else if (err == -EBADMSG || err == -EMSGSIZE || err == -EPROTO)
-		snprintf(msg, sizeof(msg), "cvmd at %s sent an invalid answer "
-			 "(%s)", uri_str, strerror(-err));
+		snprintf(msg, sizeof(msg),
+			 "cvmd at %s sent an invalid answer "
+			 "(%s)",
+			 uri_str, strerror(-err));
 	else
 		snprintf(msg, sizeof(msg), "talking to cvmd at %s: %s%s",
 			 uri_str, strerror(-err), detail);
@@ -1340,7 +1349,8 @@ static void host_label(const struct cvm_call *c, unsigned int h, char *buf,
 	if (u->kind != CVM_URI_TLS)
 		snprintf(buf, len, "%s", c->uri_strs[h]);
 	else if (u->port == CVM_TLS_PORT)
-		snprintf(buf, len, strchr(u->host, ':') ? "[%s]" : "%s", u->host);
+		snprintf(buf, len, strchr(u->host, ':') ? "[%s]" : "%s",
+			 u->host);
 	else
 		snprintf(buf, len, strchr(u->host, ':') ? "[%s]:%u" : "%s:%u",
 			 u->host, u->port);
@@ -1404,18 +1414,20 @@ static int run_multi(struct cvm_call *c)
 		if (!a[h].resp)
 			continue;
 		if (is_list) {
-			lists[n] = a[h].resp->result_case ==
-				   CVM__RESPONSE__RESULT_LIST ? a[h].resp->list
-							      : NULL;
+			lists[n] =
+			    a[h].resp->result_case == CVM__RESPONSE__RESULT_LIST
+				? a[h].resp->list
+				: NULL;
 			hosts[n++] = labels[h];
 			if (all)
 				json_add_hosts(all, cvm_json_list(lists[n - 1]),
 					       labels[h]);
 		} else if (all) {
-			struct json_object *o = cvm_json_status(a[h].resp->daemon);
+			struct json_object *o =
+			    cvm_json_status(a[h].resp->daemon);
 
-			json_object_object_add(o, "host",
-					       json_object_new_string(labels[h]));
+			json_object_object_add(
+			    o, "host", json_object_new_string(labels[h]));
 			json_object_array_add(all, o);
 		} else {
 			printf("%-15s %s\n", "host:", labels[h]);
@@ -1499,8 +1511,10 @@ static int run_stream(struct cvm_call *c)
 			r = -EPROTO;
 		}
 		if (r == -ECONNRESET && !*live[i]->why) {
-			fprintf(stderr, "cvmctl: events: cvmd at %s closed the "
-					"connection\n", c->uri_strs[h]);
+			fprintf(stderr,
+				"cvmctl: events: cvmd at %s closed the "
+				"connection\n",
+				c->uri_strs[h]);
 			print_json_error("UNREACHABLE", "cvmd closed the "
 					 "connection", ECONNRESET);
 			r = CVM_EXIT_UNREACHABLE;
@@ -1523,11 +1537,13 @@ static int run_stream(struct cvm_call *c)
 		/* Anything but an Event (an acknowledgement) is skipped. */
 		if (resp->result_case == CVM__RESPONSE__RESULT_EVENT) {
 			if (arg_json) {
-				struct json_object *o = cvm_json_event(resp->event);
+				struct json_object *o =
+				    cvm_json_event(resp->event);
 
 				if (multi && o)
-					json_object_object_add(o, "host",
-						json_object_new_string(labels[h]));
+					json_object_object_add(
+					    o, "host",
+					    json_object_new_string(labels[h]));
 				cvm_json_print(stdout, o, true);
 			} else {
 				if (multi)
@@ -1568,8 +1584,9 @@ int cvmctl_main(int argc, char **argv)
 		r = cvmctl_hook_run(&c, arg_timeout_set ? arg_timeout_ms
 							: CVMCTL_HOOK_TIMEOUT_MS);
 	} else {
-		r = c.verb->stream ? run_stream(&c) :
-		    c.nr_hosts > 1 ? run_multi(&c) : run_call(&c);
+		r = c.verb->stream   ? run_stream(&c)
+		    : c.nr_hosts > 1 ? run_multi(&c)
+				     : run_call(&c);
 	}
 	cvmctl_call_done(&c);
 	if (fflush(stdout) || ferror(stdout)) {

@@ -21,7 +21,7 @@
 struct cvmd_peer {
 	struct list_head node;
 	uid_t uid;
-	char *dn;		/* a TLS identity; NULL: a local uid */
+	char *dn; /* a TLS identity; NULL: a local uid */
 	unsigned int nr_conns;
 	uint64_t input_bytes;
 };
@@ -48,7 +48,8 @@ static int peer_admit(struct cvmd *d, uid_t uid, const char *dn,
 	struct cvmd_peer *p = peer_find(d, uid, dn);
 
 	if (d->nr_conns >= d->cfg.max_connections ||
-	    ((dn || uid) && p && p->nr_conns >= d->cfg.max_connections_per_uid)) {
+	    ((dn || uid) && p &&
+	     p->nr_conns >= d->cfg.max_connections_per_uid)) {
 		/* Logged, but not once per attempt: that would be a flood. */
 		if (!(d->refused.connections++ % 100)) {
 			char who[64];
@@ -56,10 +57,11 @@ static int peer_admit(struct cvmd *d, uid_t uid, const char *dn,
 			if (!dn)
 				snprintf(who, sizeof(who), "uid %u",
 					 (unsigned int)uid);
-			cvmd_log(LOG_WARNING, "%s: too many connections "
+			cvmd_log(LOG_WARNING,
+				 "%s: too many connections "
 				 "(limits: %u in all, %u per identity; %llu "
-				 "refused so far)", dn ? dn : who,
-				 d->cfg.max_connections,
+				 "refused so far)",
+				 dn ? dn : who, d->cfg.max_connections,
 				 d->cfg.max_connections_per_uid,
 				 (unsigned long long)d->refused.connections);
 		}

@@ -35,16 +35,16 @@
 #define TLS_HANDSHAKE_MS 10000
 
 struct tls_conn {
-	struct cvmd_client c;		/* c.node: in tls->conns */
+	struct cvmd_client c; /* c.node: in tls->conns */
 	struct cvmd_tls *tls;
 	uv_tcp_t tcp;
 	uv_shutdown_t shutdown;
 	SSL *ssl;
-	BIO *net_in;			/* what the peer sent, for OpenSSL */
-	BIO *net_out;			/* what OpenSSL wrote, for the peer */
-	uint64_t started;		/* uv_now() at accept */
+	BIO *net_in; /* what the peer sent, for OpenSSL */
+	BIO *net_out; /* what OpenSSL wrote, for the peer */
+	uint64_t started; /* uv_now() at accept */
 	bool established;
-	bool manage, memory;		/* what its DN may do */
+	bool manage, memory; /* what its DN may do */
 	char addr[INET6_ADDRSTRLEN + 8];
 	char dn[512];
 };
@@ -69,7 +69,7 @@ static void conn_freed(uv_handle_t *h)
 {
 	struct tls_conn *t = h->data;
 
-	SSL_free(t->ssl);		/* frees both BIOs */
+	SSL_free(t->ssl); /* frees both BIOs */
 	cvm_frame_reader_free(&t->c.rd);
 	free(t);
 }
@@ -93,7 +93,8 @@ static void tls_release(struct cvmd_client *c)
 	/* Unread input at close makes the kernel reset, losing our alert. */
 	if (!uv_fileno((uv_handle_t *)&t->tcp, &fd))
 		for (i = 0; i < 16; i++)
-			if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) <= 0)
+			if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) <=
+			    0)
 				break;
 	t->shutdown.data = t;
 	if (uv_shutdown(&t->shutdown, (uv_stream_t *)&t->tcp, on_shutdown))
@@ -156,8 +157,8 @@ static int flush_out(struct tls_conn *t)
 	}
 	n = BIO_read(t->net_out, w->buf, pending);
 	buf = uv_buf_init(w->buf, n > 0 ? n : 0);
-	if (n <= 0 || uv_write(&w->req, (uv_stream_t *)&t->tcp, &buf, 1,
-			       on_written)) {
+	if (n <= 0 ||
+	    uv_write(&w->req, (uv_stream_t *)&t->tcp, &buf, 1, on_written)) {
 		free(w->buf);
 		free(w);
 		return -EIO;
@@ -174,8 +175,10 @@ static void tls_send(struct cvmd_client *c, const Cvm__Response *resp)
 	/* A client that does not read does not get to pile up our memory. */
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&t->tcp) >
 	    c->d->cfg.max_output) {
-		cvmd_log(LOG_WARNING, "tls: %s (%s) stopped reading: "
-			 "disconnected", t->addr, t->dn);
+		cvmd_log(LOG_WARNING,
+			 "tls: %s (%s) stopped reading: "
+			 "disconnected",
+			 t->addr, t->dn);
 		c->d->refused.slow_readers++;
 		conn_close(t);
 		return;
@@ -228,8 +231,10 @@ static void dispatch(struct tls_conn *t, const uint8_t *msg, size_t len)
 		snprintf(what, sizeof(what), "request op %d needs tls_allow_%s",
 			 (int)req->op_case, memory ? "memory" : "manage");
 		refuse(t, CVMD_TLS_DENIED, what);
-		cvmd_client_error(c, req->id, -EACCES, "certificate %s may not "
-				  "%s (tls_allow_%s)", t->dn,
+		cvmd_client_error(c, req->id, -EACCES,
+				  "certificate %s may not "
+				  "%s (tls_allow_%s)",
+				  t->dn,
 				  memory ? "read VM memory" : "change VMs",
 				  memory ? "memory" : "manage");
 	} else {
@@ -264,17 +269,20 @@ static int established(struct tls_conn *t)
 	t->memory = cvmd_tls_dn_matches(d->cfg.tls_allow_memory, t->dn);
 	ret = cvmd_peer_admit_dn(d, t->dn, &t->c.peer);
 	if (ret) {
-		cvmd_client_error(&t->c, 0, ret, ret == -EUSERS ?
-				  "too many connections (limits: %u in all, "
-				  "%u per identity)" : "out of memory",
-				  d->cfg.max_connections,
-				  d->cfg.max_connections_per_uid);
+		cvmd_client_error(
+		    &t->c, 0, ret,
+		    ret == -EUSERS ? "too many connections (limits: %u in all, "
+				     "%u per identity)"
+				   : "out of memory",
+		    d->cfg.max_connections, d->cfg.max_connections_per_uid);
 		return ret;
 	}
 	cvmd_log(LOG_INFO, "tls: %s connected as %s (%s, %s)", t->addr, t->dn,
 		 SSL_get_version(t->ssl),
-		 t->manage && t->memory ? "manage, memory" :
-		 t->manage ? "manage" : t->memory ? "read, memory" : "read");
+		 t->manage && t->memory ? "manage, memory"
+		 : t->manage		? "manage"
+		 : t->memory		? "read, memory"
+					: "read");
 	return 0;
 }
 
@@ -332,10 +340,12 @@ static void resume_stalled(struct cvmd_tls *tls)
 	struct cvmd_client *c;
 
 	list_for_each_entry(c, &tls->conns, node) {
-		if (!c->stalled || !c->peer || !cvmd_peer_may_read(tls->d, c->peer))
+		if (!c->stalled || !c->peer ||
+		    !cvmd_peer_may_read(tls->d, c->peer))
 			continue;
 		c->stalled = false;
-		uv_read_start((uv_stream_t *)&to_conn(c)->tcp, on_alloc, on_read);
+		uv_read_start((uv_stream_t *)&to_conn(c)->tcp, on_alloc,
+			      on_read);
 	}
 }
 
@@ -364,8 +374,8 @@ static void pump(struct tls_conn *t)
 		if (c->closing)
 			return;
 		if (ret < 0) {
-			cvmd_client_error(c, 0, -EMSGSIZE, "frame over %u bytes",
-					  CVM_FRAME_MAX);
+			cvmd_client_error(c, 0, -EMSGSIZE,
+					  "frame over %u bytes", CVM_FRAME_MAX);
 			conn_close(t);
 			return;
 		}
@@ -387,7 +397,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 	if (n < 0) {
 		if (!t->established)
-			refuse(t, CVMD_TLS_FAILED, "closed during the handshake");
+			refuse(t, CVMD_TLS_FAILED,
+			       "closed during the handshake");
 		conn_close(t);
 		return;
 	}
@@ -448,8 +459,8 @@ static void peer_name(uv_tcp_t *tcp, char *buf, size_t size)
 			port = ntohs(in6->sin6_port);
 		}
 	}
-	snprintf(buf, size, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 ip, port);
+	snprintf(buf, size, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+		 port);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -467,7 +478,7 @@ static void on_connection(uv_stream_t *server, int status)
 	t->c.d = d;
 	t->c.ops = &tls_client_ops;
 	t->c.refs = 1;
-	t->c.uid = (uid_t)-1;		/* not a local user */
+	t->c.uid = (uid_t)-1; /* not a local user */
 	t->c.edge = t;
 	t->started = uv_now(d->loop);
 	cvm_frame_reader_init(&t->c.rd, CVM_FRAME_MAX);
@@ -610,7 +621,8 @@ int cvmd_tls_start(struct cvmd *d)
 		ret = bind_listen(tls, d->cfg.listen_tls);
 	}
 	if (!ret)
-		ret = uv_listen((uv_stream_t *)&tls->server, 256, on_connection);
+		ret =
+		    uv_listen((uv_stream_t *)&tls->server, 256, on_connection);
 	if (ret) {
 		cvmd_log(LOG_ERR, "tls: cannot listen on %s: %s",
 			 fd >= 0 ? "the passed socket" : d->cfg.listen_tls,
@@ -618,8 +630,9 @@ int cvmd_tls_start(struct cvmd *d)
 		return ret;
 	}
 	tls->listening = true;
-	cvmd_log(LOG_INFO, "tls: listening on %s%s", fd >= 0 ? "" :
-		 d->cfg.listen_tls, fd >= 0 ? "cvmd-tls.socket" : "");
+	cvmd_log(LOG_INFO, "tls: listening on %s%s",
+		 fd >= 0 ? "" : d->cfg.listen_tls,
+		 fd >= 0 ? "cvmd-tls.socket" : "");
 	return 0;
 }
 
@@ -668,8 +681,10 @@ int cvmd_tls_reload(struct cvmd *d)
 		return 0;
 	ret = cvmd_tls_context(&d->cfg, &ctx, &crl, why, sizeof(why));
 	if (ret) {
-		cvmd_log(LOG_ERR, "tls: reload failed, keeping the old "
-			 "credentials: %s", why);
+		cvmd_log(LOG_ERR,
+			 "tls: reload failed, keeping the old "
+			 "credentials: %s",
+			 why);
 		return ret;
 	}
 	/* Connections hold their own reference to the old context. */
@@ -687,9 +702,10 @@ int cvmd_tls_reload(struct cvmd *d)
 		conn_close(t);
 		closed++;
 	}
-	cvmd_log(LOG_INFO, "tls: credentials reloaded (%s; %u connection%s "
-		 "closed as revoked)", crl ? "with a CRL" : "no CRL", closed,
-		 closed == 1 ? "" : "s");
+	cvmd_log(LOG_INFO,
+		 "tls: credentials reloaded (%s; %u connection%s "
+		 "closed as revoked)",
+		 crl ? "with a CRL" : "no CRL", closed, closed == 1 ? "" : "s");
 	return 0;
 }
 

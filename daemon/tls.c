@@ -50,18 +50,20 @@ int cvmd_tls_context(const struct cvmd_config *cfg, SSL_CTX **ret_ctx,
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	/* No renegotiation, no compression, no tickets to keep. */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-			    SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+				     SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
+				     SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-			   NULL);
+	SSL_CTX_set_verify(
+	    ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_verify_depth(ctx, 8);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
 		openssl_why(why, why_size, "certificate", cfg->tls_cert);
 		goto err_free;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) !=
+	    1) {
 		openssl_why(why, why_size, "key", cfg->tls_key);
 		goto err_free;
 	}
@@ -186,13 +188,20 @@ enum cvmd_tls_refusal cvmd_tls_classify(long verify_result, bool no_cert)
 const char *cvmd_tls_refusal_name(enum cvmd_tls_refusal r)
 {
 	switch (r) {
-	case CVMD_TLS_NO_CERT: return "no client certificate";
-	case CVMD_TLS_UNKNOWN_CA: return "certificate not signed by tls_ca";
-	case CVMD_TLS_EXPIRED: return "certificate expired or not yet valid";
-	case CVMD_TLS_REVOKED: return "certificate revoked";
-	case CVMD_TLS_DENIED: return "DN not allowed";
-	case CVMD_TLS_FAILED: return "handshake failed";
-	case CVMD_TLS_NR_REFUSALS: break;
+	case CVMD_TLS_NO_CERT:
+		return "no client certificate";
+	case CVMD_TLS_UNKNOWN_CA:
+		return "certificate not signed by tls_ca";
+	case CVMD_TLS_EXPIRED:
+		return "certificate expired or not yet valid";
+	case CVMD_TLS_REVOKED:
+		return "certificate revoked";
+	case CVMD_TLS_DENIED:
+		return "DN not allowed";
+	case CVMD_TLS_FAILED:
+		return "handshake failed";
+	case CVMD_TLS_NR_REFUSALS:
+		break;
 	}
 	return "?";
 }
@@ -221,7 +230,7 @@ int cvmd_tls_parse_listen(const char *s, char *host, size_t host_size,
 		end = strchr(s, ':');
 		n = end ? (size_t)(end - s) : strlen(s);
 		if (end && strchr(end + 1, ':'))
-			return -EINVAL;	/* a bare IPv6 address: bracket it */
+			return -EINVAL; /* a bare IPv6 address: bracket it */
 		if (end)
 			port = end + 1;
 	}

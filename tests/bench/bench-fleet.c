@@ -101,8 +101,10 @@ static double cpu_seconds(const char *pid)
 	buf[n] = '\0';
 	/* After "(comm)": state is field 3, utime 14 and stime 15. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-			 "%llu %llu", &ut, &st) != 2)
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%llu %llu",
+			 &ut, &st) != 2)
 		return -1;
 	return (ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -183,8 +185,8 @@ static int tcp_pair(int fds[2])
 	int l, one = 1;
 
 	l = socket(AF_INET, SOCK_STREAM, 0);
-	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&sa, &len))
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(l, 1) || getsockname(l, (struct sockaddr *)&sa, &len))
 		return -errno;
 	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
 	if (connect(fds[0], (struct sockaddr *)&sa, sizeof(sa)))
@@ -204,7 +206,8 @@ int main(int argc, char **argv)
 	struct stats u, t;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: bench-fleet UNIX_URI TLS_URI PKI_DIR [N]\n");
+		fprintf(stderr,
+			"usage: bench-fleet UNIX_URI TLS_URI PKI_DIR [N]\n");
 		return 2;
 	}
 	if (round_trips(argv[1], NULL, n, &u) ||
@@ -222,7 +225,8 @@ int main(int argc, char **argv)
 	if (handshakes(argv[2], argv[3], 2.0, &rate))
 		return 1;
 	printf("full handshakes (connect, TLS 1.3 + client cert, status, "
-	       "close), one at a time: %.0f /s\n", rate);
+	       "close), one at a time: %.0f /s\n",
+	       rate);
 	if (srv0 >= 0 && handshakes_done)
 		printf("  CPU per handshake: cvmd %.2f ms (%.0f /s per core), "
 		       "client %.2f ms (its context and files each time)\n",

@@ -460,8 +460,9 @@ static void test_multi_host(void **state)
 	struct cvm_call c;
 
 	(void)state;
-	assert_int_equal(prepare(&c, WORDS("-c", "tls://a", "-c", "tls://b:9",
-					   "--pki-dir", "/p", "list"),
+	assert_int_equal(prepare(&c,
+				 WORDS("-c", "tls://a", "-c", "tls://b:9",
+				       "--pki-dir", "/p", "list"),
 				 err, sizeof(err)),
 			 0);
 	assert_int_equal(c.nr_hosts, 2);
@@ -470,16 +471,17 @@ static void test_multi_host(void **state)
 	assert_string_equal(c.uris[1].host, "b");
 	assert_string_equal(c.pki_dir, "/p");
 	cvmctl_call_done(&c);
-	assert_int_equal(prepare(&c, WORDS("-c", "tls://a", "-c", "tls://b",
-					   "create", "x", "--memory", "4M"),
+	assert_int_equal(prepare(&c,
+				 WORDS("-c", "tls://a", "-c", "tls://b",
+				       "create", "x", "--memory", "4M"),
 				 err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "only list, status and events"));
 	cvmctl_call_done(&c);
-	assert_int_equal(prepare(&c, WORDS("-c", "tls://a", "-c", "ftp://b",
-					   "status"),
-				 err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    prepare(&c, WORDS("-c", "tls://a", "-c", "ftp://b", "status"), err,
+		    sizeof(err)),
+	    -EINVAL);
 	assert_non_null(strstr(err, "ftp://b"));
 	cvmctl_call_done(&c);
 }
@@ -553,7 +555,8 @@ static void test_uri_exit_status(void **state)
 	assert_int_equal(run_main(WORDS("-c", "tls://127.0.0.1:9", "status"),
 				  out, err, sizeof(err)),
 			 3);
-	assert_non_null(strstr(err, "cannot connect to cvmd at tls://127.0.0.1:9"));
+	assert_non_null(
+	    strstr(err, "cannot connect to cvmd at tls://127.0.0.1:9"));
 	assert_int_equal(run_main(WORDS("-c", "http://x:1", "status"), out, err,
 				  sizeof(err)),
 			 2);

@@ -22,9 +22,11 @@ static X509 *cert_with(const char *const *fields)
 	X509_NAME *n = X509_get_subject_name(x);
 
 	for (; *fields; fields += 2)
-		assert_int_equal(X509_NAME_add_entry_by_txt(n, fields[0], MBSTRING_UTF8,
-							    (const unsigned char *)fields[1],
-							    -1, -1, 0), 1);
+		assert_int_equal(
+		    X509_NAME_add_entry_by_txt(n, fields[0], MBSTRING_UTF8,
+					       (const unsigned char *)fields[1],
+					       -1, -1, 0),
+		    1);
 	return x;
 }
 
@@ -64,8 +66,10 @@ static void test_dn_patterns(void **state)
 	/* The whole DN must match, not a prefix. */
 	assert_false(cvmd_tls_dn_matches("CN=ops1", "CN=ops1,O=example"));
 	/* "\," is a comma inside a pattern. */
-	assert_true(cvmd_tls_dn_matches("CN=ops*\\,O=example", "CN=ops1,O=example"));
-	assert_false(cvmd_tls_dn_matches("CN=ops*\\,O=example", "CN=ops1,O=other"));
+	assert_true(
+	    cvmd_tls_dn_matches("CN=ops*\\,O=example", "CN=ops1,O=example"));
+	assert_false(
+	    cvmd_tls_dn_matches("CN=ops*\\,O=example", "CN=ops1,O=other"));
 	/* A list: any pattern; spaces around items ignored. */
 	assert_true(cvmd_tls_dn_matches("CN=a, CN=b*", "CN=b,O=x"));
 	assert_true(cvmd_tls_dn_matches(" CN=a ,CN=b ", "CN=b"));
@@ -82,27 +86,43 @@ static void test_listen(void **state)
 	char host[64];
 
 	(void)state;
-	assert_int_equal(cvmd_tls_parse_listen("0.0.0.0", host, sizeof(host), &port), 0);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("0.0.0.0", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "0.0.0.0");
 	assert_int_equal(port, 16520);
-	assert_int_equal(cvmd_tls_parse_listen("192.0.2.6:443", host, sizeof(host), &port), 0);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("192.0.2.6:443", host, sizeof(host), &port),
+	    0);
 	assert_string_equal(host, "192.0.2.6");
 	assert_int_equal(port, 443);
-	assert_int_equal(cvmd_tls_parse_listen("[::]:16521", host, sizeof(host), &port), 0);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("[::]:16521", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::");
 	assert_int_equal(port, 16521);
-	assert_int_equal(cvmd_tls_parse_listen("[::1]", host, sizeof(host), &port), 0);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("[::1]", host, sizeof(host), &port), 0);
 	assert_int_equal(port, 16520);
-	assert_int_equal(cvmd_tls_parse_listen("::1", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen(":443", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("h:0", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("h:65536", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("h:-1", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("h:", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("[::1]x", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("a-very-long-host-name", host, 8, &port),
-			 -ENAMETOOLONG);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("::1", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(cvmd_tls_parse_listen("", host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(
+	    cvmd_tls_parse_listen(":443", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("h:0", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("h:65536", host, sizeof(host), &port),
+	    -EINVAL);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("h:-1", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(cvmd_tls_parse_listen("h:", host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("[::1]x", host, sizeof(host), &port),
+	    -EINVAL);
+	assert_int_equal(
+	    cvmd_tls_parse_listen("a-very-long-host-name", host, 8, &port),
+	    -ENAMETOOLONG);
 }
 
 static void test_classify(void **state)
@@ -112,21 +132,28 @@ static void test_classify(void **state)
 	assert_int_equal(cvmd_tls_classify(X509_V_OK, false), CVMD_TLS_FAILED);
 	assert_int_equal(cvmd_tls_classify(X509_V_ERR_CERT_HAS_EXPIRED, false),
 			 CVMD_TLS_EXPIRED);
-	assert_int_equal(cvmd_tls_classify(X509_V_ERR_CERT_NOT_YET_VALID, false),
-			 CVMD_TLS_EXPIRED);
+	assert_int_equal(
+	    cvmd_tls_classify(X509_V_ERR_CERT_NOT_YET_VALID, false),
+	    CVMD_TLS_EXPIRED);
 	assert_int_equal(cvmd_tls_classify(X509_V_ERR_CERT_REVOKED, false),
 			 CVMD_TLS_REVOKED);
-	assert_int_equal(cvmd_tls_classify(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
-					   false), CVMD_TLS_UNKNOWN_CA);
-	assert_int_equal(cvmd_tls_classify(X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, false),
-			 CVMD_TLS_UNKNOWN_CA);
-	assert_int_equal(cvmd_tls_classify(X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, false),
-			 CVMD_TLS_UNKNOWN_CA);
-	assert_int_equal(cvmd_tls_classify(X509_V_ERR_CERT_SIGNATURE_FAILURE, false),
-			 CVMD_TLS_UNKNOWN_CA);
+	assert_int_equal(
+	    cvmd_tls_classify(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+			      false),
+	    CVMD_TLS_UNKNOWN_CA);
+	assert_int_equal(
+	    cvmd_tls_classify(X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, false),
+	    CVMD_TLS_UNKNOWN_CA);
+	assert_int_equal(
+	    cvmd_tls_classify(X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, false),
+	    CVMD_TLS_UNKNOWN_CA);
+	assert_int_equal(
+	    cvmd_tls_classify(X509_V_ERR_CERT_SIGNATURE_FAILURE, false),
+	    CVMD_TLS_UNKNOWN_CA);
 	assert_int_equal(cvmd_tls_classify(X509_V_ERR_INVALID_PURPOSE, false),
 			 CVMD_TLS_FAILED);
-	assert_string_equal(cvmd_tls_refusal_name(CVMD_TLS_REVOKED), "certificate revoked");
+	assert_string_equal(cvmd_tls_refusal_name(CVMD_TLS_REVOKED),
+			    "certificate revoked");
 }
 
 int main(void)
