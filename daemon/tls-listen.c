@@ -18,6 +18,7 @@
  * certificate.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,6 +532,9 @@ static int listen_fd_named(const char *name)
 			free(names[i]);
 	}
 	free(names);
+	/* Not for the VMMs cvmd spawns. */
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;
 }
 
@@ -551,8 +555,10 @@ int cvmd_listen_fd_unix(void)
 		return n;
 	for (i = 0; i < n; i++)
 		if (sd_is_socket_unix(SD_LISTEN_FDS_START + i, SOCK_STREAM, 1,
-				      NULL, 0) > 0)
+				      NULL, 0) > 0) {
+			fcntl(SD_LISTEN_FDS_START + i, F_SETFD, FD_CLOEXEC);
 			return SD_LISTEN_FDS_START + i;
+		}
 	return -1;
 }
 
@@ -595,6 +601,10 @@ int cvmd_tls_start(struct cvmd *d)
 	int fd, ret;
 
 	fd = listen_fd_named("tls");
+	/* Both sockets taken (server.c's first): not for the VMMs to read. */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
 	if (fd < 0 && (!d->cfg.listen_tls || !*d->cfg.listen_tls))
 		return 0;
 	tls = calloc(1, sizeof(*tls));
