@@ -104,10 +104,11 @@ $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL
 		-lssl -lcrypto
 
 # The remote API's pure logic (daemon/tls.c), with ASan + UBSan.
-$(BUILD)/tests/unit/test-tls: tests/unit/test-tls.c daemon/tls.c daemon/tls.h $(PROTO_GEN)
+$(BUILD)/tests/unit/test-tls: tests/unit/test-tls.c daemon/tls.c daemon/tls.h daemon/cvmd-config.c \
+		$(PROTO_GEN)
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) -Idaemon -o $@ tests/unit/test-tls.c \
-		daemon/tls.c -lcmocka -lssl -lcrypto
+		daemon/tls.c daemon/cvmd-config.c -lcmocka -linih -lssl -lcrypto
 
 $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/hook-xml.h
 	@mkdir -p $(@D)

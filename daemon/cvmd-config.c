@@ -64,6 +64,51 @@ static int set_size(uint64_t *dst, const char *value)
 	return 0;
 }
 
+/*
+ * listen_tls: HOST, HOST:PORT, [V6], [V6]:PORT (port 16520 when absent).
+ * Return 0, -EINVAL or -ENAMETOOLONG.
+ */
+int cvmd_config_parse_listen(const char *s, char *host, size_t host_size,
+			     unsigned int *ret_port)
+{
+	const char *end, *port = NULL;
+	unsigned long v;
+	size_t n;
+	char *e;
+
+	if (*s == '[') {
+		end = strchr(s, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return -EINVAL;
+		s++;
+		n = end - s;
+		if (end[1])
+			port = end + 2;
+	} else {
+		end = strchr(s, ':');
+		n = end ? (size_t)(end - s) : strlen(s);
+		if (end && strchr(end + 1, ':'))
+			return -EINVAL; /* a bare IPv6 address: bracket it */
+		if (end)
+			port = end + 1;
+	}
+	if (!n)
+		return -EINVAL;
+	if (n >= host_size)
+		return -ENAMETOOLONG;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	*ret_port = CVMD_TLS_DEFAULT_PORT;
+	if (port) {
+		errno = 0;
+		v = strtoul(port, &e, 10);
+		if (errno || e == port || *e || *port == '-' || !v || v > 65535)
+			return -EINVAL;
+		*ret_port = v;
+	}
+	return 0;
+}
+
 int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		    const char *value)
 {
@@ -86,8 +131,16 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		return set_str(&cfg->admin_group, value);
 	if (!strcmp(key, "libvirt_uri"))
 		return set_str(&cfg->libvirt_uri, value);
-	if (!strcmp(key, "listen_tls"))
+	if (!strcmp(key, "listen_tls")) {
+		char host[256];
+		unsigned int port;
+
+		/* "" turns it off; anything else must parse. */
+		if (*value &&
+		    cvmd_config_parse_listen(value, host, sizeof(host), &port))
+			return -EINVAL;
 		return set_str(&cfg->listen_tls, value);
+	}
 	if (!strcmp(key, "tls_ca"))
 		return set_str(&cfg->tls_ca, value);
 	if (!strcmp(key, "tls_cert"))

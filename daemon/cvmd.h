@@ -230,6 +230,10 @@ int cvmd_config_load(struct cvmd_config *cfg, const char *path);
 void cvmd_config_free(struct cvmd_config *cfg);
 int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		    const char *value);
+/* The remote API's port when listen_tls names none (DESIGN §9). */
+#define CVMD_TLS_DEFAULT_PORT 16520
+int cvmd_config_parse_listen(const char *s, char *host, size_t host_size,
+			     unsigned int *ret_port);
 
 /* server.c */
 int cvmd_server_start(struct cvmd *d);

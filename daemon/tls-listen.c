@@ -572,7 +572,7 @@ static int bind_listen(struct cvmd_tls *tls, const char *spec)
 	unsigned int p;
 	int ret;
 
-	ret = cvmd_tls_parse_listen(spec, host, sizeof(host), &p);
+	ret = cvmd_config_parse_listen(spec, host, sizeof(host), &p);
 	if (ret)
 		return ret;
 	snprintf(port, sizeof(port), "%u", p);

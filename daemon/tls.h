@@ -15,8 +15,6 @@
 
 #include "cvmd.h"
 
-#define CVMD_TLS_PORT 16520
-
 /* Why a TLS client was refused; each has a counter in cvmctl status. */
 enum cvmd_tls_refusal {
 	CVMD_TLS_NO_CERT,	/* no client certificate */
@@ -50,8 +48,6 @@ int cvmd_tls_subject(X509 *cert, char *buf, size_t size);
 bool cvmd_tls_dn_matches(const char *patterns, const char *dn);
 enum cvmd_tls_refusal cvmd_tls_classify(long verify_result, bool no_cert);
 const char *cvmd_tls_refusal_name(enum cvmd_tls_refusal r);
-int cvmd_tls_parse_listen(const char *s, char *host, size_t host_size,
-			  unsigned int *ret_port);
 
 /* tls-listen.c */
 int cvmd_tls_start(struct cvmd *d);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * test-tls.c - the remote API's pure logic (daemon/tls.c): the subject DN
- * in RFC 4514 order, the privilege patterns, listen_tls, and why a
- * handshake was refused, cell by cell.
+ * in RFC 4514 order, the privilege patterns, and why a handshake was
+ * refused, cell by cell; listen_tls and the tls_* keys (cvmd-config.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -87,42 +87,73 @@ static void test_listen(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    cvmd_tls_parse_listen("0.0.0.0", host, sizeof(host), &port), 0);
+	    cvmd_config_parse_listen("0.0.0.0", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "0.0.0.0");
 	assert_int_equal(port, 16520);
-	assert_int_equal(
-	    cvmd_tls_parse_listen("192.0.2.6:443", host, sizeof(host), &port),
-	    0);
+	assert_int_equal(cvmd_config_parse_listen("192.0.2.6:443", host,
+						  sizeof(host), &port),
+			 0);
 	assert_string_equal(host, "192.0.2.6");
 	assert_int_equal(port, 443);
 	assert_int_equal(
-	    cvmd_tls_parse_listen("[::]:16521", host, sizeof(host), &port), 0);
+	    cvmd_config_parse_listen("[::]:16521", host, sizeof(host), &port),
+	    0);
 	assert_string_equal(host, "::");
 	assert_int_equal(port, 16521);
 	assert_int_equal(
-	    cvmd_tls_parse_listen("[::1]", host, sizeof(host), &port), 0);
+	    cvmd_config_parse_listen("[::1]", host, sizeof(host), &port), 0);
 	assert_int_equal(port, 16520);
 	assert_int_equal(
-	    cvmd_tls_parse_listen("::1", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("", host, sizeof(host), &port),
-			 -EINVAL);
-	assert_int_equal(
-	    cvmd_tls_parse_listen(":443", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(
-	    cvmd_tls_parse_listen("h:0", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(
-	    cvmd_tls_parse_listen("h:65536", host, sizeof(host), &port),
+	    cvmd_config_parse_listen("::1", host, sizeof(host), &port),
 	    -EINVAL);
 	assert_int_equal(
-	    cvmd_tls_parse_listen("h:-1", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(cvmd_tls_parse_listen("h:", host, sizeof(host), &port),
-			 -EINVAL);
+	    cvmd_config_parse_listen("", host, sizeof(host), &port), -EINVAL);
 	assert_int_equal(
-	    cvmd_tls_parse_listen("[::1]x", host, sizeof(host), &port),
+	    cvmd_config_parse_listen(":443", host, sizeof(host), &port),
 	    -EINVAL);
 	assert_int_equal(
-	    cvmd_tls_parse_listen("a-very-long-host-name", host, 8, &port),
+	    cvmd_config_parse_listen("h:0", host, sizeof(host), &port),
+	    -EINVAL);
+	assert_int_equal(
+	    cvmd_config_parse_listen("h:65536", host, sizeof(host), &port),
+	    -EINVAL);
+	assert_int_equal(
+	    cvmd_config_parse_listen("h:-1", host, sizeof(host), &port),
+	    -EINVAL);
+	assert_int_equal(
+	    cvmd_config_parse_listen("h:", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(
+	    cvmd_config_parse_listen("[::1]x", host, sizeof(host), &port),
+	    -EINVAL);
+	assert_int_equal(
+	    cvmd_config_parse_listen("a-very-long-host-name", host, 8, &port),
 	    -ENAMETOOLONG);
+}
+
+static void test_config_keys(void **state)
+{
+	struct cvmd_config cfg;
+
+	(void)state;
+	assert_int_equal(cvmd_config_defaults(&cfg), 0);
+	/* Off by default; libvirt's PKI layout. */
+	assert_null(cfg.listen_tls);
+	assert_string_equal(cfg.tls_ca, "/etc/pki/CA/cacert.pem");
+	assert_string_equal(cfg.tls_cert, "/etc/pki/cvm/servercert.pem");
+	assert_string_equal(cfg.tls_key, "/etc/pki/cvm/private/serverkey.pem");
+	assert_string_equal(cfg.tls_crl, "");
+	assert_string_equal(cfg.tls_allow_manage, "");
+	assert_int_equal(cvmd_config_set(&cfg, "listen_tls", "192.0.2.6"), 0);
+	assert_string_equal(cfg.listen_tls, "192.0.2.6");
+	/* A bad value is refused and leaves the setting as it was. */
+	assert_int_equal(cvmd_config_set(&cfg, "listen_tls", "h:0"), -EINVAL);
+	assert_int_equal(cvmd_config_set(&cfg, "listen_tls", "::1"), -EINVAL);
+	assert_string_equal(cfg.listen_tls, "192.0.2.6");
+	assert_int_equal(cvmd_config_set(&cfg, "listen_tls", ""), 0);
+	assert_int_equal(
+	    cvmd_config_set(&cfg, "tls_allow_memory", "CN=a\\,O=b"), 0);
+	assert_string_equal(cfg.tls_allow_memory, "CN=a\\,O=b");
+	cvmd_config_free(&cfg);
 }
 
 static void test_classify(void **state)
@@ -162,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_subject_rfc4514),
 		cmocka_unit_test(test_dn_patterns),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_classify),
 	};
 
