@@ -38,10 +38,11 @@ KTEST_HDR := $(wildcard tests/vm/ktest*.h)
 TABLE_SRC := tests/table/table-tests.c tests/table/tvm.c
 TABLE_HDR := tests/table/table.h daemon/vmm/backend.h
 
-SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz fresh system \
-	metrics
+SUITES := unit vm integration integration-kmod vm-debug hook libvirt dbus dbus-polkit hostile fuzz \
+	metrics fleet fresh system
 UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
-	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook $(BUILD)/tests/unit/test-ops
+	$(BUILD)/tests/unit/test-sim $(BUILD)/tests/unit/test-hook $(BUILD)/tests/unit/test-ops \
+	$(BUILD)/tests/unit/test-tls
 
 all: userspace module
 
@@ -94,14 +95,22 @@ CVMCTL_HDR := $(wildcard client/*.h)
 $(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Iclient -o $@ $(CVMCTL_SRC) $(PROTO_SRC) \
-		-lprotobuf-c -ljson-c -lcrypto $(XML_LIBS)
+		-lprotobuf-c -ljson-c $(XML_LIBS) -lssl -lcrypto
 
 # cvmctl's pure parts (argument parsing), with ASan + UBSan.
 CVMCTL_LIB_SRC := $(filter-out client/cvmctl.c,$(CVMCTL_SRC))
 $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) $(SANITIZE) -Iclient -o $@ tests/unit/test-cvmctl.c \
-		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c -lcrypto $(XML_LIBS)
+		$(CVMCTL_LIB_SRC) $(PROTO_SRC) -lcmocka -lprotobuf-c -ljson-c $(XML_LIBS) \
+		-lssl -lcrypto
+
+# The remote API's pure logic (daemon/tls.c), with ASan + UBSan.
+$(BUILD)/tests/unit/test-tls: tests/unit/test-tls.c daemon/tls.c daemon/tls.h daemon/cvmd-config.c \
+		$(PROTO_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(PROTO_CFLAGS) -Idaemon -o $@ tests/unit/test-tls.c \
+		daemon/tls.c daemon/cvmd-config.c -lcmocka -linih -lssl -lcrypto
 
 $(BUILD)/tests/unit/test-hook: tests/unit/test-hook.c client/hook-xml.c client/hook-xml.h
 	@mkdir -p $(@D)
@@ -114,12 +123,12 @@ CVMD_SRC := daemon/cvmd.c daemon/cvmd-config.c daemon/server.c daemon/vm.c \
 	daemon/bus.c daemon/vm-bus.c daemon/libvirt.c daemon/virt-api.c \
 	daemon/vmm-process.c daemon/vmm-connection.c daemon/limits.c daemon/vm-record.c \
 	daemon/cvmd-init.c daemon/operations.c \
-	daemon/metrics.c daemon/attest.c
+	daemon/metrics.c daemon/attest.c daemon/tls.c daemon/tls-listen.c
 CVMD_HDR := daemon/cvmd.h daemon/list.h daemon/registry.h daemon/bus.h \
 	daemon/libvirt.h daemon/virt-api.h daemon/failpoint.h daemon/operations.h \
-	daemon/metrics.h daemon/attest.h
+	daemon/metrics.h daemon/attest.h daemon/tls.h
 # What cvmd links, for cvmd and everything built from its sources.
-CVMD_LIBS := -luv -lsqlite3 -lmicrohttpd -lcrypto -linih -lsystemd -lprotobuf-c
+CVMD_LIBS := -luv -lsqlite3 -lmicrohttpd -lssl -lcrypto -linih -lsystemd -lprotobuf-c
 XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)
 XML_LIBS = $(shell xml2-config --libs 2>/dev/null)
 
@@ -320,6 +329,11 @@ check-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz-%)
 		tests/fuzz/replay.sh $(BUILD)/tests/fuzz/fuzz-$$t tests/fuzz/corpus/$$t 20 || st=1; \
 		done; exit $$st'
 
+# Three cvmd hosts in network namespaces, one cvmctl over mutual TLS
+# (tests/fleet; about 15 s, budget 6 min).
+check-fleet: $(INTEGRATION_BINS)
+	@tests/run-suite.sh fleet timeout 360 tests/fleet/check-fleet.sh $(CVM_BUILD_DIR)
+
 # cvmd under attack: hostile clients and faults against ASan builds.
 check-hostile: $(ASAN_BINS) $(BUILD)/client/cvmctl
 	@tests/run-suite.sh hostile tests/hostile/check-hostile.sh $(CVM_BUILD_DIR)
@@ -427,3 +441,13 @@ clean:
 	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
 	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov check-metrics bench-metrics
+
+$(BUILD)/tests/bench/bench-fleet: tests/bench/bench-fleet.c tests/bench/bench-stats.h client/conn.c client/parse.c \
+		$(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Iclient -o $@ tests/bench/bench-fleet.c client/conn.c \
+		client/parse.c $(PROTO_SRC) -lprotobuf-c -lssl -lcrypto -lpthread
+
+# The remote API: TLS vs unix round trip, handshakes/s, fan-out list.
+bench-fleet: deps $(INTEGRATION_BINS) $(BUILD)/tests/bench/bench-fleet
+	tests/bench/bench-fleet.sh $(CVM_BUILD_DIR)

@@ -217,6 +217,14 @@ struct json_object *cvm_json_status(const Cvm__DaemonStatus *st)
 	add_u64(o, "input_stalls", st->input_stalls);
 	add_u64(o, "dropped_slow_readers", st->dropped_slow_readers);
 	add_u64(o, "refused_bus_calls", st->refused_bus_calls);
+	add_u64(o, "tls_connections", st->tls_connections);
+	add_u64(o, "tls_handshakes", st->tls_handshakes);
+	add_u64(o, "tls_refused_no_cert", st->tls_refused_no_cert);
+	add_u64(o, "tls_refused_unknown_ca", st->tls_refused_unknown_ca);
+	add_u64(o, "tls_refused_expired", st->tls_refused_expired);
+	add_u64(o, "tls_refused_revoked", st->tls_refused_revoked);
+	add_u64(o, "tls_refused_denied", st->tls_refused_denied);
+	add_u64(o, "tls_refused_other", st->tls_refused_other);
 	return o;
 }
 
@@ -385,35 +393,53 @@ static int max_int(int a, int b)
 	return a > b ? a : b;
 }
 
-void cvm_print_list(FILE *f, const Cvm__VmList *list)
+void cvm_print_list_hosts(FILE *f, const char *const *hosts,
+			  const Cvm__VmList *const *lists, size_t n)
 {
-	int w_name = 4, w_state = 5, w_mem = 6, w_pin = 6;
-	size_t i, n = list ? list->n_vms : 0;
+	int w_host = 4, w_name = 4, w_state = 5, w_mem = 6, w_pin = 6;
 	char mem[32], pin[32];
+	size_t h, i;
 
-	for (i = 0; i < n; i++) {
-		const Cvm__VmInfo *vm = list->vms[i];
+	for (h = 0; h < n; h++) {
+		if (hosts)
+			w_host = max_int(w_host, strlen(hosts[h]));
+		for (i = 0; lists[h] && i < lists[h]->n_vms; i++) {
+			const Cvm__VmInfo *vm = lists[h]->vms[i];
 
-		w_name = max_int(w_name, strlen(vm->name));
-		w_state = max_int(w_state, strlen(cvm_vm_state_name(vm->state)));
-		cvm_format_size(vm->memory_bytes, mem, sizeof(mem));
-		w_mem = max_int(w_mem, strlen(mem));
-		cvm_format_size(vm->pinned_pages * CVM_PAGE_SIZE, pin,
-				sizeof(pin));
-		w_pin = max_int(w_pin, strlen(pin));
+			w_name = max_int(w_name, strlen(vm->name));
+			w_state = max_int(w_state,
+					  strlen(cvm_vm_state_name(vm->state)));
+			cvm_format_size(vm->memory_bytes, mem, sizeof(mem));
+			w_mem = max_int(w_mem, strlen(mem));
+			cvm_format_size(vm->pinned_pages * CVM_PAGE_SIZE, pin,
+					sizeof(pin));
+			w_pin = max_int(w_pin, strlen(pin));
+		}
 	}
+	if (hosts)
+		fprintf(f, "%-*s  ", w_host, "HOST");
 	fprintf(f, "%-*s  %-*s  %-*s  %-*s  %s\n", w_name, "NAME", w_state,
 		"STATE", w_mem, "MEMORY", w_pin, "PINNED", "UUID");
-	for (i = 0; i < n; i++) {
-		const Cvm__VmInfo *vm = list->vms[i];
+	for (h = 0; h < n; h++) {
+		for (i = 0; lists[h] && i < lists[h]->n_vms; i++) {
+			const Cvm__VmInfo *vm = lists[h]->vms[i];
 
-		cvm_format_size(vm->memory_bytes, mem, sizeof(mem));
-		cvm_format_size(vm->pinned_pages * CVM_PAGE_SIZE, pin,
-				sizeof(pin));
-		fprintf(f, "%-*s  %-*s  %-*s  %-*s  %s\n", w_name, vm->name,
-			w_state, cvm_vm_state_name(vm->state), w_mem, mem,
-			w_pin, pin, *vm->uuid ? vm->uuid : "-");
+			cvm_format_size(vm->memory_bytes, mem, sizeof(mem));
+			cvm_format_size(vm->pinned_pages * CVM_PAGE_SIZE, pin,
+					sizeof(pin));
+			if (hosts)
+				fprintf(f, "%-*s  ", w_host, hosts[h]);
+			fprintf(f, "%-*s  %-*s  %-*s  %-*s  %s\n", w_name,
+				vm->name, w_state, cvm_vm_state_name(vm->state),
+				w_mem, mem, w_pin, pin,
+				*vm->uuid ? vm->uuid : "-");
+		}
 	}
+}
+
+void cvm_print_list(FILE *f, const Cvm__VmList *list)
+{
+	cvm_print_list_hosts(f, NULL, &list, 1);
 }
 
 void cvm_format_pool(const Cvm__DaemonStatus *st, char *buf, size_t len)
@@ -447,6 +473,21 @@ void cvm_print_status(FILE *f, const Cvm__DaemonStatus *st)
 	fprintf(f, KEY "%u\n", "VMs:", st->vms);
 	cvm_format_pool(st, pool, sizeof(pool));
 	fprintf(f, KEY "%s\n", "secure pool:", pool);
+	/* The remote API, once it has seen anyone (docs/remote.md). */
+	if (st->tls_connections || st->tls_handshakes ||
+	    st->tls_refused_no_cert || st->tls_refused_unknown_ca ||
+	    st->tls_refused_expired || st->tls_refused_revoked ||
+	    st->tls_refused_denied || st->tls_refused_other)
+		fprintf(f,
+			KEY "%u open, %" PRIu64 " handshakes; refused: %" PRIu64
+			    " no certificate, %" PRIu64 " other CA, %" PRIu64
+			    " expired, %" PRIu64 " revoked, %" PRIu64
+			    " DN not allowed, %" PRIu64 " other\n",
+			"remote (TLS):", st->tls_connections,
+			st->tls_handshakes, st->tls_refused_no_cert,
+			st->tls_refused_unknown_ca, st->tls_refused_expired,
+			st->tls_refused_revoked, st->tls_refused_denied,
+			st->tls_refused_other);
 }
 
 void cvm_print_snapshot(FILE *f, const Cvm__Snapshot *snap)

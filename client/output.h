@@ -61,6 +61,9 @@ void cvm_format_pool(const Cvm__DaemonStatus *st, char *buf, size_t len);
 /* Human forms. */
 void cvm_print_vm(FILE *f, const Cvm__VmInfo *vm);
 void cvm_print_list(FILE *f, const Cvm__VmList *list);
+/* The lists of several hosts in one table, a HOST column first. */
+void cvm_print_list_hosts(FILE *f, const char *const *hosts,
+			  const Cvm__VmList *const *lists, size_t n);
 void cvm_print_status(FILE *f, const Cvm__DaemonStatus *st);
 void cvm_print_snapshot(FILE *f, const Cvm__Snapshot *snap);
 void cvm_print_event(FILE *f, const Cvm__Event *ev);

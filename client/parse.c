@@ -160,23 +160,26 @@ const char *cvm_uri_pick(const char *arg, const char *env)
 	return CVM_URI_DEFAULT;
 }
 
+/* tls://HOST[:PORT], HOST a name, an IPv4 or a [bracketed] IPv6 address. */
 static int parse_tls(const char *s, struct cvm_uri *ret)
 {
-	const char *host = s, *host_end, *port;
-	uint64_t v;
+	const char *host = s, *host_end, *port = NULL;
+	uint64_t v = CVM_TLS_PORT;
 	size_t len;
 
 	if (*host == '[') {
 		host_end = strchr(host, ']');
-		if (!host_end || host_end[1] != ':')
+		if (!host_end || (host_end[1] && host_end[1] != ':'))
 			return -EINVAL;
 		host++;
-		port = host_end + 2;
+		if (host_end[1])
+			port = host_end + 2;
 	} else {
 		host_end = strrchr(host, ':');
-		if (!host_end)
-			return -EINVAL;
-		port = host_end + 1;
+		if (host_end)
+			port = host_end + 1;
+		else
+			host_end = host + strlen(host);
 	}
 	len = host_end - host;
 	if (!len || memchr(host, '/', len))
@@ -187,12 +190,14 @@ static int parse_tls(const char *s, struct cvm_uri *ret)
 	if (len >= sizeof(ret->host))
 		return -ENAMETOOLONG;
 	/* The port: 1..65535, plain decimal, and nothing after it. */
-	if (!*port || strspn(port, "0123456789") != strlen(port) ||
-	    strlen(port) > 5 || port[0] == '0')
-		return -EINVAL;
-	v = strtoul(port, NULL, 10);
-	if (v > 65535)
-		return -EINVAL;
+	if (port) {
+		if (!*port || strspn(port, "0123456789") != strlen(port) ||
+		    strlen(port) > 5 || port[0] == '0')
+			return -EINVAL;
+		v = strtoul(port, NULL, 10);
+		if (v > 65535)
+			return -EINVAL;
+	}
 	memset(ret, 0, sizeof(*ret));
 	ret->kind = CVM_URI_TLS;
 	memcpy(ret->host, host, len);

@@ -19,6 +19,8 @@
 
 #define CVM_URI_DEFAULT "unix:/run/cvmd/cvmd.sock"
 #define CVM_URI_ENV "CVM_CONNECT"
+/* cvmd's TLS port when tls://HOST names none (DESIGN §9). */
+#define CVM_TLS_PORT 16520
 
 enum cvm_uri_kind {
 	CVM_URI_UNIX,
@@ -67,7 +69,8 @@ int cvm_parse_pin(const char *s, Cvm__PinMode *ret);
 const char *cvm_uri_pick(const char *arg, const char *env);
 
 /*
- * unix:PATH or tls://HOST:PORT (HOST may be a [bracketed] IPv6 address).
+ * unix:PATH or tls://HOST[:PORT] (HOST may be a [bracketed] IPv6 address;
+ * PORT CVM_TLS_PORT when absent).
  * Return: -EPROTONOSUPPORT for any other scheme, -ENAMETOOLONG for a path
  * or host too long, -EINVAL for anything else malformed (empty path, no
  * or bad port).

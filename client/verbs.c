@@ -59,12 +59,14 @@ enum {
 	ARG_NONCE,
 	ARG_CA,
 	ARG_MEASUREMENT,
+	ARG_PKI_DIR,
 };
 
 static const struct option long_options[] = {
 	{ "connect", required_argument, NULL, 'c' },
 	{ "json", no_argument, NULL, ARG_JSON },
 	{ "timeout", required_argument, NULL, ARG_TIMEOUT },
+	{ "pki-dir", required_argument, NULL, ARG_PKI_DIR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "memory", required_argument, NULL, ARG_MEMORY },
 	{ "memlock-limit", required_argument, NULL, ARG_MEMLOCK_LIMIT },
@@ -110,6 +112,10 @@ static const struct {
 /* The command line, parsed. Reset by cvmctl_prepare(). */
 static bool arg_json;
 static const char *arg_connect;
+static const char *arg_connects[CVM_MAX_HOSTS];
+static unsigned int arg_nr_connects;
+static bool arg_too_many_hosts;
+static const char *arg_pki_dir;
 static int arg_timeout_ms;
 static bool arg_timeout_set; /* --timeout given (hook has its own default) */
 static uint64_t arg_memory;
@@ -202,7 +208,18 @@ static int parse_option(int val, const char *value)
 
 	switch (val) {
 	case 'c':
-		arg_connect = value;
+		/* Repeated: list, status and events cover every host. */
+		if (arg_nr_connects == CVM_MAX_HOSTS) {
+			arg_too_many_hosts = true;
+			return usage_error("-c: at most %d hosts",
+					   CVM_MAX_HOSTS);
+		}
+		if (!arg_nr_connects)
+			arg_connect = value;
+		arg_connects[arg_nr_connects++] = value;
+		return 0;
+	case ARG_PKI_DIR:
+		arg_pki_dir = value;
 		return 0;
 	case ARG_JSON:
 		arg_json = true;
@@ -322,6 +339,9 @@ static void reset_args(void)
 {
 	arg_json = false;
 	arg_connect = NULL;
+	arg_nr_connects = 0;
+	arg_too_many_hosts = false;
+	arg_pki_dir = NULL;
 	arg_timeout_ms = DEFAULT_TIMEOUT_MS;
 	arg_timeout_set = false;
 	arg_memory = 0;
@@ -922,13 +942,19 @@ static void print_usage(FILE *f)
 {
 	size_t i;
 
-	fputs("Usage: cvmctl [-c|--connect URI] [--json] [--timeout S] "
+	fputs("Usage: cvmctl [-c|--connect URI]... [--pki-dir DIR] [--json] "
+	      "[--timeout S] "
 	      "COMMAND ...\n\n"
 	      "Control cvmd, the confidential VM daemon.\n\n"
 	      "Options:\n"
-	      "  -c, --connect URI  unix:PATH or tls://HOST:PORT (default: "
+	      "  -c, --connect URI  unix:PATH or tls://HOST[:PORT] (default: "
 	      "$" CVM_URI_ENV ",\n"
-	      "                     else " CVM_URI_DEFAULT ")\n"
+	      "                     else " CVM_URI_DEFAULT "); repeat it\n"
+	      "                     for list, status and events on several "
+	      "hosts\n"
+	      "      --pki-dir DIR  tls: DIR/cacert.pem, clientcert.pem, "
+	      "clientkey.pem\n"
+	      "                     (default ~/.pki/cvm, else /etc/pki)\n"
 	      "      --json         print one JSON document\n"
 	      "      --timeout S    wait at most S seconds for cvmd "
 	      "(default 30; 0: forever)\n"
@@ -983,26 +1009,52 @@ static int getopt_error(int r, char **argv)
 	return usage_error("unknown option '%s'", opt);
 }
 
-static int resolve_uri(struct cvm_call *c)
+static int resolve_one(const char *what, const char *str, struct cvm_uri *uri)
 {
-	const char *what = arg_connect ? "--connect" : "$" CVM_URI_ENV;
-	int r;
-
-	c->uri_str = cvm_uri_pick(arg_connect, getenv(CVM_URI_ENV));
-	r = cvm_parse_uri(c->uri_str, &c->uri);
-	switch (r) {
+	switch (cvm_parse_uri(str, uri)) {
 	case 0:
 		return 0;
 	case -EPROTONOSUPPORT:
 		return usage_error("%s: unknown scheme in '%s' (expected "
-				   "unix:PATH or tls://HOST:PORT)", what,
-				   c->uri_str);
+				   "unix:PATH or tls://HOST[:PORT])",
+				   what, str);
 	case -ENAMETOOLONG:
-		return usage_error("%s: '%s': path or host name too long",
-				   what, c->uri_str);
+		return usage_error("%s: '%s': path or host name too long", what,
+				   str);
 	}
-	return usage_error("%s: '%s' is not unix:PATH or tls://HOST:PORT",
-			   what, c->uri_str);
+	return usage_error("%s: '%s' is not unix:PATH or tls://HOST[:PORT]",
+			   what, str);
+}
+
+static int resolve_uri(struct cvm_call *c)
+{
+	const char *what = arg_connect ? "--connect" : "$" CVM_URI_ENV;
+	unsigned int i;
+	int r;
+
+	c->pki_dir = arg_pki_dir;
+	c->uri_str = cvm_uri_pick(arg_connect, getenv(CVM_URI_ENV));
+	r = resolve_one(what, c->uri_str, &c->uri);
+	if (r)
+		return r;
+	c->nr_hosts = 1;
+	c->uri_strs[0] = c->uri_str;
+	c->uris[0] = c->uri;
+	if (arg_nr_connects < 2)
+		return 0;
+	if (strcmp(c->verb->name, "list") && strcmp(c->verb->name, "status") &&
+	    strcmp(c->verb->name, "events"))
+		return usage_error("-c given %u times: only list, status and "
+				   "events cover several hosts",
+				   arg_nr_connects);
+	for (i = 1; i < arg_nr_connects; i++) {
+		r = resolve_one("--connect", arg_connects[i], &c->uris[i]);
+		if (r)
+			return r;
+		c->uri_strs[i] = arg_connects[i];
+	}
+	c->nr_hosts = arg_nr_connects;
+	return 0;
 }
 
 int cvmctl_prepare(int argc, char **argv, struct cvm_call *c)
@@ -1129,33 +1181,54 @@ void cvmctl_call_done(struct cvm_call *c)
 
 /* --- talking to cvmd ----------------------------------------------------- */
 
-/* Report a transport error; return the exit status. */
-static int report_transport(struct cvm_call *c, int err, bool connecting)
+/* With several hosts, the one a message is about ("" otherwise). */
+static const char *current_host = "";
+
+/*
+ * Report a transport error; return the exit status. @why: what OpenSSL
+ * said, or "".
+ */
+static int report_transport(struct cvm_call *c, const char *uri_str,
+			    const char *why, int err, bool connecting)
 {
-	char subject[512], msg[1024];
+	char subject[512], msg[1024], detail[300] = "";
 
 	who(c, subject, sizeof(subject));
+	if (why && *why)
+		snprintf(detail, sizeof(detail), " (%s)", why);
 	if (connecting)
-		snprintf(msg, sizeof(msg), "cannot connect to cvmd at %s: %s%s",
-			 c->uri_str,
-			 err == -EPROTONOSUPPORT
-				 ? "TLS transport not available in this build"
-				 : strerror(-err),
+		snprintf(msg, sizeof(msg),
+			 "cannot connect to cvmd at %s: %s%s%s", uri_str,
+			 err == -EACCES	     ? "access denied"
+			 : err == -EHOSTDOWN ? "unknown host"
+			 : err == -ENOKEY    ? "no TLS credentials"
+					     : strerror(-err),
+			 detail,
 			 err == -ENOENT || err == -ECONNREFUSED
-				 ? " (is cvmd running?)"
-				 : "");
+			     ? " (is cvmd running?)"
+			     : "");
+	else if (err == -EACCES)
+		snprintf(msg, sizeof(msg),
+			 "cvmd at %s refused the connection: "
+			 "access denied%s",
+			 uri_str, detail);
 	else if (err == -ETIMEDOUT)
-		snprintf(msg, sizeof(msg), "no answer from cvmd at %s within "
-			 "%d s", c->uri_str, arg_timeout_ms / 1000);
+		snprintf(msg, sizeof(msg),
+			 "no answer from cvmd at %s within "
+			 "%d s",
+			 uri_str, arg_timeout_ms / 1000);
 	else if (err == -ECONNRESET || err == -EPIPE)
-		snprintf(msg, sizeof(msg), "connection to cvmd at %s lost (%s)",
-			 c->uri_str, strerror(-err));
+		snprintf(msg, sizeof(msg),
+			 "connection to cvmd at %s lost (%s)%s", uri_str,
+			 strerror(-err), detail);
 	else if (err == -EBADMSG || err == -EMSGSIZE || err == -EPROTO)
-		snprintf(msg, sizeof(msg), "cvmd at %s sent an invalid answer "
-			 "(%s)", c->uri_str, strerror(-err));
+		snprintf(msg, sizeof(msg),
+			 "cvmd at %s sent an invalid answer "
+			 "(%s)",
+			 uri_str, strerror(-err));
 	else
-		snprintf(msg, sizeof(msg), "talking to cvmd at %s: %s",
-			 c->uri_str, strerror(-err));
+		snprintf(msg, sizeof(msg), "talking to cvmd at %s: %s%s",
+			 uri_str, strerror(-err), detail);
 	fprintf(stderr, "cvmctl: %s: %s\n", subject, msg);
 	print_json_error("UNREACHABLE", msg, err);
 	return CVM_EXIT_UNREACHABLE;
@@ -1178,9 +1251,11 @@ static int report_status(struct cvm_call *c, const Cvm__Response *resp)
 	}
 	who(c, subject, sizeof(subject));
 	if (outcome == CVM_OUTCOME_DENIED)
-		fprintf(stderr, "cvmctl: %s: access denied: %s\n", subject, msg);
+		fprintf(stderr, "cvmctl: %s%s%s: access denied: %s\n",
+			current_host, *current_host ? ": " : "", subject, msg);
 	else
-		fprintf(stderr, "cvmctl: %s %s: %s\n", subject,
+		fprintf(stderr, "cvmctl: %s%s%s %s: %s\n", current_host,
+			*current_host ? ": " : "", subject,
 			cvm_outcome_name(outcome), msg);
 	print_json_error(status, msg, err);
 	return cvm_exit_from_status(resp->status);
@@ -1271,130 +1346,320 @@ static int span_rest(struct cvm_conn *conn, Cvm__Response *first,
 	return 0;
 }
 
-static int run_call(struct cvm_call *c)
-{
-	struct cvm_conn conn = CVM_CONN_INIT;
-	Cvm__Response *resp = NULL, *failed = NULL, **parts = NULL;
-	void **all = NULL, **own_items = NULL;
-	size_t nr_parts = 0, own_n = 0, i;
+/* One host's answer, an answer spanning frames joined into its first. */
+struct answer {
+	Cvm__Response *resp;
+	Cvm__Response **parts;
+	size_t nr_parts;
+	Cvm__Response *failed;	/* one of parts: the error that ended it */
+	void **all, **own_items;
+	size_t own_n;
 	struct cvm_span span;
-	int r;
+};
 
-	r = cvm_conn_open(&conn, &c->uri, arg_timeout_ms);
-	if (r) {
-		r = report_transport(c, r, true);
-		goto out;
-	}
-	r = cvm_conn_call(&conn, &c->req, arg_timeout_ms, &resp);
-	if (r) {
-		r = report_transport(c, r, false);
-		goto out;
-	}
-	if (span_of(resp, resp->result_case, &span) && *span.more) {
-		own_items = *span.items;
-		own_n = *span.n;
-		r = span_rest(&conn, resp, &parts, &nr_parts, &all, &failed);
-		if (r < 0) {
-			r = report_transport(c, r, false);
-			goto out;
-		}
-	}
-	if (failed)
-		r = report_status(c, failed);
-	else if (resp->status != CVM__STATUS__OK)
-		r = report_status(c, resp);
-	else
-		r = c->verb->print(c, resp);
-out:
-	if (own_items) {
+static void answer_free(struct answer *a)
+{
+	size_t i;
+
+	if (a->own_items) {
 		/* Its own array back, for protobuf-c to free. */
-		*span.items = own_items;
-		*span.n = own_n;
+		*a->span.items = a->own_items;
+		*a->span.n = a->own_n;
 	}
-	free(all);
-	for (i = 0; i < nr_parts; i++)
-		cvm__response__free_unpacked(parts[i], NULL);
-	free(parts);
-	if (resp)
-		cvm__response__free_unpacked(resp, NULL);
-	cvm_conn_close(&conn);
-	return r;
+	free(a->all);
+	for (i = 0; i < a->nr_parts; i++)
+		cvm__response__free_unpacked(a->parts[i], NULL);
+	free(a->parts);
+	if (a->resp)
+		cvm__response__free_unpacked(a->resp, NULL);
+	memset(a, 0, sizeof(*a));
 }
 
-/* events: print each streamed Event until SIGINT/SIGTERM or cvmd leaves. */
-static int run_stream(struct cvm_call *c)
+/* Ask host @h; 0 with a->resp (any Status), or the exit status, reported. */
+static int fetch(struct cvm_call *c, unsigned int h, struct answer *a)
 {
 	struct cvm_conn conn = CVM_CONN_INIT;
 	Cvm__Response *resp;
+	int r;
+
+	conn.pki_dir = c->pki_dir;
+	r = cvm_conn_open(&conn, &c->uris[h], arg_timeout_ms);
+	if (r) {
+		r = report_transport(c, c->uri_strs[h], conn.why, r, true);
+		goto out;
+	}
+	r = cvm_conn_call(&conn, &c->req, arg_timeout_ms, &a->resp);
+	if (r) {
+		r = report_transport(c, c->uri_strs[h], conn.why, r, false);
+		goto out;
+	}
+	resp = a->resp;
+	if (span_of(resp, resp->result_case, &a->span) && *a->span.more) {
+		a->own_items = *a->span.items;
+		a->own_n = *a->span.n;
+		r = span_rest(&conn, resp, &a->parts, &a->nr_parts, &a->all,
+			      &a->failed);
+		if (r < 0)
+			r = report_transport(c, c->uri_strs[h], conn.why, r,
+					     false);
+		else
+			r = 0;
+	}
+out:
+	cvm_conn_close(&conn);
+	if (r)
+		answer_free(a);
+	return r;
+}
+
+/* The answer's error: the one that ended a spanning answer, or its own. */
+static const Cvm__Response *answer_error(const struct answer *a)
+{
+	if (a->failed)
+		return a->failed;
+	return a->resp->status != CVM__STATUS__OK ? a->resp : NULL;
+}
+
+static int run_call(struct cvm_call *c)
+{
+	struct answer a = {};
+	const Cvm__Response *err;
+	int r;
+
+	r = fetch(c, 0, &a);
+	if (r)
+		return r;
+	err = answer_error(&a);
+	if (err)
+		r = report_status(c, err);
+	else
+		r = c->verb->print(c, a.resp);
+	answer_free(&a);
+	return r;
+}
+
+/* The host as the host column shows it: tls's HOST[:PORT], else the URI. */
+static void host_label(const struct cvm_call *c, unsigned int h, char *buf,
+		       size_t len)
+{
+	const struct cvm_uri *u = &c->uris[h];
+
+	if (u->kind != CVM_URI_TLS)
+		snprintf(buf, len, "%s", c->uri_strs[h]);
+	else if (u->port == CVM_TLS_PORT)
+		snprintf(buf, len, strchr(u->host, ':') ? "[%s]" : "%s",
+			 u->host);
+	else
+		snprintf(buf, len, strchr(u->host, ':') ? "[%s]:%u" : "%s:%u",
+			 u->host, u->port);
+}
+
+/* Each element of array @a gets "host": @host, and goes into @into. */
+static void json_add_hosts(struct json_object *into, struct json_object *a,
+			   const char *host)
+{
+	size_t i;
+
+	for (i = 0; a && i < json_object_array_length(a); i++) {
+		struct json_object *o = json_object_array_get_idx(a, i);
+
+		json_object_object_add(o, "host", json_object_new_string(host));
+		json_object_array_add(into, json_object_get(o));
+	}
+	json_object_put(a);
+}
+
+/*
+ * list or status over several hosts: each host asked in turn, the answers
+ * printed together with the host named; a host that does not answer is
+ * named on stderr and makes the exit status 3, the others still print.
+ */
+static int run_multi(struct cvm_call *c)
+{
+	bool is_list = c->req.op_case == CVM__REQUEST__OP_LIST;
+	struct answer a[CVM_MAX_HOSTS] = {};
+	char labels[CVM_MAX_HOSTS][300];
+	const Cvm__VmList *lists[CVM_MAX_HOSTS];
+	const char *hosts[CVM_MAX_HOSTS];
+	struct json_object *all = NULL;
+	unsigned int h, n = 0;
+	int r, worst = CVM_EXIT_OK;
+
+	for (h = 0; h < c->nr_hosts; h++) {
+		host_label(c, h, labels[h], sizeof(labels[h]));
+		current_host = labels[h];
+		r = fetch(c, h, &a[h]);
+		if (!r && answer_error(&a[h])) {
+			r = report_status(c, answer_error(&a[h]));
+			answer_free(&a[h]);
+		}
+		if (!r && is_list &&
+		    a[h].resp->result_case != CVM__RESPONSE__RESULT_LIST &&
+		    a[h].resp->result_case != CVM__RESPONSE__RESULT__NOT_SET)
+			r = missing_result(c, "VM list");
+		if (!r && !is_list &&
+		    a[h].resp->result_case != CVM__RESPONSE__RESULT_DAEMON)
+			r = missing_result(c, "daemon status");
+		if (r) {
+			answer_free(&a[h]);
+			worst = r > worst ? r : worst;
+		}
+	}
+	current_host = "";
+	if (arg_json)
+		all = json_object_new_array();
+	for (h = 0; h < c->nr_hosts; h++) {
+		if (!a[h].resp)
+			continue;
+		if (is_list) {
+			lists[n] =
+			    a[h].resp->result_case == CVM__RESPONSE__RESULT_LIST
+				? a[h].resp->list
+				: NULL;
+			hosts[n++] = labels[h];
+			if (all)
+				json_add_hosts(all, cvm_json_list(lists[n - 1]),
+					       labels[h]);
+		} else if (all) {
+			struct json_object *o =
+			    cvm_json_status(a[h].resp->daemon);
+
+			json_object_object_add(
+			    o, "host", json_object_new_string(labels[h]));
+			json_object_array_add(all, o);
+		} else {
+			printf("%-15s %s\n", "host:", labels[h]);
+			cvm_print_status(stdout, a[h].resp->daemon);
+			if (h + 1 < c->nr_hosts)
+				putchar('\n');
+		}
+	}
+	if (all)
+		cvm_json_print(stdout, all, false);
+	else if (is_list)
+		cvm_print_list_hosts(stdout, hosts, lists, n);
+	for (h = 0; h < c->nr_hosts; h++)
+		answer_free(&a[h]);
+	return worst;
+}
+
+/*
+ * events: print each streamed Event until SIGINT/SIGTERM or cvmd leaves;
+ * with several hosts, from each (named in a host field) until the last
+ * one leaves. A host that cannot be reached or that leaves is named and
+ * makes the exit status 3.
+ */
+static int run_stream(struct cvm_call *c)
+{
+	struct cvm_conn conns[CVM_MAX_HOSTS], *live[CVM_MAX_HOSTS];
+	unsigned int hidx[CVM_MAX_HOSTS];
+	char labels[CVM_MAX_HOSTS][300];
+	bool multi = c->nr_hosts > 1;
+	int sfd = -1, r = 0, worst = CVM_EXIT_OK;
+	size_t n = 0, i;
+	Cvm__Response *resp;
+	unsigned int h;
 	sigset_t mask;
-	int sfd = -1, r;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	r = cvm_conn_open(&conn, &c->uri, arg_timeout_ms);
-	if (r) {
-		r = report_transport(c, r, true);
-		goto out;
+	for (h = 0; h < c->nr_hosts; h++) {
+		struct cvm_conn *conn = &conns[h];
+
+		*conn = (struct cvm_conn)CVM_CONN_INIT;
+		conn->pki_dir = c->pki_dir;
+		host_label(c, h, labels[h], sizeof(labels[h]));
+		current_host = multi ? labels[h] : "";
+		r = cvm_conn_open(conn, &c->uris[h], arg_timeout_ms);
+		if (r) {
+			worst = report_transport(c, c->uri_strs[h], conn->why,
+						 r, true);
+			continue;
+		}
+		r = cvm_conn_send(conn, &c->req, arg_timeout_ms);
+		if (r) {
+			worst = report_transport(c, c->uri_strs[h], conn->why,
+						 r, false);
+			cvm_conn_close(conn);
+			continue;
+		}
+		hidx[n] = h;
+		live[n++] = conn;
 	}
-	r = cvm_frame_send_request(conn.fd, &c->req, arg_timeout_ms);
-	if (r) {
-		r = report_transport(c, r, false);
-		goto out;
-	}
+	current_host = "";
+	if (!n)
+		return worst;
 	/* From here on, SIGINT and SIGTERM end the stream, and exit 0. */
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) ||
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		fprintf(stderr, "cvmctl: events: cannot watch for signals: "
 				"%s\n", strerror(errno));
-		r = CVM_EXIT_FAILED;
+		worst = CVM_EXIT_FAILED;
 		goto out;
 	}
-	for (;;) {
-		r = cvm_conn_next(&conn, sfd, &resp);
-		if (r == -EINTR) {
-			r = CVM_EXIT_OK;
+	while (n) {
+		r = cvm_conn_next_any(live, n, sfd, &i, &resp);
+		if (r == -EINTR)
 			break;
-		}
-		if (r == -ECONNRESET) {
-			fprintf(stderr, "cvmctl: events: cvmd at %s closed the "
-					"connection\n", c->uri_str);
-			print_json_error("UNREACHABLE", "cvmd closed the "
-					 "connection", ECONNRESET);
-			r = CVM_EXIT_UNREACHABLE;
-			break;
-		}
+		h = hidx[i];
+		current_host = multi ? labels[h] : "";
 		if (!r && resp->id != c->req.id) {
 			cvm__response__free_unpacked(resp, NULL);
 			r = -EPROTO;
 		}
-		if (r) {
-			r = report_transport(c, r, false);
-			break;
-		}
-		if (resp->status != CVM__STATUS__OK) {
+		if (r == -ECONNRESET && !*live[i]->why) {
+			fprintf(stderr,
+				"cvmctl: events: cvmd at %s closed the "
+				"connection\n",
+				c->uri_strs[h]);
+			print_json_error("UNREACHABLE", "cvmd closed the "
+					 "connection", ECONNRESET);
+			r = CVM_EXIT_UNREACHABLE;
+		} else if (r) {
+			r = report_transport(c, c->uri_strs[h], live[i]->why, r,
+					     false);
+		} else if (resp->status != CVM__STATUS__OK) {
 			r = report_status(c, resp);
 			cvm__response__free_unpacked(resp, NULL);
-			break;
+		}
+		if (r) {
+			/* This host is done; the others go on. */
+			worst = r > worst ? r : worst;
+			cvm_conn_close(live[i]);
+			live[i] = live[n - 1];
+			hidx[i] = hidx[n - 1];
+			n--;
+			continue;
 		}
 		/* Anything but an Event (an acknowledgement) is skipped. */
 		if (resp->result_case == CVM__RESPONSE__RESULT_EVENT) {
-			if (arg_json)
-				cvm_json_print(stdout,
-					       cvm_json_event(resp->event),
-					       true);
-			else
+			if (arg_json) {
+				struct json_object *o =
+				    cvm_json_event(resp->event);
+
+				if (multi && o)
+					json_object_object_add(
+					    o, "host",
+					    json_object_new_string(labels[h]));
+				cvm_json_print(stdout, o, true);
+			} else {
+				if (multi)
+					printf("%s ", labels[h]);
 				cvm_print_event(stdout, resp->event);
+			}
 			fflush(stdout);
 		}
 		cvm__response__free_unpacked(resp, NULL);
 	}
 out:
-	cvm_conn_close(&conn);
+	current_host = "";
+	for (i = 0; i < n; i++)
+		cvm_conn_close(live[i]);
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
-	return r;
+	return worst;
 }
 
 int cvmctl_main(int argc, char **argv)
@@ -1419,7 +1684,9 @@ int cvmctl_main(int argc, char **argv)
 		r = cvmctl_hook_run(&c, arg_timeout_set ? arg_timeout_ms
 							: CVMCTL_HOOK_TIMEOUT_MS);
 	} else {
-		r = c.verb->stream ? run_stream(&c) : run_call(&c);
+		r = c.verb->stream   ? run_stream(&c)
+		    : c.nr_hosts > 1 ? run_multi(&c)
+				     : run_call(&c);
 	}
 	cvmctl_call_done(&c);
 	if (fflush(stdout) || ferror(stdout)) {

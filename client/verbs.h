@@ -17,12 +17,20 @@
 
 struct cvm_verb;
 
+/* Hosts one command may cover with repeated -c (list, status, events). */
+#define CVM_MAX_HOSTS 16
+
 /* One command line, ready to send. */
 struct cvm_call {
 	const struct cvm_verb *verb;	/* NULL with --help and no command */
 	const char *name;		/* the VM, or NULL */
 	const char *uri_str;		/* as given (-c, $CVM_CONNECT, default) */
 	struct cvm_uri uri;
+	/* Every -c given (uri_strs[0], uris[0]: the same as above). */
+	unsigned int nr_hosts;
+	const char *uri_strs[CVM_MAX_HOSTS];
+	struct cvm_uri uris[CVM_MAX_HOSTS];
+	const char *pki_dir;		/* --pki-dir, or NULL */
 	bool help;			/* --help: print usage, send nothing */
 	/* What the command asked for, for its output. */
 	uint64_t gpa;

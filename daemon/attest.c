@@ -232,10 +232,11 @@ static void subject_of(X509 *cert, char *buf, size_t size)
 void cvmd_attest_request(struct cvmd *d, struct cvmd_client *c,
 			 const Cvm__Request *req)
 {
+	/* Unless attest_key names another, the TLS server's key signs. */
 	const char *key_path =
-	    d->cfg.attest_key ? d->cfg.attest_key : CVMD_ATTEST_DEFAULT_KEY;
+	    d->cfg.attest_key ? d->cfg.attest_key : d->cfg.tls_key;
 	const char *cert_path =
-	    d->cfg.attest_cert ? d->cfg.attest_cert : CVMD_ATTEST_DEFAULT_CERT;
+	    d->cfg.attest_cert ? d->cfg.attest_cert : d->cfg.tls_cert;
 	const Cvm__AttestRequest *rq = req->attest;
 	char *payload = NULL, *chain = NULL, dn[512];
 	uint8_t *sig = NULL;

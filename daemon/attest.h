@@ -12,10 +12,6 @@
 /* The longest nonce a verifier may send, in bytes. */
 #define CVMD_ATTEST_NONCE_MAX 64
 
-/* Where the key and certificate come from when attest_key/_cert are unset. */
-#define CVMD_ATTEST_DEFAULT_KEY "/etc/pki/cvm/private/serverkey.pem"
-#define CVMD_ATTEST_DEFAULT_CERT "/etc/pki/cvm/servercert.pem"
-
 /* The API's attest request: a read, answered at once with a LaunchReport. */
 void cvmd_attest_request(struct cvmd *d, struct cvmd_client *c,
 			 const Cvm__Request *req);

@@ -64,6 +64,51 @@ static int set_size(uint64_t *dst, const char *value)
 	return 0;
 }
 
+/*
+ * listen_tls: HOST, HOST:PORT, [V6], [V6]:PORT (port 16520 when absent).
+ * Return 0, -EINVAL or -ENAMETOOLONG.
+ */
+int cvmd_config_parse_listen(const char *s, char *host, size_t host_size,
+			     unsigned int *ret_port)
+{
+	const char *end, *port = NULL;
+	unsigned long v;
+	size_t n;
+	char *e;
+
+	if (*s == '[') {
+		end = strchr(s, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return -EINVAL;
+		s++;
+		n = end - s;
+		if (end[1])
+			port = end + 2;
+	} else {
+		end = strchr(s, ':');
+		n = end ? (size_t)(end - s) : strlen(s);
+		if (end && strchr(end + 1, ':'))
+			return -EINVAL; /* a bare IPv6 address: bracket it */
+		if (end)
+			port = end + 1;
+	}
+	if (!n)
+		return -EINVAL;
+	if (n >= host_size)
+		return -ENAMETOOLONG;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	*ret_port = CVMD_TLS_DEFAULT_PORT;
+	if (port) {
+		errno = 0;
+		v = strtoul(port, &e, 10);
+		if (errno || e == port || *e || *port == '-' || !v || v > 65535)
+			return -EINVAL;
+		*ret_port = v;
+	}
+	return 0;
+}
+
 int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		    const char *value)
 {
@@ -97,6 +142,28 @@ int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		return *value ? set_str(&cfg->attest_key, value) : -EINVAL;
 	if (!strcmp(key, "attest_cert"))
 		return *value ? set_str(&cfg->attest_cert, value) : -EINVAL;
+	if (!strcmp(key, "listen_tls")) {
+		char host[256];
+		unsigned int port;
+
+		/* "" turns it off; anything else must parse. */
+		if (*value &&
+		    cvmd_config_parse_listen(value, host, sizeof(host), &port))
+			return -EINVAL;
+		return set_str(&cfg->listen_tls, value);
+	}
+	if (!strcmp(key, "tls_ca"))
+		return set_str(&cfg->tls_ca, value);
+	if (!strcmp(key, "tls_cert"))
+		return set_str(&cfg->tls_cert, value);
+	if (!strcmp(key, "tls_key"))
+		return set_str(&cfg->tls_key, value);
+	if (!strcmp(key, "tls_crl"))
+		return set_str(&cfg->tls_crl, value);
+	if (!strcmp(key, "tls_allow_manage"))
+		return set_str(&cfg->tls_allow_manage, value);
+	if (!strcmp(key, "tls_allow_memory"))
+		return set_str(&cfg->tls_allow_memory, value);
 	if (!strcmp(key, "bus")) {
 		if (strcmp(value, "system") && strcmp(value, "session") &&
 		    strcmp(value, "none"))
@@ -200,7 +267,13 @@ int cvmd_config_defaults(struct cvmd_config *cfg)
 	    set_str(&cfg->vmm_path, CVMD_DEFAULT_VMM) ||
 	    set_str(&cfg->device, "/dev/cvm") ||
 	    set_str(&cfg->admin_group, "cvm") || set_str(&cfg->bus, "system") ||
-	    set_str(&cfg->libvirt_uri, "qemu:///system"))
+	    set_str(&cfg->libvirt_uri, "qemu:///system") ||
+	    /* libvirt's PKI layout */
+	    set_str(&cfg->tls_ca, "/etc/pki/CA/cacert.pem") ||
+	    set_str(&cfg->tls_cert, "/etc/pki/cvm/servercert.pem") ||
+	    set_str(&cfg->tls_key, "/etc/pki/cvm/private/serverkey.pem") ||
+	    set_str(&cfg->tls_crl, "") || set_str(&cfg->tls_allow_manage, "") ||
+	    set_str(&cfg->tls_allow_memory, ""))
 		return -ENOMEM;
 	return 0;
 }
@@ -218,6 +291,13 @@ void cvmd_config_free(struct cvmd_config *cfg)
 	free(cfg->metrics_listen);
 	free(cfg->attest_key);
 	free(cfg->attest_cert);
+	free(cfg->listen_tls);
+	free(cfg->tls_ca);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_crl);
+	free(cfg->tls_allow_manage);
+	free(cfg->tls_allow_memory);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

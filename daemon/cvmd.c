@@ -28,6 +28,7 @@
 #include "cvmd.h"
 #include "libvirt.h"
 #include "metrics.h"
+#include "tls.h"
 
 #define CVMD_DEFAULT_CONFIG "/etc/cvm/cvmd.conf"
 
@@ -66,12 +67,25 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 	uv_signal_stop(&d->sigint);
 	cvmd_server_stop(d);
 	cvmd_metrics_stop(d);
+	cvmd_tls_stop(d);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 	cvmd_bus_stop(d);
 	cvmd_libvirt_stop(d);
 	cvmd_vm_records_stop(d);
 	cvmd_vm_shutdown_all(d);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+/* SIGHUP (systemctl reload): the TLS credentials again. */
+static void on_reload_signal(uv_signal_t *h, int sig)
+{
+	struct cvmd *d = h->data;
+
+	(void)sig;
+	sd_notify(0, "RELOADING=1");
+	cvmd_tls_reload(d);
+	sd_notify(0, "READY=1");
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -289,6 +303,8 @@ int main(int argc, char **argv)
 		ret = cvmd_metrics_start(&d);
 	if (!ret)
 		ret = cvmd_server_start(&d);
+	if (!ret)
+		ret = cvmd_tls_start(&d);
 	if (!ret) {
 		/* Without the bus the socket API still serves: not fatal. */
 		int r = cvmd_bus_start(&d, d.cfg.bus);
@@ -311,6 +327,9 @@ int main(int argc, char **argv)
 	d.sigterm.data = d.sigint.data = &d;
 	uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
+	uv_signal_init(d.loop, &d.sighup);
+	d.sighup.data = &d;
+	uv_signal_start(&d.sighup, on_reload_signal, SIGHUP);
 	if (!is_executable(d.cfg.vmm_path))
 		cvmd_log(LOG_WARNING,
 			 "no VMM at %s: creating a VM will fail "
@@ -325,6 +344,7 @@ int main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	uv_loop_close(d.loop);
+	cvmd_tls_free(&d);
 	cvmd_vm_records_free(&d);
 	d.reg = cvm_registry_close(d.reg);
 	cvmd_config_free(&d.cfg);

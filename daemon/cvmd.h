@@ -62,6 +62,14 @@ struct cvmd_config {
 	char *metrics_listen;		/* unix:PATH or HOST:PORT; NULL: off */
 	char *attest_key;		/* NULL: the TLS server key (attest.c) */
 	char *attest_cert;		/* NULL: the TLS server certificate */
+	/* The remote API (DESIGN §9, tls.h); listen_tls NULL: off. */
+	char *listen_tls;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+	char *tls_crl;			/* "": no revocation list */
+	char *tls_allow_manage;		/* DN globs that may mutate */
+	char *tls_allow_memory;		/* DN globs that may read VM memory */
 };
 
 struct cvmd {
@@ -108,6 +116,8 @@ struct cvmd {
 	uv_prepare_t bus_prepare;
 	struct cvmd_libvirt *libvirt;
 	struct cvmd_metrics *metrics;	/* NULL: no metrics_listen */
+	struct cvmd_tls *tls;		/* the remote API, or NULL (tls.h) */
+	uv_signal_t sighup;
 };
 
 struct cvmd_client;
@@ -119,6 +129,7 @@ struct cvmd_client;
 struct cvmd_client_ops {
 	void (*send)(struct cvmd_client *c, const Cvm__Response *resp);
 	void (*release)(struct cvmd_client *c);
+	bool framed;		/* a byte stream: answers cut to frame size */
 };
 
 struct cvmd_client {
@@ -134,7 +145,7 @@ struct cvmd_client {
 	bool authorized;		/* the edge checked this request (polkit) */
 	bool closing;
 	bool stalled;			/* reading paused: input budget full */
-	struct cvmd_peer *peer;		/* its uid's tally (socket clients) */
+	struct cvmd_peer *peer;		/* its uid's or DN's tally (socket, TLS) */
 	unsigned int refs;		/* the client and each call in flight */
 	unsigned int in_flight;
 	unsigned int nr_watches;
@@ -213,6 +224,8 @@ void cvmd_init(struct cvmd *d, uv_loop_t *loop);
 /* limits.c */
 struct cvmd_peer;
 int cvmd_peer_admit(struct cvmd *d, uid_t uid, struct cvmd_peer **ret_peer);
+int cvmd_peer_admit_dn(struct cvmd *d, const char *dn,
+		       struct cvmd_peer **ret_peer);
 void cvmd_peer_leave(struct cvmd *d, struct cvmd_peer *p);
 void cvmd_peer_input(struct cvmd *d, struct cvmd_peer *p, int64_t delta);
 bool cvmd_peer_may_read(struct cvmd *d, const struct cvmd_peer *p);
@@ -244,6 +257,10 @@ int cvmd_config_load(struct cvmd_config *cfg, const char *path);
 void cvmd_config_free(struct cvmd_config *cfg);
 int cvmd_config_set(struct cvmd_config *cfg, const char *key,
 		    const char *value);
+/* The remote API's port when listen_tls names none (DESIGN §9). */
+#define CVMD_TLS_DEFAULT_PORT 16520
+int cvmd_config_parse_listen(const char *s, char *host, size_t host_size,
+			     unsigned int *ret_port);
 
 /* server.c */
 int cvmd_server_start(struct cvmd *d);
@@ -257,6 +274,7 @@ void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg,
 			  size_t len);
 void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req);
 extern const struct cvmd_client_ops cvmd_socket_client_ops;
+/* Does the operation need the manage privilege (the table's flag)? */
 struct cvmd_client *cvmd_client_unref(struct cvmd_client *c);
 
 /*

@@ -27,6 +27,7 @@
 #include "operations.h"
 #include "metrics.h"
 #include "attest.h"
+#include "tls.h"
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -226,6 +227,7 @@ void cvmd_handle_status(struct cvmd *d, struct cvmd_client *c,
 	st.input_stalls = d->refused.input_stalls;
 	st.dropped_slow_readers = d->refused.slow_readers;
 	st.refused_bus_calls = d->refused.bus_calls;
+	cvmd_tls_fill_status(d, &st);
 	cvm__response__init(&resp);
 	resp.id = req->id;
 	resp.result_case = CVM__RESPONSE__RESULT_DAEMON;
@@ -261,7 +263,7 @@ void cvmd_handle_list(struct cvmd *d, struct cvmd_client *c,
 	 * max_vms allows far more VMs than one frame holds: on the socket,
 	 * as many frames as it takes (D-Bus has one reply, and room).
 	 */
-	if (c->ops != &cvmd_socket_client_ops)
+	if (!c->ops->framed)
 		limit = SIZE_MAX;
 	first = 0;
 	do {
@@ -446,6 +448,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 const struct cvmd_client_ops cvmd_socket_client_ops = {
 	.send = socket_send,
 	.release = socket_release,
+	.framed = true,
 };
 
 static bool peer_is_admin(struct cvmd *d, int fd, struct ucred *cred)
@@ -516,24 +519,6 @@ static void on_connection(uv_stream_t *server, int status)
  * another listener (cvmd-metrics.socket's "metrics"). Return its fd, -1
  * for none, -EINVAL for more than one.
  */
-static int activated_api_fd(void)
-{
-	char **names = NULL;
-	int n, i, fd = -1, found = 0;
-
-	n = sd_listen_fds_with_names(1, &names);
-	for (i = 0; i < n; i++) {
-		if (names && names[i] && !strcmp(names[i], "metrics"))
-			continue;
-		fd = SD_LISTEN_FDS_START + i;
-		found++;
-	}
-	for (i = 0; names && names[i]; i++)
-		free(names[i]);
-	free(names);
-	return found > 1 ? -EINVAL : fd;
-}
-
 int cvmd_server_start(struct cvmd *d)
 {
 	struct group *g;
@@ -548,10 +533,14 @@ int cvmd_server_start(struct cvmd *d)
 	d->server.data = d;
 	uv_timer_init(d->loop, &d->stall_timer);
 	d->stall_timer.data = d;
-	/* Socket activation (cvmd.socket): the listening socket is ours. */
-	n = activated_api_fd();
-	if (n == -EINVAL)
-		return -EINVAL;
+	/*
+	 * Socket activation (cvmd.socket): the listening unix socket is
+	 * ours; cvmd-tls.socket's and cvmd-metrics.socket's fds, if passed
+	 * too, are tls-listen.c's and metrics.c's.
+	 */
+	n = cvmd_listen_fd_unix();
+	if (n < -1)
+		return n;
 	if (n >= 0) {
 		d->socket_activated = true;
 		ret = uv_pipe_open(&d->server, n);

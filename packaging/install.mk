@@ -39,6 +39,7 @@ CVM_FILES := \
 	0644,systemd/cvmd.service,$(UNITDIR)/cvmd.service \
 	0644,systemd/cvmd.socket,$(UNITDIR)/cvmd.socket \
 	0644,systemd/cvmd-metrics.socket,$(UNITDIR)/cvmd-metrics.socket \
+	0644,systemd/cvmd-tls.socket,$(UNITDIR)/cvmd-tls.socket \
 	0644,systemd/cvm.sysusers,$(SYSUSERSDIR)/cvm.conf \
 	0644,systemd/cvm.tmpfiles,$(TMPFILESDIR)/cvm.conf \
 	0644,systemd/60-cvm.rules,$(UDEVRULESDIR)/60-cvm.rules \

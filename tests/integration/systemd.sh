@@ -51,6 +51,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 ROOT=$WORK/root
 mkdir -p "$ROOT/usr/sbin" "$ROOT/etc/cvm" "$ROOT/etc/systemd/system" "$ROOT/usr/lib/systemd"
 cp "$CVMD" "$ROOT/usr/sbin/cvmd"
+mkdir -p "$ROOT/bin" && cp /bin/kill "$ROOT/bin/kill"	# ExecReload=
 cp -r /usr/lib/systemd/system "$ROOT/usr/lib/systemd/"
 cp "$here/systemd/cvmd.service" "$here/systemd/cvmd.socket" "$ROOT/etc/systemd/system/"
 out=$(systemd-analyze verify --man=no --root="$ROOT" cvmd.service cvmd.socket 2>&1); st=$?

@@ -17,11 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include <json-c/json.h>
 
+#include "conn.h"
 #include "cvm-frame.h"
 #include "exitcode.h"
 #include "output.h"
@@ -393,7 +395,16 @@ static void test_uri_tls(void **state)
 	assert_int_equal(cvm_parse_uri("tls://10.0.0.1:65535", &u), 0);
 	assert_int_equal(u.port, 65535);
 
-	assert_int_equal(cvm_parse_uri("tls://host", &u), -EINVAL);
+	/* No port: cvmd's, 16520. */
+	assert_int_equal(cvm_parse_uri("tls://host", &u), 0);
+	assert_string_equal(u.host, "host");
+	assert_int_equal(u.port, 16520);
+	assert_int_equal(cvm_parse_uri("tls://[::1]", &u), 0);
+	assert_string_equal(u.host, "::1");
+	assert_int_equal(u.port, 16520);
+
+	assert_int_equal(cvm_parse_uri("tls://", &u), -EINVAL);
+	assert_int_equal(cvm_parse_uri("tls://[::1]x", &u), -EINVAL);
 	assert_int_equal(cvm_parse_uri("tls://host:", &u), -EINVAL);
 	assert_int_equal(cvm_parse_uri("tls://:443", &u), -EINVAL);
 	assert_int_equal(cvm_parse_uri("tls://host:0", &u), -EINVAL);
@@ -403,6 +414,76 @@ static void test_uri_tls(void **state)
 	assert_int_equal(cvm_parse_uri("tls://::1:443", &u), -EINVAL);
 	assert_int_equal(cvm_parse_uri("tls://[::1]443", &u), -EINVAL);
 	assert_int_equal(cvm_parse_uri("tls:host:443", &u), -EINVAL);
+}
+
+/* --pki-dir, else ~/.pki/cvm when it has a CA, else libvirt's layout. */
+static void test_pki_paths(void **state)
+{
+	char home[] = "/tmp/test-cvmctl-pki.XXXXXX", path[256];
+	struct cvm_pki p;
+
+	(void)state;
+	cvm_pki_paths("/d", "/nonexistent", &p);
+	assert_string_equal(p.ca, "/d/cacert.pem");
+	assert_string_equal(p.cert, "/d/clientcert.pem");
+	assert_string_equal(p.key, "/d/clientkey.pem");
+	cvm_pki_paths(NULL, "/nonexistent", &p);
+	assert_string_equal(p.ca, "/etc/pki/CA/cacert.pem");
+	assert_string_equal(p.cert, "/etc/pki/cvm/clientcert.pem");
+	assert_string_equal(p.key, "/etc/pki/cvm/private/clientkey.pem");
+	assert_non_null(mkdtemp(home));
+	snprintf(path, sizeof(path), "%s/.pki", home);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/.pki/cvm", home);
+	assert_int_equal(mkdir(path, 0700), 0);
+	/* A ~/.pki/cvm without a CA does not count. */
+	cvm_pki_paths(NULL, home, &p);
+	assert_string_equal(p.ca, "/etc/pki/CA/cacert.pem");
+	snprintf(path, sizeof(path), "%s/.pki/cvm/cacert.pem", home);
+	fclose(fopen(path, "w"));
+	cvm_pki_paths(NULL, home, &p);
+	assert_string_equal(p.ca, path);
+	snprintf(path, sizeof(path), "%s/.pki/cvm/clientkey.pem", home);
+	assert_string_equal(p.key, path);
+	unlink(p.ca);
+	snprintf(path, sizeof(path), "%s/.pki/cvm", home);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/.pki", home);
+	rmdir(path);
+	rmdir(home);
+}
+
+/* Several -c: list, status and events only; at most CVM_MAX_HOSTS. */
+static void test_multi_host(void **state)
+{
+	char err[4096];
+	struct cvm_call c;
+
+	(void)state;
+	assert_int_equal(prepare(&c,
+				 WORDS("-c", "tls://a", "-c", "tls://b:9",
+				       "--pki-dir", "/p", "list"),
+				 err, sizeof(err)),
+			 0);
+	assert_int_equal(c.nr_hosts, 2);
+	assert_string_equal(c.uris[0].host, "a");
+	assert_int_equal(c.uris[0].port, 16520);
+	assert_string_equal(c.uris[1].host, "b");
+	assert_string_equal(c.pki_dir, "/p");
+	cvmctl_call_done(&c);
+	assert_int_equal(prepare(&c,
+				 WORDS("-c", "tls://a", "-c", "tls://b",
+				       "create", "x", "--memory", "4M"),
+				 err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "only list, status and events"));
+	cvmctl_call_done(&c);
+	assert_int_equal(
+	    prepare(&c, WORDS("-c", "tls://a", "-c", "ftp://b", "status"), err,
+		    sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "ftp://b"));
+	cvmctl_call_done(&c);
 }
 
 static void test_uri_bad_scheme(void **state)
@@ -465,7 +546,7 @@ static void test_uri_resolution(void **state)
 	setenv(CVM_URI_ENV, NOWHERE, 1);
 }
 
-/* tls:// parses but has no transport yet: exit 3; other schemes: exit 2. */
+/* tls:// that cannot connect (no CA, no cvmd): exit 3; other schemes: 2. */
 static void test_uri_exit_status(void **state)
 {
 	char out[4096], err[4096];
@@ -474,7 +555,8 @@ static void test_uri_exit_status(void **state)
 	assert_int_equal(run_main(WORDS("-c", "tls://127.0.0.1:9", "status"),
 				  out, err, sizeof(err)),
 			 3);
-	assert_non_null(strstr(err, "TLS transport not available"));
+	assert_non_null(
+	    strstr(err, "cannot connect to cvmd at tls://127.0.0.1:9"));
 	assert_int_equal(run_main(WORDS("-c", "http://x:1", "status"), out, err,
 				  sizeof(err)),
 			 2);
@@ -1319,6 +1401,8 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_uri_pick),
 	cmocka_unit_test(test_uri_unix),
 	cmocka_unit_test(test_uri_tls),
+	cmocka_unit_test(test_pki_paths),
+	cmocka_unit_test(test_multi_host),
 	cmocka_unit_test(test_uri_bad_scheme),
 	cmocka_unit_test(test_uri_resolution),
 	cmocka_unit_test(test_uri_exit_status),
