@@ -389,8 +389,9 @@ bench-hook: deps $(INTEGRATION_BINS)
 
 # Benchmarks print figures; they never pass or fail on time.
 bench: deps module $(BUILD)/tests/bench/bench-pin $(BUILD)/tests/bench/bench-secure
-	tests/vm/run-in-guest.sh --mem 4096 --timeout 5400 -- \
-		tests/bench/guest-bench.sh $(CVM_BUILD_DIR)
+	tests/vm/run-in-guest.sh --mem 4096 --timeout 5400 \
+		$(if $(BENCH_PIN_PARTS),--env 'CVM_BENCH_PIN_PARTS=$(BENCH_PIN_PARTS)') -- \
+		tests/bench/guest-bench.sh $(CVM_BUILD_DIR) $(BENCH_WHICH)
 
 format-check:
 	@git diff -U0 --no-color HEAD -- '*.c' '*.h' | clang-format-diff -p1 | \
