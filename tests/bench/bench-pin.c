@@ -300,6 +300,8 @@ enum { PP_DEMAND, PP_AROUND, PP_MLOCK, PP_TOUCH };
 
 static int bench_per_page(void)
 {
+	/* A module without it gives the other rows (a "before" figure). */
+	bool around = cvm_dev_check_extension(dev_fd, CVM_CAP_FAULT_AROUND) > 0;
 	double t[NR_PER_PAGE];
 	unsigned int k, huge;
 	uint64_t ns[RUNS];
@@ -314,6 +316,11 @@ static int bench_per_page(void)
 		printf("\n%-12s %-5s %12s %12s %12s\n", "operation", "pages",
 		       "median ns/pg", "min ns/pg", "max ns/pg");
 		for (k = 0; k < NR_PER_PAGE; k++) {
+			if (k == PP_AROUND && !around) {
+				printf("%-12s %-5s (no CVM_CAP_FAULT_AROUND)\n",
+				       per_page[k].name, huge ? "THP" : "4k");
+				continue;
+			}
 			for (r = 0; r < RUNS; r++) {
 				mem = map_fresh(PER_PAGE_N * PAGE, !huge);
 				if (!mem)
@@ -336,6 +343,8 @@ static int bench_per_page(void)
 		       t[PP_DEMAND] / t[PP_MLOCK]);
 		printf("ratio demand pin / first touch:   %6.2f\n",
 		       t[PP_DEMAND] / t[PP_TOUCH]);
+		if (!around)
+			continue;
 		printf("ratio fault-around / mlock:       %6.2f\n",
 		       t[PP_AROUND] / t[PP_MLOCK]);
 		printf("ratio fault-around / first touch: %6.2f\n",
