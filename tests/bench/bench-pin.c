@@ -298,21 +298,41 @@ static const struct {
 enum { PP_DEMAND, PP_AROUND, PP_MLOCK, PP_TOUCH };
 #define NR_PER_PAGE ARRAY_LEN(per_page)
 
+/*
+ * The operations take turns, run by run, so that a slow spell of the
+ * (shared, emulated) machine falls on all of them rather than on one.
+ */
 static int bench_per_page(void)
 {
 	/* A module without it gives the other rows (a "before" figure). */
 	bool around = cvm_dev_check_extension(dev_fd, CVM_CAP_FAULT_AROUND) > 0;
+	uint64_t ns[NR_PER_PAGE][RUNS];
 	double t[NR_PER_PAGE];
 	unsigned int k, huge;
-	uint64_t ns[RUNS];
 	int r, ret;
 	void *mem;
 
-	printf("\nper-page cost: %lu fresh pages (%lu MiB) each, median of %d;\n"
-	       "demand pin and fault-around: one 1-byte guest write (ioctl) per page,\n"
-	       "fault-around with runs of %d pages (CVM_MEMSLOT_FAULT_AROUND)\n",
+	printf("\nper-page cost: %lu fresh pages (%lu MiB) each, median of %d, the operations\n"
+	       "taking turns; demand pin and fault-around: one 1-byte guest write (ioctl)\n"
+	       "per page, fault-around with runs of %d pages (CVM_MEMSLOT_FAULT_AROUND)\n",
 	       PER_PAGE_N, PER_PAGE_N * PAGE / MIB, RUNS, FAULT_AROUND);
 	for (huge = 0; huge < 2; huge++) {
+		for (r = 0; r < RUNS; r++) {
+			for (k = 0; k < NR_PER_PAGE; k++) {
+				if (k == PP_AROUND && !around)
+					continue;
+				mem = map_fresh(PER_PAGE_N * PAGE, !huge);
+				if (!mem)
+					return -errno;
+				ret = per_page[k].fn(mem, &ns[k][r]);
+				munmap(mem, PER_PAGE_N * PAGE);
+				if (ret) {
+					fprintf(stderr, "bench-pin: %s: %s\n",
+						per_page[k].name, errname(ret));
+					return ret;
+				}
+			}
+		}
 		printf("\n%-12s %-5s %12s %12s %12s\n", "operation", "pages",
 		       "median ns/pg", "min ns/pg", "max ns/pg");
 		for (k = 0; k < NR_PER_PAGE; k++) {
@@ -321,23 +341,11 @@ static int bench_per_page(void)
 				       per_page[k].name, huge ? "THP" : "4k");
 				continue;
 			}
-			for (r = 0; r < RUNS; r++) {
-				mem = map_fresh(PER_PAGE_N * PAGE, !huge);
-				if (!mem)
-					return -errno;
-				ret = per_page[k].fn(mem, &ns[r]);
-				munmap(mem, PER_PAGE_N * PAGE);
-				if (ret) {
-					fprintf(stderr, "bench-pin: %s: %s\n",
-						per_page[k].name, errname(ret));
-					return ret;
-				}
-			}
-			t[k] = (double)median(ns, RUNS) / PER_PAGE_N;
+			t[k] = (double)median(ns[k], RUNS) / PER_PAGE_N;
 			printf("%-12s %-5s %12.0f %12.0f %12.0f\n",
 			       per_page[k].name, huge ? "THP" : "4k", t[k],
-			       (double)ns[0] / PER_PAGE_N,
-			       (double)ns[RUNS - 1] / PER_PAGE_N);
+			       (double)ns[k][0] / PER_PAGE_N,
+			       (double)ns[k][RUNS - 1] / PER_PAGE_N);
 		}
 		printf("ratio demand pin / mlock:         %6.2f\n",
 		       t[PP_DEMAND] / t[PP_MLOCK]);
