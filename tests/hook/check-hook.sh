@@ -486,8 +486,8 @@ plain_with() { # SED-SCRIPT: plain.xml changed
 META="s|<metadata>|<metadata>"
 # Opted in, in every spelling: never decided by the entry alone.
 plain_with "$META<x:y xmlns:x='http://cvm.org/xmlns/libvirt/1.0'/>|" >"$WORK/t-prefix.xml"
-plain_with "$META<c:cvm xmlns:c='http://cvm&#46;org/xmlns/libvirt/1.0'/>|" >"$WORK/t-charref.xml"
-plain_with "$META<c:cvm xmlns:c='http&#x3a;//cvm.org/xmlns/libvirt/1.0'/>|" >"$WORK/t-charref2.xml"
+plain_with "$META<c:cvm xmlns:c='http://cvm\\&#46;org/xmlns/libvirt/1.0'/>|" >"$WORK/t-charref.xml"
+plain_with "$META<c:cvm xmlns:c='http\\&#x3a;//cvm.org/xmlns/libvirt/1.0'/>|" >"$WORK/t-charref2.xml"
 plain_with "$META<cvm xmlns='http://cvm.org/xmlns/libvirt/1.0'/>|" >"$WORK/t-default.xml"
 plain_with "s|<domain type='qemu' id='3'>|<domain type='qemu' id='3' xmlns:c=\"http://cvm.org/xmlns/libvirt/1.0\">|;$META<c:cvm/>|" >"$WORK/t-root-decl.xml"
 plain_with "s|<seclabel|<launchSecurity\n    type='sev'/>\n  <seclabel|" >"$WORK/t-ls-newline.xml"
@@ -502,7 +502,7 @@ done
 # Not opted in, but outside what the entry is sure of: handed on, and
 # the full hook lets them through (or refuses a malformed one, as ever).
 plain_with "s|<seclabel|<!-- launchSecurity --><seclabel|" >"$WORK/u-comment.xml"
-plain_with "s|<name>hk-plain</name>|<name>hk&#45;plain</name>|" >"$WORK/u-charref.xml"
+plain_with "s|<name>hk-plain</name>|<name>hk\\&#45;plain</name>|" >"$WORK/u-charref.xml"
 plain_with "s|<app:app |<app:app xmlns:b='urn:x' |" >"$WORK/u-urn.xml"
 plain_with '$d' >"$WORK/u-unclosed.xml"
 plain_with "s|<app:app xmlns:app=\"http://example.com/app/1.0\"|<app:app|" >"$WORK/u-unbound.xml"
