@@ -99,10 +99,10 @@ $(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame
 		-lprotobuf-c -ljson-c $(XML_LIBS)
 
 # cvmctl's pure parts (argument parsing), with ASan + UBSan.
-# Static: it starts as fast as /bin/true, for the domains that don't opt in.
+# libc only: it starts as fast as /bin/true, for the domains that don't opt in.
 $(BUILD)/client/cvm-libvirt-hook: $(HOOK_ENTRY_SRC) client/hook-scan.h
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) -static -Iclient -o $@ $(HOOK_ENTRY_SRC)
+	$(CC) $(CVM_CFLAGS) -Iclient -o $@ $(HOOK_ENTRY_SRC)
 
 # The entry's scanner against the full hook's parser, on the recorded
 # documents and their mutations (run by check-hook).
