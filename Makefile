@@ -264,9 +264,16 @@ $(BUILD)/tests/bench/bench-pin: tests/bench/bench-pin.c $(LIBCVM_SRC) $(LIBCVM_H
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -o $@ tests/bench/bench-pin.c $(LIBCVM_SRC) -lm
 
-$(BUILD)/tests/bench/bench-secure: tests/bench/bench-secure.c $(LIBCVM_SRC) $(LIBCVM_HDR)
+# On the kmod backend (in the guest) or the sim (on the host: bench-secure).
+$(BUILD)/tests/bench/bench-secure: tests/bench/bench-secure.c daemon/vmm/backend-kmod.c $(SIM_SRC) \
+		$(SIM_HDR) $(LIBCVM_SRC) $(LIBCVM_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) -o $@ tests/bench/bench-secure.c $(LIBCVM_SRC) -lcrypto
+	$(CC) $(CVM_CFLAGS) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ tests/bench/bench-secure.c \
+		daemon/vmm/backend-kmod.c $(SIM_SRC) $(filter-out $(CORE_SRC),$(LIBCVM_SRC)) -lcrypto
+
+# Secure-memory throughput natively: the sim backend on the host, no guest.
+bench-secure: $(BUILD)/tests/bench/bench-secure
+	$(BUILD)/tests/bench/bench-secure --sim
 
 # Main job: cvmd + cvmctl walk one VM through its secure lifecycle
 # (backend auto: the simulator here, cvm.ko where /dev/cvm exists).
@@ -418,6 +425,6 @@ clean:
 
 .PHONY: fuzz-core-cov all userspace deps deps-build module run check check-unit check-vm bench fuzz-core \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
-	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
+	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook bench-secure \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
 	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov
