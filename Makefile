@@ -48,6 +48,7 @@ all: userspace module
 
 userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
+	$(BUILD)/client/cvm-libvirt-hook $(BUILD)/tests/hook/scan-diff \
 	$(BUILD)/tests/vm/cvm-demo $(BUILD)/tests/bench/bench-pin \
 	$(BUILD)/tests/bench/bench-secure $(BUILD)/tests/fuzz/fuzz-request \
 	$(BUILD)/tests/fuzz/fuzz-core $(BUILD)/tests/fuzz/fuzz-config \
@@ -90,14 +91,29 @@ $(PROTO_GEN) &: proto/cvm.proto
 	@mkdir -p $(BUILD)/proto
 	protoc-c --c_out=$(BUILD)/proto -Iproto proto/cvm.proto
 
-CVMCTL_SRC := $(wildcard client/*.c)
-CVMCTL_HDR := $(wildcard client/*.h)
+# The hook's entry (cvm-libvirt-hook) is a program of its own, libc only.
+HOOK_ENTRY_SRC := client/hook-entry.c client/hook-scan.c
+CVMCTL_SRC := $(filter-out $(HOOK_ENTRY_SRC),$(wildcard client/*.c))
+CVMCTL_HDR := $(filter-out client/hook-scan.h,$(wildcard client/*.h))
 $(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) $(XML_CFLAGS) -Iclient -o $@ $(CVMCTL_SRC) $(PROTO_SRC) \
 		-lprotobuf-c -ljson-c $(XML_LIBS) -lssl -lcrypto
 
 # cvmctl's pure parts (argument parsing), with ASan + UBSan.
+# libc only: it starts as fast as /bin/true, for the domains that don't opt in.
+$(BUILD)/client/cvm-libvirt-hook: $(HOOK_ENTRY_SRC) client/hook-scan.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) -Iclient -o $@ $(HOOK_ENTRY_SRC)
+
+# The entry's scanner against the full hook's parser, on the recorded
+# documents and their mutations (run by check-hook).
+$(BUILD)/tests/hook/scan-diff: tests/hook/scan-diff.c client/hook-scan.c client/hook-scan.h \
+		client/hook-xml.c client/hook-xml.h
+	@mkdir -p $(@D)
+	$(CC) $(CVM_CFLAGS) $(SANITIZE) $(XML_CFLAGS) -Iclient -o $@ tests/hook/scan-diff.c \
+		client/hook-scan.c client/hook-xml.c $(XML_LIBS)
+
 CVMCTL_LIB_SRC := $(filter-out client/cvmctl.c,$(CVMCTL_SRC))
 $(BUILD)/tests/unit/test-cvmctl: tests/unit/test-cvmctl.c $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c
 	@mkdir -p $(@D)
@@ -269,9 +285,16 @@ $(BUILD)/tests/bench/bench-pin: tests/bench/bench-pin.c $(LIBCVM_SRC) $(LIBCVM_H
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -o $@ tests/bench/bench-pin.c $(LIBCVM_SRC) -lm
 
-$(BUILD)/tests/bench/bench-secure: tests/bench/bench-secure.c $(LIBCVM_SRC) $(LIBCVM_HDR)
+# On the kmod backend (in the guest) or the sim (on the host: bench-secure).
+$(BUILD)/tests/bench/bench-secure: tests/bench/bench-secure.c daemon/vmm/backend-kmod.c $(SIM_SRC) \
+		$(SIM_HDR) $(LIBCVM_SRC) $(LIBCVM_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CVM_CFLAGS) -o $@ tests/bench/bench-secure.c $(LIBCVM_SRC) -lcrypto
+	$(CC) $(CVM_CFLAGS) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ tests/bench/bench-secure.c \
+		daemon/vmm/backend-kmod.c $(SIM_SRC) $(filter-out $(CORE_SRC),$(LIBCVM_SRC)) -lcrypto
+
+# Secure-memory throughput natively: the sim backend on the host, no guest.
+bench-secure: $(BUILD)/tests/bench/bench-secure
+	$(BUILD)/tests/bench/bench-secure --sim
 
 # Main job: cvmd + cvmctl walk one VM through its secure lifecycle
 # (backend auto: the simulator here, cvm.ko where /dev/cvm exists).
@@ -306,7 +329,7 @@ check-integration-kmod: module $(INTEGRATION_BINS)
 		tests/integration/guest-scenario.sh $(CVM_BUILD_DIR)
 
 # The libvirt hook alone, on recorded calls and documents.
-check-hook: $(INTEGRATION_BINS)
+check-hook: $(INTEGRATION_BINS) $(BUILD)/client/cvm-libvirt-hook $(BUILD)/tests/hook/scan-diff
 	@tests/run-suite.sh hook tests/hook/check-hook.sh $(CVM_BUILD_DIR)
 
 # A real libvirtd starting TCG domains, with the hook installed.
@@ -421,13 +444,14 @@ bench-metrics: deps $(INTEGRATION_BINS)
 	tests/metrics/bench-scrape.sh $(CVM_BUILD_DIR)
 
 # The libvirt hook: invocation cost, and virsh start with and without it.
-bench-hook: deps $(INTEGRATION_BINS)
+bench-hook: deps $(INTEGRATION_BINS) $(BUILD)/client/cvm-libvirt-hook
 	tests/bench/bench-hook.sh $(CVM_BUILD_DIR)
 
 # Benchmarks print figures; they never pass or fail on time.
 bench: deps module $(BUILD)/tests/bench/bench-pin $(BUILD)/tests/bench/bench-secure
-	tests/vm/run-in-guest.sh --mem 4096 --timeout 5400 -- \
-		tests/bench/guest-bench.sh $(CVM_BUILD_DIR)
+	tests/vm/run-in-guest.sh --mem 4096 --timeout 5400 \
+		$(if $(BENCH_PIN_PARTS),--env 'CVM_BENCH_PIN_PARTS=$(BENCH_PIN_PARTS)') -- \
+		tests/bench/guest-bench.sh $(CVM_BUILD_DIR) $(BENCH_WHICH)
 
 format-check:
 	@git diff -U0 --no-color HEAD -- '*.c' '*.h' | clang-format-diff -p1 | \
@@ -438,7 +462,7 @@ clean:
 
 .PHONY: fuzz-core-cov all userspace deps deps-build module run check check-unit check-vm bench fuzz-core \
 	check-integration check-integration-kmod check-fuzz run-kmod demo-kmod bench-cvmd \
-	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook \
+	check-dbus check-dbus-polkit bench-dbus check-hook check-libvirt bench-hook bench-secure \
 	format-check clean bins install install-dkms deb rpm check-system check-fresh check-hostile \
 	check-vm-debug debug-kernel module-debug fuzz-kmod fuzz-kmod-cov check-metrics bench-metrics
 

@@ -20,6 +20,62 @@ static int cvm_access_page(struct cvm_core *vm, u64 gfn, struct cvm_page **ret)
 	return *ret ? 0 : -EFAULT;
 }
 
+/* Set the bits of the normal and shared GFNs of [first, first + npages). */
+static unsigned long *cvm_access_need(struct cvm_core *vm, u64 first,
+				      u64 npages)
+{
+	unsigned long *need = cvm_os_bitmap_zalloc(npages);
+	u64 i;
+
+	if (!need)
+		return NULL;
+	for (i = 0; i < npages; i++)
+		if (!cvm_gfn_is_secure(cvm_gfn_state(vm, first + i)))
+			cvm_bit_set(need, i);
+	return need;
+}
+
+/*
+ * Fault-around (CVM_MEMSLOT_FAULT_AROUND): an access that needs a host
+ * page not pinned yet, inside one memslot with a run of N pages, pins the
+ * normal and shared GFNs of the aligned runs it covers (clipped to the
+ * memslot) in one cvm_pin(), charged once for exactly what it pinned.
+ * Best effort: when the runs do not fit a limit, or part of them can't be
+ * pinned, nothing of them stays pinned and 1 tells the caller to pin what
+ * the access touches alone. Return: 0 when pinned, 1, or -EINTR.
+ */
+static int cvm_access_around(struct cvm_core *vm, u64 first, u64 npages,
+			     const unsigned long *need)
+{
+	u64 i, sfirst, send, wfirst, wend;
+	unsigned long *wneed;
+	bool missing = false;
+	u32 run;
+	int ret;
+
+	for (i = 0; i < npages && !missing; i++)
+		missing = cvm_bit_test(need, i) && !cvm_os_pinned(vm, first + i);
+	if (!missing)
+		return 1;
+	run = cvm_os_fault_around(vm, first, &sfirst, &send);
+	if (run < 2 || first + npages > send)
+		return 1;
+	wfirst = first & ~((u64)run - 1);
+	wend = ((first + npages - 1) | (run - 1)) + 1;
+	if (wfirst < sfirst)
+		wfirst = sfirst;
+	if (wend > send)
+		wend = send;
+	wneed = cvm_access_need(vm, wfirst, wend - wfirst);
+	if (!wneed)
+		return 1;
+	ret = cvm_pin(vm, wfirst, wend - wfirst, wneed);
+	cvm_os_bitmap_free(wneed);
+	if (ret == -EINTR)
+		return ret;
+	return ret ? 1 : 0;
+}
+
 /*
  * Pin the host pages of the range's normal and shared GFNs, all or
  * nothing, so a limit is hit before any byte moves.
@@ -27,16 +83,14 @@ static int cvm_access_page(struct cvm_core *vm, u64 gfn, struct cvm_page **ret)
 static int cvm_access_pin(struct cvm_core *vm, u64 first, u64 npages)
 {
 	unsigned long *need;
-	u64 i;
 	int ret;
 
-	need = cvm_os_bitmap_zalloc(npages);
+	need = cvm_access_need(vm, first, npages);
 	if (!need)
 		return -ENOMEM;
-	for (i = 0; i < npages; i++)
-		if (!cvm_gfn_is_secure(cvm_gfn_state(vm, first + i)))
-			cvm_bit_set(need, i);
-	ret = cvm_pin(vm, first, npages, need);
+	ret = cvm_access_around(vm, first, npages, need);
+	if (ret > 0)
+		ret = cvm_pin(vm, first, npages, need);
 	cvm_os_bitmap_free(need);
 	return ret;
 }

@@ -233,6 +233,26 @@ int cvm_core_pin_limit(u64 bytes, u64 *ret_pages)
 	return 0;
 }
 
+/**
+ * cvm_core_fault_around_check() - check a memslot's fault-around request
+ * @upfront: CVM_MEMSLOT_UPFRONT is set
+ * @flag: CVM_MEMSLOT_FAULT_AROUND is set
+ * @pages: cvm_user_memslot.fault_around
+ *
+ * Return: 0, or -EINVAL: a run that is not a power of two in
+ * 2..CVM_FAULT_AROUND_MAX with the flag, a run without it, or the flag
+ * with upfront pinning, where nothing is left to pin on a fault.
+ */
+int cvm_core_fault_around_check(bool upfront, bool flag, u32 pages)
+{
+	if (!flag)
+		return pages ? -EINVAL : 0;
+	if (upfront || pages < 2 || pages > CVM_FAULT_AROUND_MAX ||
+	    (pages & (pages - 1)))
+		return -EINVAL;
+	return 0;
+}
+
 /*
  * The counters the core keeps; the backend adds the charge, its limits
  * and its memslots.

@@ -135,6 +135,7 @@ void cvm_core_stats(struct cvm_core *vm, struct cvm_vm_stats *st);
 int cvm_pin(struct cvm_core *vm, u64 gfn, u64 npages,
 	    const unsigned long *need);
 int cvm_core_pin_limit(u64 bytes, u64 *ret_pages);
+int cvm_core_fault_around_check(bool upfront, bool flag, u32 pages);
 
 /* cvm_pool.c */
 int cvm_pool_init(struct cvm_pool *pool, u64 capacity);
@@ -222,6 +223,13 @@ int cvm_os_check_range(struct cvm_core *vm, u64 gfn, u64 npages);
  */
 int cvm_os_pin_new(struct cvm_core *vm, u64 gfn, u64 npages,
 		   const unsigned long *newly, u64 missing);
+/*
+ * Fault-around (CVM_MEMSLOT_FAULT_AROUND) of the memslot holding @gfn:
+ * its run in pages (a power of two), its extent as [*ret_first, *ret_end);
+ * 0 when the memslot has none.
+ */
+u32 cvm_os_fault_around(struct cvm_core *vm, u64 gfn, u64 *ret_first,
+			u64 *ret_end);
 /* A GFN's pinned host page, or NULL when it is not pinned. */
 struct cvm_page *cvm_os_host_page(struct cvm_core *vm, u64 gfn);
 bool cvm_os_pinned(struct cvm_core *vm, u64 gfn);

@@ -57,6 +57,7 @@ struct cvm_memslot {
 	struct cvm_vm *vm;
 	u32 id;
 	u32 flags;
+	u32 fault_around;
 	u64 base_gfn;
 	u64 npages;
 	unsigned long uaddr;

@@ -177,6 +177,7 @@ static long cvm_check_extension(unsigned long cap)
 	case CVM_CAP_DMA_SHARE:
 	case CVM_CAP_SNAPSHOT:
 	case CVM_CAP_MEASUREMENT:
+	case CVM_CAP_FAULT_AROUND:
 		return 1;
 	}
 	return 0;

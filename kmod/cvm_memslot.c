@@ -325,6 +325,7 @@ int cvm_memslot_add(struct cvm_vm *vm, const struct cvm_user_memslot *arg)
 		return -ENOMEM;
 	slot->id = arg->slot;
 	slot->flags = arg->flags;
+	slot->fault_around = arg->fault_around;
 	slot->base_gfn = arg->gpa >> PAGE_SHIFT;
 	slot->npages = arg->size >> PAGE_SHIFT;
 	slot->uaddr = arg->uaddr;

@@ -178,6 +178,61 @@ static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
 	cvm_pin_uncharge(vm, n);
 }
 
+u32 cvm_os_fault_around(struct cvm_core *core, u64 gfn, u64 *ret_first,
+			u64 *ret_end)
+{
+	struct cvm_memslot *slot = cvm_memslot_find_gfn(cvm_vm_of(core), gfn);
+
+	if (!slot)
+		return 0;
+	*ret_first = slot->base_gfn;
+	*ret_end = slot->base_gfn + slot->npages;
+	return slot->fault_around;
+}
+
+/* Runs up to this long pin from arrays on the stack. */
+#define CVM_PIN_STACK 16
+
+/*
+ * Pin one run of @n contiguous slot pages from @idx with one GUP call per
+ * CVM_PIN_BATCH, storing them in the slot. Return: 0, or -errno with
+ * *ret_done pages of the run pinned and stored.
+ */
+static int cvm_pin_run(struct cvm_memslot *slot, u64 idx, u64 n,
+		       struct page **pages, struct vm_area_struct **vmas,
+		       unsigned long batch, u64 *ret_done)
+{
+	u64 done = 0;
+	long got, i;
+	int ret;
+
+	while (done < n) {
+		got = cvm_pin_coherent(slot, idx + done,
+				       min_t(u64, batch, n - done), pages,
+				       vmas);
+		if (got < 0) {
+			ret = got;
+			goto out;
+		}
+		for (i = 0; i < got; i++) {
+			ret = xa_err(xa_store(&slot->pages, idx + done + i,
+					      pages[i], GFP_KERNEL_ACCOUNT));
+			if (ret) {
+				unpin_user_pages(pages + i, got - i);
+				done += i;
+				goto out;
+			}
+		}
+		done += got;
+		if (done < n)
+			cond_resched();
+	}
+	ret = 0;
+out:
+	*ret_done = done;
+	return ret;
+}
+
 /**
  * cvm_os_pin_new() - pin the host pages of the GFNs cvm_pin() found missing
  * @core: the VM, locked; the caller is the owner (current->mm == vm->mm)
@@ -187,9 +242,10 @@ static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
  * @missing: how many bits @newly has
  *
  * The pages are charged together first, so a request that does not fit
- * fails before anything is pinned; a later pin failure unpins and
- * uncharges what this call did. Either every page asked for is pinned or
- * nothing changed.
+ * fails before anything is pinned; each run of contiguous pages in one
+ * memslot is then pinned with one GUP call (per CVM_PIN_BATCH pages). A
+ * later pin failure unpins and uncharges what this call did. Either every
+ * page asked for is pinned or nothing changed.
  *
  * Return: 0, -ENOMEM over a limit, -EFAULT when a host page can't be pinned,
  * -EINVAL when it is not anonymous, shmem or hugetlb memory, -EINTR when
@@ -198,39 +254,51 @@ static void cvm_unpin_new(struct cvm_vm *vm, u64 gfn,
 int cvm_os_pin_new(struct cvm_core *core, u64 gfn, u64 npages,
 		   const unsigned long *newly, u64 missing)
 {
+	struct vm_area_struct *stack_vmas[CVM_PIN_STACK], **vmas = stack_vmas;
+	struct page *stack_pages[CVM_PIN_STACK], **pages = stack_pages;
+	unsigned long batch = CVM_PIN_STACK, i, end;
 	struct cvm_vm *vm = cvm_vm_of(core);
-	struct vm_area_struct *vma;
 	struct cvm_memslot *slot;
-	struct page *page;
-	unsigned long i;
+	u64 idx, n, done;
 	int ret;
 
 	ret = cvm_pin_charge(vm, missing);
 	if (ret)
 		return ret;
-
-	for_each_set_bit(i, newly, npages) {
-		slot = cvm_memslot_find_gfn(vm, gfn + i);
-		ret = cvm_pin_coherent(slot, gfn + i - slot->base_gfn, 1, &page,
-				       &vma);
-		if (ret < 0)
-			goto err_unpin;
-		ret = xa_err(xa_store(&slot->pages, gfn + i - slot->base_gfn,
-				      page, GFP_KERNEL_ACCOUNT));
-		if (ret) {
-			unpin_user_page(page);
-			goto err_unpin;
+	if (missing > CVM_PIN_STACK) {
+		batch = min_t(u64, missing, CVM_PIN_BATCH);
+		pages = kvmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
+		vmas = kvmalloc_array(batch, sizeof(*vmas), GFP_KERNEL);
+		if (!pages || !vmas) {
+			ret = -ENOMEM;
+			goto err_uncharge;
 		}
-		missing--;
-		if (!(missing % CVM_PIN_BATCH))
-			cond_resched();
 	}
-	return 0;
+
+	/* Each run of set bits, cut at the end of its memslot. */
+	for (i = find_first_bit(newly, npages); i < npages;
+	     i = find_next_bit(newly, npages, i + n)) {
+		slot = cvm_memslot_find_gfn(vm, gfn + i);
+		idx = gfn + i - slot->base_gfn;
+		end = find_next_zero_bit(newly, npages, i);
+		n = min_t(u64, end - i, slot->npages - idx);
+		ret = cvm_pin_run(slot, idx, n, pages, vmas, batch, &done);
+		missing -= done;
+		if (ret)
+			goto err_unpin;
+	}
+	goto out_free;
 
 err_unpin:
+	cvm_unpin_new(vm, gfn, newly, npages);
+err_uncharge:
 	/* The pages not reached yet were charged but never pinned. */
 	cvm_pin_uncharge(vm, missing);
-	cvm_unpin_new(vm, gfn, newly, npages);
+out_free:
+	if (pages != stack_pages) {
+		kvfree(vmas);
+		kvfree(pages);
+	}
 	return ret;
 }
 

@@ -171,8 +171,11 @@ static long cvm_vm_set_memslot(struct cvm_vm *vm, void __user *uarg)
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if (arg.flags & ~CVM_MEMSLOT_FLAGS ||
-	    !cvm_all_zero(arg.reserved, ARRAY_SIZE(arg.reserved)))
+	if (arg.flags & ~CVM_MEMSLOT_FLAGS || arg.pad ||
+	    !cvm_all_zero(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
+	    cvm_core_fault_around_check(arg.flags & CVM_MEMSLOT_UPFRONT,
+					arg.flags & CVM_MEMSLOT_FAULT_AROUND,
+					arg.fault_around))
 		return -EINVAL;
 	cvm_vm_lock(vm);
 	ret = cvm_memslot_add(vm, &arg);
@@ -188,6 +191,7 @@ static long cvm_vm_delete_memslot(struct cvm_vm *vm, void __user *uarg)
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (arg.flags || arg.gpa || arg.size || arg.uaddr ||
+	    arg.fault_around || arg.pad ||
 	    !cvm_all_zero(arg.reserved, ARRAY_SIZE(arg.reserved)))
 		return -EINVAL;
 	cvm_vm_lock(vm);

@@ -24,14 +24,15 @@ DKMSSRCDIR ?= /usr/src/cvm-$(DKMS_VERSION)
 LIBVIRTHOOKDIR ?= $(SYSCONFDIR)/libvirt/hooks/qemu.d
 
 # Only what ships: no tests, no sanitizers.
-bins: $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl
+bins: $(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
+	$(BUILD)/client/cvm-libvirt-hook
 
 # MODE,SOURCE,DESTINATION: one line a file, for install and uninstall.
 CVM_FILES := \
 	0755,$(BUILD)/daemon/cvmd,$(SBINDIR)/cvmd \
 	0755,$(BUILD)/daemon/cvm-vmm,$(LIBEXECDIR)/cvm/cvm-vmm \
 	0755,$(BUILD)/client/cvmctl,$(BINDIR)/cvmctl \
-	0755,client/cvm-libvirt-hook,$(LIBEXECDIR)/cvm/cvm-libvirt-hook \
+	0755,$(BUILD)/client/cvm-libvirt-hook,$(LIBEXECDIR)/cvm/cvm-libvirt-hook \
 	0644,daemon/cvmd.conf,$(SYSCONFDIR)/cvm/cvmd.conf \
 	0644,daemon/cvmd.8,$(MANDIR)/man8/cvmd.8 \
 	0644,client/cvmctl.1,$(MANDIR)/man1/cvmctl.1 \

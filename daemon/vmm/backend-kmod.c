@@ -41,9 +41,11 @@ static int kmod_create(const struct cvm_backend_config *cfg,
 	if (!r)
 		r = cvm_dev_create_vm(b->dev_fd, cfg->pin_limit_bytes, &b->vm_fd);
 	if (!r)
-		r = cvm_dev_set_memslot(b->vm_fd, 0, 0, cfg->memory_bytes,
-					cfg->mem,
-					cfg->upfront ? CVM_MEMSLOT_UPFRONT : 0);
+		r = cvm_dev_set_memslot_around(
+		    b->vm_fd, 0, 0, cfg->memory_bytes, cfg->mem,
+		    (cfg->upfront ? CVM_MEMSLOT_UPFRONT : 0) |
+			(cfg->fault_around ? CVM_MEMSLOT_FAULT_AROUND : 0),
+		    cfg->fault_around);
 	if (r) {
 		kmod_destroy(b);
 		return r;

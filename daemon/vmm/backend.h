@@ -35,6 +35,9 @@ enum cvm_page_action {
  * @memory_bytes: guest memory, page multiple, at GPA 0 (one memslot).
  * @pin_limit_bytes: per-VM pin limit (0: none).
  * @upfront: pin the whole memory at creation instead of on demand.
+ * @fault_around: demand pinning pins the aligned run of this many pages
+ *	around a first touch (a power of two, 2..CVM_FAULT_AROUND_MAX;
+ *	0: the touched pages alone; not with @upfront).
  * @mem: the guest memory, allocated by the caller (cvm-vmm) with
  *	MAP_NORESERVE: its own mapping is the host view.
  * @dev_path: kmod: the device (NULL: /dev/cvm).
@@ -44,6 +47,7 @@ struct cvm_backend_config {
 	uint64_t memory_bytes;
 	uint64_t pin_limit_bytes;
 	bool upfront;
+	uint32_t fault_around;
 	void *mem;
 	const char *dev_path;
 	uint64_t sim_pool_pages;

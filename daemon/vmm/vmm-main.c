@@ -5,6 +5,7 @@
  *   cvm-vmm --name NAME --uuid UUID --memory BYTES --socket PATH
  *           [--memlock-limit BYTES] [--pin demand|upfront]
  *           [--backend kmod|sim] [--device PATH] [--sim-pool-pages N]
+ *           [--fault-around PAGES]
  *
  * Allocates the guest memory (MAP_NORESERVE), applies the VM's own
  * RLIMIT_MEMLOCK (and drops CAP_IPC_LOCK so it binds), creates the backend
@@ -126,7 +127,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: cvm-vmm --name NAME --uuid UUID --memory BYTES "
 		   "--socket PATH [--memlock-limit BYTES] [--pin demand|upfront] "
-		   "[--backend kmod|sim] [--device PATH] [--sim-pool-pages N]\n");
+		   "[--backend kmod|sim] [--device PATH] [--sim-pool-pages N] "
+		   "[--fault-around PAGES]\n");
 }
 
 /*
@@ -155,11 +157,13 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "sim-pool-pages", required_argument, NULL, 'P' },
+		{ "fault-around", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct cvm_backend_config cfg = {};
 	struct cvm_vmm vmm = { .ops = &cvm_backend_sim };
+	uint64_t fault_around;
 	const char *socket_path = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int c, ret, lfd = -1, fd, nullfd;
@@ -202,6 +206,14 @@ int main(int argc, char **argv)
 		case 'P':
 			if (parse_u64(optarg, &cfg.sim_pool_pages))
 				goto bad;
+			break;
+		case 'F':
+			/* demand pins take the aligned run of PAGES around a
+			 * first touch; the backend checks the value (EINVAL) */
+			if (parse_u64(optarg, &fault_around) ||
+			    fault_around > UINT32_MAX)
+				goto bad;
+			cfg.fault_around = fault_around;
 			break;
 		case 'h':
 			usage(stdout);

@@ -25,6 +25,7 @@
 #define CVM_CAP_DMA_SHARE	6	/* CVM_DMA_SHARE / CVM_DMA_UNSHARE */
 #define CVM_CAP_SNAPSHOT	7	/* CVM_SNAPSHOT */
 #define CVM_CAP_MEASUREMENT	8	/* CVM_GET_MEASUREMENT */
+#define CVM_CAP_FAULT_AROUND	9	/* CVM_MEMSLOT_FAULT_AROUND */
 
 /* VM lifecycle states (DESIGN §2), as reported in cvm_vm_stats.state. */
 #define CVM_STATE_NORMAL	0
@@ -53,7 +54,11 @@ struct cvm_create_vm {
 
 /* cvm_memslot.flags */
 #define CVM_MEMSLOT_UPFRONT	(1U << 0)	/* pin the whole slot now */
-#define CVM_MEMSLOT_FLAGS	CVM_MEMSLOT_UPFRONT
+#define CVM_MEMSLOT_FAULT_AROUND (1U << 1)	/* pin runs of fault_around */
+#define CVM_MEMSLOT_FLAGS	(CVM_MEMSLOT_UPFRONT | CVM_MEMSLOT_FAULT_AROUND)
+
+/* Largest cvm_user_memslot.fault_around: 2 MiB of 4 KiB pages. */
+#define CVM_FAULT_AROUND_MAX	512
 
 /*
  * Bounds of CVM_SET_MEMSLOT: memslots per VM (ENOSPC past it) and bytes
@@ -71,6 +76,10 @@ struct cvm_create_vm {
  * @size: bytes, page aligned, non-zero.
  * @uaddr: base of the range in the caller's own address space, page
  *	aligned, mapped read-write for the whole size.
+ * @fault_around: with CVM_MEMSLOT_FAULT_AROUND, pages in the aligned run
+ *	a first guest access pins at once: a power of two, 2 ..
+ *	CVM_FAULT_AROUND_MAX; 0 without the flag.
+ * @pad: must be 0.
  * @reserved: must be 0.
  *
  * CVM_DELETE_MEMSLOT reads only @slot; every other field must be 0.
@@ -81,7 +90,9 @@ struct cvm_user_memslot {
 	__u64 gpa;
 	__u64 size;
 	__u64 uaddr;
-	__u64 reserved[2];
+	__u32 fault_around;
+	__u32 pad;
+	__u64 reserved[1];
 };
 
 /* cvm_guest_access.flags */

@@ -860,8 +860,8 @@ static int lifecycle(int fd, uint64_t id, Cvm__LifecycleOp op,
 	int ret;
 
 	lr.name = DUR_VM;
-	lr.op_set_case =
-	    CVM__LIFECYCLE_REQUEST__OP_SET_OP; /* op has presence */
+	/* op 0 (INIT_START) is a value: its presence is the oneof's case */
+	lr.op_set_case = CVM__LIFECYCLE_REQUEST__OP_SET_OP;
 	lr.op = op;
 	req.op_case = CVM__REQUEST__OP_LIFECYCLE;
 	req.lifecycle = &lr;

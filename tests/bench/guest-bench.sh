@@ -5,6 +5,9 @@
 # the kernel stayed quiet, never how fast anything was.
 #
 #   guest-bench.sh BUILD_DIR [pin] [secure]     (default: both)
+#
+# CVM_BENCH_PIN_PARTS: the parts of bench-pin to run (its PART arguments:
+# setup, same-set, per-page), default all.
 build=${1:?usage: guest-bench.sh BUILD_DIR [pin] [secure]}
 # Only in the guest tests/vm/run-in-guest.sh boots (its kernel command
 # line names the job): on a host this would load modules and clear the
@@ -23,7 +26,10 @@ modprobe ghash_clmulni_intel 2>/dev/null
 # 96 MiB: bench-secure pages 64 MiB in without eviction.
 insmod "$build/kmod/cvm.ko" pool_mb=96 || exit 1
 for b in $which; do
-	"$build/tests/bench/bench-$b" /dev/cvm || status=1
+	parts=
+	[ "$b" = pin ] && parts=${CVM_BENCH_PIN_PARTS:-}
+	# shellcheck disable=SC2086 # the parts are words
+	"$build/tests/bench/bench-$b" /dev/cvm $parts || status=1
 done
 rmmod cvm || status=1
 

@@ -573,7 +573,12 @@ static void op_set_memslot(struct thread *t, int fd, bool del)
 	} else if (chance(&t->rng, 5)) {
 		m.gpa = bval(&t->rng);
 	}
-	maybe_reserved(t, m.reserved, 2, NULL);
+	if (!del && chance(&t->rng, 8)) {
+		/* fault-around: mostly a valid run, sometimes not */
+		m.flags = CVM_MEMSLOT_FAULT_AROUND;
+		m.fault_around = 1U << below(&t->rng, 11);
+	}
+	maybe_reserved(t, m.reserved, 1, &m.pad);
 	if (xioctl(t, del ? OP_DEL_MEMSLOT : OP_SET_MEMSLOT, fd,
 		   del ? CVM_DELETE_MEMSLOT : CVM_SET_MEMSLOT, argp(t, &m, sizeof(m)),
 		   m.gpa, m.size, ((uint64_t)m.slot << 32) | m.flags) || del)

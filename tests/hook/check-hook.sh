@@ -23,7 +23,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 
 XML=$HERE/xml
-SHIM=$ROOT/client/cvm-libvirt-hook
+SHIM=$BUILD/client/cvm-libvirt-hook	# the entry libvirt runs
 TRAP=$WORK/trap.sock	# accepts, records, never answers
 TRAP_LOG=$WORK/trap.log
 NONE=unix:$WORK/nobody-here.sock
@@ -462,6 +462,73 @@ shim --help prepare begin - <"$XML/plain.xml"
 expect "shim: a domain named '--help' is a domain name, not an option" 0
 shim -c prepare begin - <"$XML/plain.xml"
 expect "shim: a domain named '-c' too" 0
+
+# The entry decides alone only for a document it is sure of: a well-formed
+# domain that did not opt in. With a cvmctl that does not exist, "exit 0,
+# silent" is its own decision; "cannot run" means it handed the call on.
+entry() { # CVMCTL-PATH DOMAIN OP SUBOP EXTRA < XML
+	local ctl=$1
+	shift
+	{
+		env -i LC_ALL=C PATH=/nonexistent HOME=/root USER=root \
+			LOGNAME=root CVMCTL="$ctl" CVM_CONNECT="$NONE" \
+			"$SHIM" "$@" 2>&1 1>&3 3>&- | cat >"$WORK/err" 3>&-
+		echo "${PIPESTATUS[0]}" >"$WORK/st"
+	} 3>&1 | cat >"$WORK/out"
+	ST=$(cat "$WORK/st")
+	OUT=$(cat "$WORK/out")
+	ERR=$(cat "$WORK/err")
+}
+NOCTL=$WORK/no-such-cvmctl
+plain_with() { # SED-SCRIPT: plain.xml changed
+	sed "$1" "$XML/plain.xml"
+}
+META="s|<metadata>|<metadata>"
+# Opted in, in every spelling: never decided by the entry alone.
+plain_with "$META<x:y xmlns:x='http://cvm.org/xmlns/libvirt/1.0'/>|" >"$WORK/t-prefix.xml"
+plain_with "$META<c:cvm xmlns:c='http://cvm\\&#46;org/xmlns/libvirt/1.0'/>|" >"$WORK/t-charref.xml"
+plain_with "$META<c:cvm xmlns:c='http\\&#x3a;//cvm.org/xmlns/libvirt/1.0'/>|" >"$WORK/t-charref2.xml"
+plain_with "$META<cvm xmlns='http://cvm.org/xmlns/libvirt/1.0'/>|" >"$WORK/t-default.xml"
+plain_with "s|<domain type='qemu' id='3'>|<domain type='qemu' id='3' xmlns:c=\"http://cvm.org/xmlns/libvirt/1.0\">|;$META<c:cvm/>|" >"$WORK/t-root-decl.xml"
+plain_with "s|<seclabel|<launchSecurity\n    type='sev'/>\n  <seclabel|" >"$WORK/t-ls-newline.xml"
+plain_with "s|<seclabel|<!-- a comment --><launchSecurity type='sev'/><seclabel|" >"$WORK/t-ls-comment.xml"
+plain_with "s|<seclabel|<![CDATA[x]]><launchSecurity type='sev'/><seclabel|" >"$WORK/t-ls-cdata.xml"
+for t in prefix charref charref2 default root-decl ls-newline ls-comment ls-cdata; do
+	entry "$NOCTL" hk-entry prepare begin - <"$WORK/t-$t.xml"
+	expect "entry: opted in ($t): handed on to cvmctl" 1 "cannot run"
+	entry "$CVMCTL" hk-entry prepare begin - <"$WORK/t-$t.xml"
+	expect "entry: opted in ($t): prepare refused without cvmd" 1 "cvm"
+done
+# Not opted in, but outside what the entry is sure of: handed on, and
+# the full hook lets them through (or refuses a malformed one, as ever).
+plain_with "s|<seclabel|<!-- launchSecurity --><seclabel|" >"$WORK/u-comment.xml"
+plain_with "s|<name>hk-plain</name>|<name>hk\\&#45;plain</name>|" >"$WORK/u-charref.xml"
+plain_with "s|<app:app |<app:app xmlns:b='urn:x' |" >"$WORK/u-urn.xml"
+plain_with '$d' >"$WORK/u-unclosed.xml"
+plain_with "s|<app:app xmlns:app=\"http://example.com/app/1.0\"|<app:app|" >"$WORK/u-unbound.xml"
+for t in comment charref urn; do
+	entry "$NOCTL" hk-entry prepare begin - <"$WORK/u-$t.xml"
+	expect "entry: unsure ($t): handed on to cvmctl" 1 "cannot run"
+	entry "$CVMCTL" hk-entry prepare begin - <"$WORK/u-$t.xml"
+	expect "entry: unsure ($t), not opted in: prepare exits 0" 0
+done
+for t in unclosed unbound; do
+	entry "$CVMCTL" hk-entry prepare begin - <"$WORK/u-$t.xml"
+	expect "entry: malformed ($t), not opted in: prepare still refused" 1 "not well-formed"
+done
+# What the entry is sure of: decided without cvmctl, for every call.
+for doc in plain wrong-namespace; do
+	bad=0
+	for call in "${CALLS[@]}"; do
+		IFS=$'\t' read -r op subop extra <<<"$call"
+		entry "$NOCTL" hk-entry "$op" "$subop" "$extra" <"$XML/$doc.xml"
+		[ "$ST" = 0 ] && [ -z "$OUT$ERR" ] || bad=$((bad + 1))
+	done
+	if [ "$bad" = 0 ]; then ok "entry: $doc decided alone, every call exits 0, silent"; else not_ok "entry: $doc: $bad calls not decided alone"; fi
+done
+# The scanner against libxml2 on the recorded documents, mutated.
+"$BUILD/tests/hook/scan-diff" --plain "$XML/plain.xml" --plain "$XML/wrong-namespace.xml" \
+	"$XML/launch-security.xml" "$WORK/u-urn.xml" "$WORK/t-root-decl.xml"
 
 # Speed against a live cvmd: libvirt waits for every call.
 t0=$(now_ms)

@@ -1098,6 +1098,110 @@ static void test_upfront(void **state)
 	assert_int_equal(status_kb("VmLck"), lck);
 }
 
+/* A sim VM over fresh memory, with fault-around runs of @run pages. */
+static int tvm_new_around(struct tvm *vm, size_t size, uint64_t pin_limit,
+			  uint32_t run)
+{
+	struct cvm_backend_config cfg = {
+		.memory_bytes = size,
+		.pin_limit_bytes = pin_limit,
+		.fault_around = run,
+	};
+	int ret;
+
+	vm->b = NULL;
+	vm->size = size;
+	vm->mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
+		return -errno;
+	}
+	cfg.mem = vm->mem;
+	ret = sim->create(&cfg, &vm->b);
+	if (ret) {
+		munmap(vm->mem, size);
+		vm->mem = NULL;
+	}
+	return ret;
+}
+
+/*
+ * Fault-around: a first touch pins the aligned run around it, charged
+ * exactly and cut at the end of the memory; pages pinned only for the run
+ * are not touched (INIT_DONE leaves them out); bad runs are refused.
+ */
+static void test_fault_around(void **state)
+{
+	long lck = status_kb("VmLck");
+	uint8_t buf[2 * PG] = { 0 };
+	struct tvm vm;
+
+	(void)state;
+	assert_int_equal(tvm_new_around(&vm, 40 * PG, 0, 3), -EINVAL);
+	assert_int_equal(tvm_new_around(&vm, 40 * PG, 0, 1), -EINVAL);
+	assert_int_equal(tvm_new_around(&vm, 40 * PG, 0,
+					CVM_FAULT_AROUND_MAX * 2), -EINVAL);
+	assert_int_equal(tvm_new_around(&vm, 40 * PG, 0, 16), 0);
+	assert_int_equal(stats(&vm).pinned_pages, 0);
+	assert_int_equal(touch(&vm, 5, 1), 0);
+	assert_int_equal(stats(&vm).pinned_pages, 16);
+	assert_int_equal(stats(&vm).charged_bytes, 16 * PG);
+	assert_int_equal(status_kb("VmLck"), lck + 16 * 4);
+	assert_int_equal(touch(&vm, 0, 16), 0);
+	assert_int_equal(stats(&vm).pinned_pages, 16);
+	/* the last run, [32, 48), is cut to [32, 40) */
+	assert_int_equal(touch(&vm, 35, 1), 0);
+	assert_int_equal(stats(&vm).pinned_pages, 24);
+	/* an access over two runs, one pinned already */
+	assert_int_equal(gwrite(&vm, 15 * PG + 100, buf, sizeof(buf)), 0);
+	assert_int_equal(stats(&vm).pinned_pages, 40);
+	assert_int_equal(status_kb("VmLck"), lck + 40 * 4);
+	drive_vm(&vm, CVM_VM_SECURE);
+	/* touched: 0..17 and 35: 19 pages, not the 40 pinned */
+	assert_int_equal(measurement(&vm).nr_pages, 19);
+	tvm_free(&vm);
+	assert_int_equal(status_kb("VmLck"), lck);
+}
+
+/* A run over a limit falls back to the touched page alone. */
+static void child_fault_around_limit(void *arg)
+{
+	struct tvm vm;
+
+	(void)arg;
+	CHILD_CHECK(set_memlock(12 * PG) == 0);
+	CHILD_CHECK(drop_ipc_lock() == 0);
+	CHILD_CHECK(tvm_new_around(&vm, 64 * PG, 0, 8) == 0);
+	CHILD_CHECK(touch(&vm, 0, 1) == 0);
+	CHILD_CHECK(stats(&vm).pinned_pages == 8);
+	/* [8, 16) would be 16 pages > 12: page 8 alone */
+	CHILD_CHECK(touch(&vm, 8, 1) == 0);
+	CHILD_CHECK(stats(&vm).pinned_pages == 9);
+	CHILD_CHECK(status_kb("VmLck") == 9 * 4);
+	CHILD_CHECK(touch(&vm, 9, 3) == 0);
+	CHILD_CHECK(status_kb("VmLck") == 12 * 4);
+	CHILD_CHECK(touch(&vm, 12, 1) == -ENOMEM);
+	CHILD_CHECK(stats(&vm).pinned_pages == 12);
+	CHILD_CHECK(status_kb("VmLck") == 12 * 4);
+	tvm_free(&vm);
+	CHILD_CHECK(status_kb("VmLck") == 0);
+	/* the VM's own pin limit */
+	CHILD_CHECK(tvm_new_around(&vm, 64 * PG, 10 * PG, 8) == 0);
+	CHILD_CHECK(touch(&vm, 20, 1) == 0);
+	CHILD_CHECK(stats(&vm).pinned_pages == 8);
+	CHILD_CHECK(touch(&vm, 40, 1) == 0);
+	CHILD_CHECK(stats(&vm).pinned_pages == 9);
+	CHILD_CHECK(status_kb("VmLck") == 9 * 4);
+	tvm_free(&vm);
+}
+
+static void test_fault_around_limit(void **state)
+{
+	(void)state;
+	assert_int_equal(in_child(child_fault_around_limit, NULL), 0);
+}
+
 /* In a child without CAP_IPC_LOCK and a 16-page RLIMIT_MEMLOCK. */
 static void child_rlimit_boundary(void *arg)
 {
@@ -1548,6 +1652,8 @@ int main(void)
 		cmocka_unit_test(test_init_done_half_way),
 		cmocka_unit_test(test_touch_pins_exactly_n),
 		cmocka_unit_test(test_upfront),
+		cmocka_unit_test(test_fault_around),
+		cmocka_unit_test(test_fault_around_limit),
 		cmocka_unit_test(test_rlimit_boundary),
 		cmocka_unit_test(test_rlimit_shared_with_mlock),
 		cmocka_unit_test(test_memlock_reported),

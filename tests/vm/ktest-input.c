@@ -75,13 +75,38 @@ static void test_memslot_bad(void **state)
 	m.gpa = 1 * KT_MIB;
 	m.size = KT_PAGE;
 	m.uaddr = (uintptr_t)a;
-	m.reserved[1] = 1;
+	m.reserved[0] = 1;
 	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, &m), -EINVAL);
+	m.reserved[0] = 0;
+	m.pad = 1;
+	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, &m), -EINVAL);
+	m.pad = 0;
+	/* fault-around: a run without the flag, not a power of two, too small
+	 * or too large, or with upfront pinning */
+	m.fault_around = 16;
+	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, &m), -EINVAL);
+	m.flags = CVM_MEMSLOT_FAULT_AROUND;
+	m.fault_around = 12;
+	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, &m), -EINVAL);
+	m.fault_around = 1;
+	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, &m), -EINVAL);
+	m.fault_around = 0;
+	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, &m), -EINVAL);
+	m.fault_around = CVM_FAULT_AROUND_MAX * 2;
+	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, &m), -EINVAL);
+	m.fault_around = 16;
+	m.flags |= CVM_MEMSLOT_UPFRONT;
+	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, &m), -EINVAL);
+	m.flags = 0;
+	m.fault_around = 0;
 	assert_int_equal(raw_memslot(vm.fd, CVM_SET_MEMSLOT, NULL), -EFAULT);
 	/* delete: unknown id; fields other than the id set */
 	assert_int_equal(cvm_dev_delete_memslot(vm.fd, 7), -ENOENT);
 	memset(&m, 0, sizeof(m));
 	m.gpa = KT_PAGE;
+	assert_int_equal(raw_memslot(vm.fd, CVM_DELETE_MEMSLOT, &m), -EINVAL);
+	m.gpa = 0;
+	m.fault_around = 16;
 	assert_int_equal(raw_memslot(vm.fd, CVM_DELETE_MEMSLOT, &m), -EINVAL);
 	after = kt_stats(vm.fd);
 	assert_same(&before, &after);

@@ -56,8 +56,9 @@ int cvm_dev_create_vm(int dev_fd, uint64_t pin_limit_bytes, int *ret_vm_fd)
 	return 0;
 }
 
-int cvm_dev_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size,
-			void *uaddr, uint32_t flags)
+int cvm_dev_set_memslot_around(int vm_fd, uint32_t slot, uint64_t gpa,
+			       uint64_t size, void *uaddr, uint32_t flags,
+			       uint32_t fault_around)
 {
 	struct cvm_user_memslot arg = {
 		.slot = slot,
@@ -65,9 +66,17 @@ int cvm_dev_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size,
 		.gpa = gpa,
 		.size = size,
 		.uaddr = (uintptr_t)uaddr,
+		.fault_around = fault_around,
 	};
 
 	return xioctl(vm_fd, CVM_SET_MEMSLOT, &arg);
+}
+
+int cvm_dev_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size,
+			void *uaddr, uint32_t flags)
+{
+	return cvm_dev_set_memslot_around(vm_fd, slot, gpa, size, uaddr, flags,
+					  0);
 }
 
 int cvm_dev_delete_memslot(int vm_fd, uint32_t slot)

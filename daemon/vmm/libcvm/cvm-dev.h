@@ -23,6 +23,10 @@ int cvm_dev_create_vm(int dev_fd, uint64_t pin_limit_bytes, int *ret_vm_fd);
 
 int cvm_dev_set_memslot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size,
 			void *uaddr, uint32_t flags);
+/* With CVM_MEMSLOT_FAULT_AROUND and a run of fault_around pages. */
+int cvm_dev_set_memslot_around(int vm_fd, uint32_t slot, uint64_t gpa,
+			       uint64_t size, void *uaddr, uint32_t flags,
+			       uint32_t fault_around);
 int cvm_dev_delete_memslot(int vm_fd, uint32_t slot);
 int cvm_dev_lifecycle(int vm_fd, enum cvm_vm_op op);
 int cvm_dev_guest_write(int vm_fd, uint64_t gpa, const void *buf,

@@ -35,6 +35,7 @@
  * @touched: GFNs the guest accessed as normal or shared pages: what
  *	INIT_DONE moves into secure memory (not pages pinned only upfront).
  * @lock_cap: CAP_IPC_LOCK in the effective set at creation.
+ * @fault_around: the memslot's fault-around run in pages, 0 for none.
  */
 struct cvm_backend {
 	struct cvm_core core;
@@ -47,6 +48,7 @@ struct cvm_backend {
 	struct cvm_os_bitmap pinned;
 	struct cvm_os_bitmap touched;
 	bool lock_cap;
+	u32 fault_around;
 };
 
 static inline struct cvm_backend *sim_vm_of(struct cvm_core *core)

@@ -127,6 +127,16 @@ bool cvm_os_pinned(struct cvm_core *core, u64 gfn)
 	return cvm_os_bitmap_test(&sim_vm_of(core)->pinned, gfn);
 }
 
+/* The one memslot: [0, nr_pages). */
+u32 cvm_os_fault_around(struct cvm_core *core, u64 gfn, u64 *ret_first,
+			u64 *ret_end)
+{
+	(void)gfn;
+	*ret_first = 0;
+	*ret_end = core->nr_pages;
+	return sim_vm_of(core)->fault_around;
+}
+
 /* A normal or shared page the guest accesses: INIT_DONE moves it. */
 struct cvm_page *cvm_os_touch(struct cvm_core *core, u64 gfn)
 {

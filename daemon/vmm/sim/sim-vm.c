@@ -73,6 +73,9 @@ static int sim_check_config(const struct cvm_backend_config *cfg)
 		return -EINVAL;
 	if (cfg->pin_limit_bytes && cfg->pin_limit_bytes < CVM_PAGE_SIZE)
 		return -EINVAL; /* as the module: cvm_core_pin_limit() */
+	if (cfg->fault_around &&
+	    cvm_core_fault_around_check(cfg->upfront, true, cfg->fault_around))
+		return -EINVAL;
 	/* pins are mlock()s: pages must be the contract's 4 KiB */
 	if (sysconf(_SC_PAGESIZE) != CVM_PAGE_SIZE)
 		return -EOPNOTSUPP;
@@ -99,6 +102,7 @@ static int sim_create(const struct cvm_backend_config *cfg,
 	pthread_mutex_init(&vm->lock, NULL);
 	vm->owner = getpid();
 	vm->mem = cfg->mem;
+	vm->fault_around = cfg->fault_around;
 	vm->pool_fail_after = -1;
 	n = cfg->memory_bytes >> CVM_PAGE_SHIFT;
 	pool_pages = cfg->sim_pool_pages;
