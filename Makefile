@@ -92,8 +92,8 @@ $(PROTO_GEN) &: proto/cvm.proto
 	protoc-c --c_out=$(BUILD)/proto -Iproto proto/cvm.proto
 
 # The hook's entry (cvm-libvirt-hook) is a program of its own, libc only.
-HOOK_ENTRY_SRC := client/hook-entry.c client/hook-scan.c
-CVMCTL_SRC := $(filter-out $(HOOK_ENTRY_SRC),$(wildcard client/*.c))
+HOOK_ENTRY_SRC := client/hook-entry.c client/hook-scan.c client/read-all.c
+CVMCTL_SRC := $(filter-out client/hook-entry.c client/hook-scan.c,$(wildcard client/*.c))
 CVMCTL_HDR := $(filter-out client/hook-scan.h,$(wildcard client/*.h))
 $(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
@@ -102,7 +102,7 @@ $(BUILD)/client/cvmctl: $(CVMCTL_SRC) $(CVMCTL_HDR) $(PROTO_GEN) proto/cvm-frame
 
 # cvmctl's pure parts (argument parsing), with ASan + UBSan.
 # libc only: it starts as fast as /bin/true, for the domains that don't opt in.
-$(BUILD)/client/cvm-libvirt-hook: $(HOOK_ENTRY_SRC) client/hook-scan.h
+$(BUILD)/client/cvm-libvirt-hook: $(HOOK_ENTRY_SRC) client/hook-scan.h client/read-all.h
 	@mkdir -p $(@D)
 	$(CC) $(CVM_CFLAGS) -Iclient -o $@ $(HOOK_ENTRY_SRC)
 

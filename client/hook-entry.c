@@ -25,45 +25,10 @@
 #include <unistd.h>
 
 #include "hook-scan.h"
+#include "read-all.h"
 
 /* What cvmctl reads at most (CVM_HOOK_XML_MAX + 1: "too large"). */
 #define ENTRY_READ_MAX ((16U << 20) + 1)
-
-/* All of stdin, at most ENTRY_READ_MAX bytes. Return: 0 or -errno. */
-static int read_all(char **ret, size_t *ret_len)
-{
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap), *p;
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	while (len < ENTRY_READ_MAX) {
-		if (len == cap) {
-			cap = cap * 2 > ENTRY_READ_MAX ? ENTRY_READ_MAX : cap * 2;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = p;
-		}
-		n = read(STDIN_FILENO, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			n = -errno;
-			free(buf);
-			return (int)n;
-		}
-		if (!n)
-			break;
-		len += n;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
 
 /*
  * Make stdin a memfd holding @buf, for cvmctl to read from the start.
@@ -109,7 +74,7 @@ int main(int argc, char **argv)
 	int i, err;
 
 	/* A read error: cvmctl reads what is left and reports it. */
-	if (!read_all(&buf, &len)) {
+	if (!cvm_read_all(STDIN_FILENO, ENTRY_READ_MAX, &buf, &len)) {
 		if (cvm_hook_scan_plain(buf, len))
 			return 0;
 		restdin(buf, len);

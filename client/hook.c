@@ -29,6 +29,7 @@
 #include "exitcode.h"
 #include "hook-xml.h"
 #include "hook.h"
+#include "read-all.h"
 
 /* After a failure, the cleanup it calls for gets at least this long. */
 #define GRACE_MS 1000
@@ -718,49 +719,6 @@ static int op_reconnect(struct hook *h)
 
 /* --- input and dispatch --------------------------------------------------- */
 
-/*
- * All of stdin, at most CVM_HOOK_XML_MAX + 1 bytes (one more tells "too
- * large"; the rest is left unread: libvirt ignores EPIPE).
- */
-static int read_stdin(char **ret, size_t *ret_len)
-{
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap), *p;
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			cap *= 2;
-			if (cap > CVM_HOOK_XML_MAX + 1)
-				cap = CVM_HOOK_XML_MAX + 1;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = p;
-		}
-		n = read(STDIN_FILENO, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			n = -errno;
-			free(buf);
-			return (int)n;
-		}
-		if (!n)
-			break;
-		len += n;
-		if (len > CVM_HOOK_XML_MAX)
-			break;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* The domain XML could not be read or parsed (why in err). */
 static int unreadable(struct hook *h, const char *err)
 {
@@ -811,7 +769,8 @@ int cvmctl_hook_run(const struct cvm_call *c, int timeout_ms)
 	h.timeout_ms = timeout_ms;
 	h.deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 
-	r = read_stdin(&buf, &len);
+	/* One byte past the cap tells "too large"; libvirt ignores EPIPE. */
+	r = cvm_read_all(STDIN_FILENO, CVM_HOOK_XML_MAX + 1, &buf, &len);
 	if (r) {
 		snprintf(err, sizeof(err), "cannot read the domain XML from "
 			 "stdin: %s", strerror(-r));
