@@ -504,6 +504,47 @@ fanout_events() {
 }
 fanout_events
 
+# --- a fan-out asks its hosts at once ---
+# Two peers that accept TCP and never answer the TLS handshake, between
+# hosts 1 and 2: asked one after another they would cost --timeout each;
+# asked at once, one --timeout in all. Output and errors keep the -c order.
+fanout_concurrent() {
+	local t=3 ms ports s1 s2 pid i
+	python3 -c 'import socket, time
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0)); x.listen(8)
+print(*(x.getsockname()[1] for x in s), flush=True)
+time.sleep(120)' >"$WORK/silent" &
+	pid=$!
+	for i in $(seq 50); do [ -s "$WORK/silent" ] && break; sleep 0.1; done
+	read -r s1 s2 <"$WORK/silent"
+	s1=tls://127.0.0.1:$s1 s2=tls://127.0.0.1:$s2
+	ms=$(date +%s%N)
+	OUT=$("$CVMCTL" --pki-dir "$PKI/ops" --timeout $t -c "$s1" -c "$(host_uri 1)" \
+		-c "$s2" -c "$(host_uri 2)" list 2>"$WORK/err")
+	RC=$?
+	ms=$((($(date +%s%N) - ms) / 1000000))
+	ERR=$(cat "$WORK/err")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if [ "$RC" = 3 ] && [ "$(grep -o 'tls://127.0.0.1:[0-9]*' <<<"$ERR" | paste -sd ' ')" = "$s1 $s2" ]; then
+		ok "two silent hosts: exit 3, both named in -c order"
+	else
+		not_ok "two silent hosts: exit $RC: $ERR"
+	fi
+	if [ "$(awk 'NR > 1 { print $1 }' <<<"$OUT" | uniq | paste -sd ' ')" = "$(host_ip 1) $(host_ip 2)" ]; then
+		ok "the hosts that answer are listed in -c order"
+	else
+		not_ok "list with two silent hosts: $OUT"
+	fi
+	if [ "$ms" -lt $((t * 1000 * 3 / 2)) ]; then
+		ok "the hosts were asked at once: $ms ms for two silent ones at --timeout $t"
+	else
+		not_ok "the hosts were asked in turn: $ms ms for two silent ones at --timeout $t"
+	fi
+}
+fanout_concurrent
+
 # --- a host that goes down is named, the others still answer ---
 stop_host 3 KILL
 expect 3 "list with host 3's cvmd killed" ops "${ALL[@]}" list
