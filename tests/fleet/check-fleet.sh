@@ -9,7 +9,10 @@
 # 192.0.2.(4N+2), a /30 of TEST-NET-1 (RFC 5737) each. Nothing else is
 # contacted.
 #
-# Steps are functions, so more can be added (metrics, attestation):
+# Each host also serves metrics on its own address, scraped by a real
+# Prometheus on a loopback port of the root namespace (prometheus.sh).
+#
+# Steps are functions, so more can be added:
 # start_host N, stop_host N, ctl_as CERT ARGS..., expect CODE WHAT CERT ARGS...
 set -uo pipefail
 
