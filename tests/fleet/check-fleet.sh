@@ -323,7 +323,8 @@ attest_host1() {
 		  "$(openssl x509 -in "$PKI/srv1/cert.pem" -noout -fingerprint -sha256)" ]; then
 		ok "the report names host 1's certificate ($subj) and carries it"
 	else
-		not_ok "the report's host: $(jq -r .host_certificate_subject <<<"$OUT"), want $subj"
+		not_ok "the report's host: $(jq -r .host_certificate_subject <<<"$OUT"), want $subj;" \
+			"its first certificate: $(openssl x509 -in "$r" -noout -fingerprint -sha256)"
 	fi
 }
 attest_host1
