@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1376,40 +1377,101 @@ static void answer_free(struct answer *a)
 }
 
 /* Ask host @h; 0 with a->resp (any Status), or the exit status, reported. */
-static int fetch(struct cvm_call *c, unsigned int h, struct answer *a)
+/* How reaching a host failed, kept to be reported by the caller. */
+struct transport_err {
+	int err;		/* -errno; 0: the answer came */
+	bool connecting;	/* it failed before the request was sent */
+	char why[512];		/* what OpenSSL said, or "" */
+};
+
+/*
+ * Ask host @h and read its whole answer into @a, saying nothing: a
+ * transport error is left in @e. Touches nothing shared but what it only
+ * reads, so the hosts of a fan-out may be asked from threads at once.
+ */
+static int fetch_quiet(struct cvm_call *c, unsigned int h, struct answer *a,
+		       struct transport_err *e)
 {
 	struct cvm_conn conn = CVM_CONN_INIT;
 	Cvm__Response *resp;
 	int r;
 
 	conn.pki_dir = c->pki_dir;
+	e->connecting = true;
 	r = cvm_conn_open(&conn, &c->uris[h], arg_timeout_ms);
-	if (r) {
-		r = report_transport(c, c->uri_strs[h], conn.why, r, true);
+	if (r)
 		goto out;
-	}
+	e->connecting = false;
 	r = cvm_conn_call(&conn, &c->req, arg_timeout_ms, &a->resp);
-	if (r) {
-		r = report_transport(c, c->uri_strs[h], conn.why, r, false);
+	if (r)
 		goto out;
-	}
 	resp = a->resp;
 	if (span_of(resp, resp->result_case, &a->span) && *a->span.more) {
 		a->own_items = *a->span.items;
 		a->own_n = *a->span.n;
 		r = span_rest(&conn, resp, &a->parts, &a->nr_parts, &a->all,
 			      &a->failed);
-		if (r < 0)
-			r = report_transport(c, c->uri_strs[h], conn.why, r,
-					     false);
-		else
-			r = 0;
+		if (r > 0)
+			r = 0;	/* the error that ended it is in a->failed */
 	}
 out:
+	e->err = r;
+	snprintf(e->why, sizeof(e->why), "%s", r ? conn.why : "");
 	cvm_conn_close(&conn);
 	if (r)
 		answer_free(a);
 	return r;
+}
+
+static int fetch(struct cvm_call *c, unsigned int h, struct answer *a)
+{
+	struct transport_err e;
+
+	if (!fetch_quiet(c, h, a, &e))
+		return 0;
+	return report_transport(c, c->uri_strs[h], e.why, e.err,
+				e.connecting);
+}
+
+struct fetch_job {
+	struct cvm_call *c;
+	unsigned int h;
+	struct answer *a;
+	struct transport_err e;
+	pthread_t thread;
+	bool threaded;
+};
+
+static void *fetch_job_run(void *arg)
+{
+	struct fetch_job *j = arg;
+
+	fetch_quiet(j->c, j->h, j->a, &j->e);
+	return NULL;
+}
+
+/*
+ * Ask every host at once, a thread each: a fan-out takes as long as its
+ * slowest host, not the sum, and hosts that do not answer cost --timeout
+ * once, not once each. Nothing is printed until all are joined, so the
+ * output and the errors keep the -c order. A thread that cannot be made
+ * is done here, in turn.
+ */
+static void fetch_all(struct cvm_call *c, struct answer *a,
+		      struct fetch_job *jobs)
+{
+	unsigned int h;
+
+	for (h = 0; h < c->nr_hosts; h++) {
+		jobs[h] = (struct fetch_job){ .c = c, .h = h, .a = &a[h] };
+		jobs[h].threaded = !pthread_create(&jobs[h].thread, NULL,
+						   fetch_job_run, &jobs[h]);
+		if (!jobs[h].threaded)
+			fetch_job_run(&jobs[h]);
+	}
+	for (h = 0; h < c->nr_hosts; h++)
+		if (jobs[h].threaded)
+			pthread_join(jobs[h].thread, NULL);
 }
 
 /* The answer's error: the one that ended a spanning answer, or its own. */
@@ -1478,6 +1540,7 @@ static int run_multi(struct cvm_call *c)
 {
 	bool is_list = c->req.op_case == CVM__REQUEST__OP_LIST;
 	struct answer a[CVM_MAX_HOSTS] = {};
+	struct fetch_job jobs[CVM_MAX_HOSTS];
 	char labels[CVM_MAX_HOSTS][300];
 	const Cvm__VmList *lists[CVM_MAX_HOSTS];
 	const char *hosts[CVM_MAX_HOSTS];
@@ -1485,10 +1548,15 @@ static int run_multi(struct cvm_call *c)
 	unsigned int h, n = 0;
 	int r, worst = CVM_EXIT_OK;
 
+	fetch_all(c, a, jobs);
 	for (h = 0; h < c->nr_hosts; h++) {
 		host_label(c, h, labels[h], sizeof(labels[h]));
 		current_host = labels[h];
-		r = fetch(c, h, &a[h]);
+		r = jobs[h].e.err ? report_transport(c, c->uri_strs[h],
+						     jobs[h].e.why,
+						     jobs[h].e.err,
+						     jobs[h].e.connecting)
+				  : 0;
 		if (!r && answer_error(&a[h])) {
 			r = report_status(c, answer_error(&a[h]));
 			answer_free(&a[h]);

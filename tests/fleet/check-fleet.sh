@@ -9,7 +9,10 @@
 # 192.0.2.(4N+2), a /30 of TEST-NET-1 (RFC 5737) each. Nothing else is
 # contacted.
 #
-# Steps are functions, so more can be added (metrics, attestation):
+# Each host also serves metrics on its own address, scraped by a real
+# Prometheus on a loopback port of the root namespace (prometheus.sh).
+#
+# Steps are functions, so more can be added:
 # start_host N, stop_host N, ctl_as CERT ARGS..., expect CODE WHAT CERT ARGS...
 set -uo pipefail
 
@@ -25,6 +28,7 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$0" "$@"
 fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../tap.sh"
+. "$HERE/prometheus.sh"
 # CVM_FLEET_CVMD: another cvmd (the ASan one: build/asan/daemon/cvmd).
 CVMD=${CVM_FLEET_CVMD:-$BUILD/daemon/cvmd}
 CVMCTL=$BUILD/client/cvmctl
@@ -37,7 +41,7 @@ if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1; then
 	echo "skipped: needs root and ip netns"
 	exit 77
 fi
-for t in openssl jq sqlite3; do
+for t in openssl jq sqlite3 curl; do
 	command -v $t >/dev/null || { echo "skipped: needs $t"; exit 77; }
 done
 
@@ -51,6 +55,8 @@ host_ip() { echo "192.0.2.$((4 * $1 + 2))"; }
 root_ip() { echo "192.0.2.$((4 * $1 + 1))"; }
 host_uri() { echo "tls://$(host_ip "$1")"; }	# the default port, 16520
 host_dir() { echo "$WORK/h$1"; }
+METRICS_PORT=9742
+host_metrics() { echo "$(host_ip "$1"):$METRICS_PORT"; }	# a Prometheus target
 
 # The VMMs of this test's hosts (their sockets are under $WORK).
 vmm_pids() {
@@ -59,6 +65,7 @@ vmm_pids() {
 
 cleanup() {
 	local n pids
+	prom_stop
 	for n in $(seq 1 $NHOSTS); do
 		stop_host "$n"
 		ip link del "$TAG-v$n" 2>/dev/null
@@ -98,6 +105,7 @@ start_host() { # N [CVMD-OPTION...], e.g. --set KEY=VALUE
 		--socket "$d/cvmd.sock" --state-dir "$d/state" \
 		--set libvirt_uri=none \
 		--set "listen_tls=$(host_ip "$n")" \
+		--set "metrics_listen=$(host_metrics "$n")" \
 		--set "tls_ca=$PKI/ca/cacert.pem" \
 		--set "tls_cert=$PKI/srv$n/cert.pem" \
 		--set "tls_key=$PKI/srv$n/key.pem" \
@@ -192,31 +200,135 @@ done
 ALL=()
 for n in $(seq 1 $NHOSTS); do ALL+=(-c "$(host_uri "$n")"); done
 
+# A real Prometheus in the root namespace, on a loopback port, scraping
+# the three hosts' metrics_listen over the veth pairs, every second.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+TARGETS=()
+for n in $(seq 1 $NHOSTS); do TARGETS+=("$(host_metrics "$n")"); done
+if prom_start "$(free_port)" 1s "${TARGETS[@]}" && prom_wait_up $NHOSTS 30; then
+	ok "prometheus on 127.0.0.1:$PROM_PORT scrapes the three hosts: all up"
+else
+	not_ok "prometheus scraping ${TARGETS[*]}: up $(prom_value 'count(up == 1)')"
+fi
+
 # --- one cvmctl drives all three over mTLS ---
+# What each host gets, VM:STATE: host 1 one secure VM, host 2 two, host 3
+# none (its VM stays transient), so that a per-host figure read under the
+# wrong host or summed over hosts fails.
+HOST_VMS=([1]="vm1:secure" [2]="vm2:secure vm2b:secure" [3]="vm3:transient")
+secure_made() { # N: secure VMs this test made on host N
+	tr ' ' '\n' <<<"${HOST_VMS[$1]}" | grep -c ':secure$'
+}
 for n in $(seq 1 $NHOSTS); do
-	expect 0 "host $n: create vm$n" ops -c "$(host_uri "$n")" create "vm$n" --memory 4M
-	expect 0 "host $n: init-start vm$n" ops -c "$(host_uri "$n")" init-start "vm$n"
-	expect 0 "host $n: init-done vm$n" ops -c "$(host_uri "$n")" init-done "vm$n"
+	for v in ${HOST_VMS[$n]}; do
+		vm=${v%%:*}
+		expect 0 "host $n: create $vm" ops -c "$(host_uri "$n")" create "$vm" --memory 4M
+		expect 0 "host $n: init-start $vm" ops -c "$(host_uri "$n")" init-start "$vm"
+		[ "${v##*:}" = secure ] &&
+			expect 0 "host $n: init-done $vm" ops -c "$(host_uri "$n")" init-done "$vm"
+	done
 done
+# "HOST:VM:STATE" of every VM made, sorted, joined by SEP.
+made() { # SEP
+	local n v
+	for n in $(seq 1 $NHOSTS); do
+		for v in ${HOST_VMS[$n]}; do echo "$(host_ip "$n")$1${v%%:*}$1${v##*:}"; done
+	done | sort | paste -sd ' '
+}
+NVMS=$(made : | wc -w)
 expect 0 "list over three hosts" ops "${ALL[@]}" list
-rows=$(awk 'NR > 1 && $3 == "secure" { print $1 ":" $2 }' <<<"$OUT" | sort | tr '\n' ' ')
-want=$(for n in $(seq 1 $NHOSTS); do echo "$(host_ip "$n"):vm$n"; done | sort | tr '\n' ' ')
+rows=$(awk 'NR > 1 { print $1 ":" $2 ":" $3 }' <<<"$OUT" | sort | paste -sd ' ')
+want=$(made :)
 if [ "$(head -1 <<<"$OUT" | awk '{ print $1 }')" = HOST ] && [ "$rows" = "$want" ]; then
-	ok "list: a HOST column, each host's secure VM on its own row"
+	ok "list: a HOST column, each host's VMs on their own rows"
 else
 	not_ok "list: got '$rows', want '$want'; output: $OUT"
 fi
 expect 0 "list --json over three hosts" ops --json "${ALL[@]}" list
 got=$(jq -r '[.[] | "\(.host)=\(.name)=\(.state)"] | sort | join(" ")' <<<"$OUT")
-want=$(for n in $(seq 1 $NHOSTS); do echo "$(host_ip "$n")=vm$n=secure"; done | sort | tr '\n' ' ' | sed 's/ $//')
+want=$(made =)
 if [ "$got" = "$want" ]; then ok "list --json: a host field on each VM"; else not_ok "list --json: $got, want $want"; fi
 expect 0 "status --json over three hosts" ops --json "${ALL[@]}" status
 if [ "$(jq -r 'map(.host) | length' <<<"$OUT")" = "$NHOSTS" ] &&
-	[ "$(jq -r 'map(.vms) | add' <<<"$OUT")" = "$NHOSTS" ]; then
+	[ "$(jq -r 'map(.vms) | add' <<<"$OUT")" = "$NVMS" ]; then
 	ok "status --json: one object per host, each with host"
 else
 	not_ok "status --json: $OUT"
 fi
+expect 0 "status over three hosts" ops "${ALL[@]}" status
+got=$(sed -n 's/^host: *//p' <<<"$OUT" | paste -sd ' ')
+if [ "$got" = "$(for n in $(seq 1 $NHOSTS); do host_ip "$n"; done | paste -sd ' ')" ]; then
+	ok "status: one block per host, in -c order, each naming its host"
+else
+	not_ok "status over three hosts: $OUT"
+fi
+
+# --- Prometheus: the secure VMs per host, as each host's cvmd reports ---
+# Each instance's figure must be what the test made there; polled while
+# the hosts publish (<= 1 s) and Prometheus scrapes (1 s).
+prom_secure() {
+	local n i got want
+	want=$(for n in $(seq 1 $NHOSTS); do echo "$(host_metrics "$n")=$(secure_made "$n")"; done |
+		sort | paste -sd ' ')
+	for i in $(seq 75); do
+		got=$(prom_query 'sum by (instance) (cvm_vms{state="secure"})' |
+			jq -r '.data.result | map("\(.metric.instance)=\(.value[1])") | sort | join(" ")')
+		[ "$got" = "$want" ] && break
+		sleep 0.2
+	done
+	for n in $(seq 1 $NHOSTS); do
+		got=$(prom_value "sum by (instance) (cvm_vms{state=\"secure\",instance=\"$(host_metrics "$n")\"})")
+		if [ "$got" = "$(secure_made "$n")" ]; then
+			ok "PromQL: host $n has $got secure VMs, as made there"
+		else
+			not_ok "PromQL: host $n has '$got' secure VMs, made $(secure_made "$n")"
+		fi
+	done
+	got=$(prom_value "cvm_vms{state=\"transient\",instance=\"$(host_metrics 3)\"}")
+	if [ "$got" = 1 ]; then ok "PromQL: host 3's VM is counted as transient"
+	else not_ok "PromQL: host 3's transient VMs: '$got'"; fi
+}
+prom_secure
+
+# --- attest over mTLS; the report verifies offline against the test CA ---
+attest_host1() {
+	local nonce other meas r=$WORK/report.pem subj
+	nonce=$(openssl rand -hex 16)
+	other=$(openssl rand -hex 16)
+	meas=$("$CVMCTL" --pki-dir "$PKI/ops" -c "$(host_uri 1)" --json show vm1 | jq -r .measurement)
+	expect 0 "attest vm1 over mTLS (--nonce, -o FILE)" ops -c "$(host_uri 1)" \
+		attest vm1 --nonce "$nonce" -o "$r"
+	expect 0 "verify-report: the test CA, the nonce and vm1's measurement" ops \
+		verify-report "$r" --ca "$PKI/ca/cacert.pem" --nonce "$nonce" --measurement "$meas"
+	[ "${#meas}" = 64 ] && ok "vm1's measurement from show --json: $meas" ||
+		not_ok "vm1's measurement from show --json: '$meas'"
+	expect 1 "verify-report with another nonce" ops \
+		verify-report "$r" --ca "$PKI/ca/cacert.pem" --nonce "$other" --measurement "$meas"
+	case $ERR in *"nonce mismatch"*) ok "verify-report says why: $ERR" ;;
+	*) not_ok "verify-report with another nonce says: $ERR" ;; esac
+	expect 1 "verify-report with another CA" ops \
+		verify-report "$r" --ca "$PKI/other/cacert.pem" --nonce "$nonce" --measurement "$meas"
+	case $ERR in *"unknown CA"*) ok "verify-report says why: $ERR" ;;
+	*) not_ok "verify-report with another CA says: $ERR" ;; esac
+	# The host identity is host 1's TLS server certificate (attest_key
+	# defaults to tls_key): its subject in the payload, itself first in
+	# the chain.
+	subj=$(openssl x509 -in "$PKI/srv1/cert.pem" -noout -subject -nameopt RFC2253 |
+		sed 's/^subject=//')
+	ctl_as ops --json verify-report "$r" --ca "$PKI/ca/cacert.pem"
+	if [ "$(jq -r .host_certificate_subject <<<"$OUT")" = "$subj" ] &&
+		[ "$(openssl x509 -in "$r" -noout -fingerprint -sha256)" = \
+		  "$(openssl x509 -in "$PKI/srv1/cert.pem" -noout -fingerprint -sha256)" ]; then
+		ok "the report names host 1's certificate ($subj) and carries it"
+	else
+		not_ok "the report's host: $(jq -r .host_certificate_subject <<<"$OUT"), want $subj;" \
+			"its first certificate: $(openssl x509 -in "$r" -noout -fingerprint -sha256)"
+	fi
+}
+attest_host1
+
 expect 0 "a read-only DN may read" viewer -c "$(host_uri 1)" show vm1
 expect 0 "host 2: create a normal VM" ops -c "$(host_uri 2)" create mem --memory 4M
 expect 0 "a DN in tls_allow_memory reads VM memory" ops --json -c "$(host_uri 2)" guest-read mem 0 --length 16
@@ -396,6 +508,47 @@ fanout_events() {
 }
 fanout_events
 
+# --- a fan-out asks its hosts at once ---
+# Two peers that accept TCP and never answer the TLS handshake, between
+# hosts 1 and 2: asked one after another they would cost --timeout each;
+# asked at once, one --timeout in all. Output and errors keep the -c order.
+fanout_concurrent() {
+	local t=3 ms ports s1 s2 pid i
+	python3 -c 'import socket, time
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0)); x.listen(8)
+print(*(x.getsockname()[1] for x in s), flush=True)
+time.sleep(120)' >"$WORK/silent" &
+	pid=$!
+	for i in $(seq 50); do [ -s "$WORK/silent" ] && break; sleep 0.1; done
+	read -r s1 s2 <"$WORK/silent"
+	s1=tls://127.0.0.1:$s1 s2=tls://127.0.0.1:$s2
+	ms=$(date +%s%N)
+	OUT=$("$CVMCTL" --pki-dir "$PKI/ops" --timeout $t -c "$s1" -c "$(host_uri 1)" \
+		-c "$s2" -c "$(host_uri 2)" list 2>"$WORK/err")
+	RC=$?
+	ms=$((($(date +%s%N) - ms) / 1000000))
+	ERR=$(cat "$WORK/err")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if [ "$RC" = 3 ] && [ "$(grep -o 'tls://127.0.0.1:[0-9]*' <<<"$ERR" | paste -sd ' ')" = "$s1 $s2" ]; then
+		ok "two silent hosts: exit 3, both named in -c order"
+	else
+		not_ok "two silent hosts: exit $RC: $ERR"
+	fi
+	if [ "$(awk 'NR > 1 { print $1 }' <<<"$OUT" | uniq | paste -sd ' ')" = "$(host_ip 1) $(host_ip 2)" ]; then
+		ok "the hosts that answer are listed in -c order"
+	else
+		not_ok "list with two silent hosts: $OUT"
+	fi
+	if [ "$ms" -lt $((t * 1000 * 3 / 2)) ]; then
+		ok "the hosts were asked at once: $ms ms for two silent ones at --timeout $t"
+	else
+		not_ok "the hosts were asked in turn: $ms ms for two silent ones at --timeout $t"
+	fi
+}
+fanout_concurrent
+
 # --- a host that goes down is named, the others still answer ---
 stop_host 3 KILL
 expect 3 "list with host 3's cvmd killed" ops "${ALL[@]}" list
@@ -405,6 +558,17 @@ if grep -q "vm1" <<<"$OUT" && grep -q "vm2" <<<"$OUT"; then
 	ok "the hosts that are up are still listed"
 else
 	not_ok "list with a host down: $OUT"
+fi
+# ... and Prometheus sees it down at its next scrape, the others up.
+for i in $(seq 50); do
+	[ "$(prom_value "up{instance=\"$(host_metrics 3)\"}")" = 0 ] && break
+	sleep 0.2
+done
+ups=$(for n in $(seq 1 $NHOSTS); do prom_value "up{instance=\"$(host_metrics "$n")\"}"; done | paste -sd ' ')
+if [ "$ups" = "1 1 0" ]; then
+	ok "prometheus: host 3 up == 0, hosts 1 and 2 up == 1"
+else
+	not_ok "prometheus after host 3's cvmd was killed: up of hosts 1..3 = $ups"
 fi
 
 # --- under systemd: the TLS port passed as a socket named "tls" ---
