@@ -85,11 +85,17 @@ $(BUILD)/tests/unit/test-fsm: tests/unit/test-fsm.c kmod/cvm_fsm.c kmod/cvm_fsm.
 
 # The protocol: C code generated from proto/cvm.proto, plus framing.
 PROTO_GEN := $(BUILD)/proto/cvm.pb-c.c $(BUILD)/proto/cvm.pb-c.h
-PROTO_SRC := $(BUILD)/proto/cvm.pb-c.c proto/cvm-frame.c
+PROTO_SRC := $(BUILD)/proto/cvm.pb-c.c proto/cvm-frame.c proto/cvm-ops.c
 PROTO_CFLAGS := -I$(BUILD)/proto -Iproto
 $(PROTO_GEN) &: proto/cvm.proto
 	@mkdir -p $(BUILD)/proto
 	protoc-c --c_out=$(BUILD)/proto -Iproto proto/cvm.proto
+# The protocol's operation table (proto/cvm-ops.c), in all that links PROTO_SRC.
+PROTO_OPS_USERS := client/cvmctl daemon/cvmd daemon/cvm-vmm asan/daemon/cvmd \
+	asan/daemon/cvm-vmm tests/unit/test-cvmctl tests/unit/test-ops tests/bench/bench-cvmd \
+	tests/bench/bench-dbus tests/bench/bench-fleet tests/fuzz/fuzz-request \
+	tests/fuzz/fuzz-vmm-answer tests/fuzz/fuzz-bus-args
+$(addprefix $(BUILD)/,$(PROTO_OPS_USERS)): proto/cvm-ops.c proto/cvm-ops.h
 
 # The hook's entry (cvm-libvirt-hook) is a program of its own, libc only.
 HOOK_ENTRY_SRC := client/hook-entry.c client/hook-scan.c
