@@ -343,7 +343,8 @@ check-libvirt: $(INTEGRATION_BINS)
 	@tests/run-suite.sh libvirt tests/libvirt/check-libvirt.sh $(CVM_BUILD_DIR)
 
 # D-Bus on a private dbus-daemon (polkit: in the guest, check-dbus-polkit).
-check-dbus: $(INTEGRATION_BINS) $(BUILD)/tests/dbus/bus-big-write $(BUILD)/tests/dbus/bus-flood
+check-dbus: $(INTEGRATION_BINS) $(BUILD)/asan/daemon/cvm-vmm $(BUILD)/tests/dbus/bus-big-write \
+		$(BUILD)/tests/dbus/bus-flood
 	@tests/run-suite.sh dbus tests/dbus/check-dbus.sh $(CVM_BUILD_DIR)
 
 # polkit and the shipped bus policy, on a real system bus in the guest.
