@@ -85,11 +85,17 @@ $(BUILD)/tests/unit/test-fsm: tests/unit/test-fsm.c kmod/cvm_fsm.c kmod/cvm_fsm.
 
 # The protocol: C code generated from proto/cvm.proto, plus framing.
 PROTO_GEN := $(BUILD)/proto/cvm.pb-c.c $(BUILD)/proto/cvm.pb-c.h
-PROTO_SRC := $(BUILD)/proto/cvm.pb-c.c proto/cvm-frame.c
+PROTO_SRC := $(BUILD)/proto/cvm.pb-c.c proto/cvm-frame.c proto/cvm-ops.c
 PROTO_CFLAGS := -I$(BUILD)/proto -Iproto
 $(PROTO_GEN) &: proto/cvm.proto
 	@mkdir -p $(BUILD)/proto
 	protoc-c --c_out=$(BUILD)/proto -Iproto proto/cvm.proto
+# The protocol's operation table (proto/cvm-ops.c), in all that links PROTO_SRC.
+PROTO_OPS_USERS := client/cvmctl daemon/cvmd daemon/cvm-vmm asan/daemon/cvmd \
+	asan/daemon/cvm-vmm tests/unit/test-cvmctl tests/unit/test-ops tests/bench/bench-cvmd \
+	tests/bench/bench-dbus tests/bench/bench-fleet tests/fuzz/fuzz-request \
+	tests/fuzz/fuzz-vmm-answer tests/fuzz/fuzz-bus-args
+$(addprefix $(BUILD)/,$(PROTO_OPS_USERS)): proto/cvm-ops.c proto/cvm-ops.h
 
 # The hook's entry (cvm-libvirt-hook) is a program of its own, libc only.
 HOOK_ENTRY_SRC := client/hook-entry.c client/hook-scan.c client/read-all.c
@@ -337,7 +343,8 @@ check-libvirt: $(INTEGRATION_BINS)
 	@tests/run-suite.sh libvirt tests/libvirt/check-libvirt.sh $(CVM_BUILD_DIR)
 
 # D-Bus on a private dbus-daemon (polkit: in the guest, check-dbus-polkit).
-check-dbus: $(INTEGRATION_BINS) $(BUILD)/tests/dbus/bus-big-write $(BUILD)/tests/dbus/bus-flood
+check-dbus: $(INTEGRATION_BINS) $(BUILD)/asan/daemon/cvm-vmm $(BUILD)/tests/dbus/bus-big-write \
+		$(BUILD)/tests/dbus/bus-flood
 	@tests/run-suite.sh dbus tests/dbus/check-dbus.sh $(CVM_BUILD_DIR)
 
 # polkit and the shipped bus policy, on a real system bus in the guest.

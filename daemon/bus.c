@@ -49,7 +49,7 @@ struct bus_request {
 /* A method's request, its body built as the operation table says. */
 Cvm__Request *cvmd_bus_request_new(Cvm__Request__OpCase op, const char *name)
 {
-	const struct cvmd_operation *o = cvmd_operation(op);
+	const struct cvm_operation *o = cvm_operation(op);
 	const ProtobufCFieldDescriptor *f;
 	struct bus_request *br;
 
@@ -522,8 +522,8 @@ int cvmd_bus_run(struct cvmd *d, sd_bus_message *m, Cvm__Request *req,
 	if (!req)
 		return -ENOMEM;
 	/* The operation table says which polkit action guards it, if any. */
-	if (cvmd_operation(req->op_case))
-		action = cvmd_operation(req->op_case)->polkit_action;
+	if (cvm_operation(req->op_case))
+		action = cvm_operation(req->op_case)->polkit_action;
 	c = calloc(1, sizeof(*c));
 	bc = calloc(1, sizeof(*bc));
 	ret = c && bc ? sender_admit(d, m, &bc->sender) : -ENOMEM;

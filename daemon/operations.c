@@ -1,56 +1,30 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * operations.c - the API's operations, one line each: the whole
- * privileged surface (STYLE §7) of both edges in one place.
+ * operations.c - cvmd's handler of each of the protocol's operations
+ * (proto/cvm-ops.c has their rows), indexed the same way.
  */
 #include "attest.h"
 #include "operations.h"
 
-#define MANAGE CVMD_PRIV_MANAGE, "org.cvm.manage"
-#define MEMORY CVMD_PRIV_MEMORY, "org.cvm.access-memory"
-#define ANYONE CVMD_PRIV_READ, NULL
-
-/*
- * One row: the oneof case, its name, privilege and polkit action, the
- * handler, served by the VMM, offered on D-Bus, and the body's field.
- */
-#define OP(op, name, priv, handle, vmm, bus, field)			\
-	[CVM__REQUEST__OP_##op] = { name, priv, handle, vmm, bus,	\
-		.body = &cvm__##field##_request__descriptor,		\
-		.body_offset = offsetof(Cvm__Request, field) }
-
-static const struct cvmd_operation operations[] = {
-	OP(STATUS, "status", ANYONE, cvmd_handle_status, false, true, status),
-	OP(LIST, "list", ANYONE, cvmd_handle_list, false, true, list),
-	OP(SHOW, "show", ANYONE, cvmd_rpc_vm_request, true, true, show),
-	OP(CREATE, "create", MANAGE, cvmd_handle_create, false, true, create),
-	OP(DESTROY, "destroy", MANAGE, cvmd_handle_destroy, true, true, destroy),
-	OP(LIFECYCLE, "lifecycle", MANAGE, cvmd_rpc_vm_request, true, true, lifecycle),
-	OP(PAGE, "page", MANAGE, cvmd_rpc_vm_request, true, true, page),
-	OP(GUEST_WRITE, "guest-write", MANAGE, cvmd_rpc_vm_request, true, true, guest_write),
-	/* guest-read and host-read reveal VM memory */
-	OP(READ, "read", MEMORY, cvmd_rpc_vm_request, true, true, read),
-	OP(SNAPSHOT, "snapshot", ANYONE, cvmd_rpc_vm_request, true, true, snapshot),
-	/* a stream of events: the socket's only */
-	OP(WATCH, "watch", ANYONE, cvmd_handle_watch, false, false, watch),
-	/* a signed launch report: cvmctl attest, not on D-Bus */
-	OP(ATTEST, "attest", ANYONE, cvmd_attest_request, false, false, attest),
+static const cvmd_handler handlers[] = {
+	[CVM__REQUEST__OP_STATUS] = cvmd_handle_status,
+	[CVM__REQUEST__OP_LIST] = cvmd_handle_list,
+	[CVM__REQUEST__OP_SHOW] = cvmd_rpc_vm_request,
+	[CVM__REQUEST__OP_CREATE] = cvmd_handle_create,
+	[CVM__REQUEST__OP_DESTROY] = cvmd_handle_destroy,
+	[CVM__REQUEST__OP_LIFECYCLE] = cvmd_rpc_vm_request,
+	[CVM__REQUEST__OP_PAGE] = cvmd_rpc_vm_request,
+	[CVM__REQUEST__OP_GUEST_WRITE] = cvmd_rpc_vm_request,
+	[CVM__REQUEST__OP_READ] = cvmd_rpc_vm_request,
+	[CVM__REQUEST__OP_SNAPSHOT] = cvmd_rpc_vm_request,
+	[CVM__REQUEST__OP_WATCH] = cvmd_handle_watch,
+	[CVM__REQUEST__OP_ATTEST] = cvmd_attest_request,
 };
 
-const struct cvmd_operation *cvmd_operation(int op_case)
+cvmd_handler cvmd_operation_handler(int op_case)
 {
-	if (op_case < 0 ||
-	    (size_t)op_case >= sizeof(operations) / sizeof(operations[0]) ||
-	    !operations[op_case].name)
+	if (!cvm_operation(op_case) ||
+	    (size_t)op_case >= sizeof(handlers) / sizeof(handlers[0]))
 		return NULL;
-	return &operations[op_case];
-}
-
-const ProtobufCMessage *cvmd_request_body(const Cvm__Request *req)
-{
-	const struct cvmd_operation *op = cvmd_operation(req->op_case);
-
-	if (!op)
-		return NULL;
-	return *(ProtobufCMessage *const *)((const char *)req + op->body_offset);
+	return handlers[op_case];
 }

@@ -362,12 +362,12 @@ void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
  */
 void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 {
-	const struct cvmd_operation *op = cvmd_operation(req->op_case);
+	const struct cvm_operation *op = cvm_operation(req->op_case);
 
 	cvmd_metrics_request(c, req);
-	if (!op || !cvmd_request_body(req)) {
+	if (!op || !cvm_request_body(req)) {
 		cvmd_client_error(c, req->id, -EINVAL, "unknown or empty request");
-	} else if (op->priv != CVMD_PRIV_READ && !c->admin && !c->authorized) {
+	} else if (op->priv != CVM_PRIV_READ && !c->admin && !c->authorized) {
 		cvmd_client_error(c, req->id, -EACCES,
 				  "%s needs uid 0 or group %s",
 				  op->name, c->d->cfg.admin_group);
@@ -377,7 +377,7 @@ void cvmd_client_handle(struct cvmd_client *c, const Cvm__Request *req)
 				  "too many requests in flight (limit %u)",
 				  c->d->cfg.max_requests);
 	} else {
-		op->handle(c->d, c, req);
+		cvmd_operation_handler(req->op_case)(c->d, c, req);
 	}
 	cvmd_metrics_dispatched(c, req);
 }

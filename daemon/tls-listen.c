@@ -214,7 +214,7 @@ static void refuse(struct tls_conn *t, enum cvmd_tls_refusal why,
 static void dispatch(struct tls_conn *t, const uint8_t *msg, size_t len)
 {
 	struct cvmd_client *c = &t->c;
-	const struct cvmd_operation *op;
+	const struct cvm_operation *op;
 	Cvm__Request *req;
 	bool memory, allowed = true;
 	char what[128];
@@ -225,11 +225,11 @@ static void dispatch(struct tls_conn *t, const uint8_t *msg, size_t len)
 		return;
 	}
 	/* Reading VM memory is its own privilege; any other change, manage. */
-	op = cvmd_operation(req->op_case);
-	memory = op && op->priv == CVMD_PRIV_MEMORY;
+	op = cvm_operation(req->op_case);
+	memory = op && op->priv == CVM_PRIV_MEMORY;
 	if (memory)
 		allowed = t->memory;
-	else if (op && op->priv == CVMD_PRIV_MANAGE)
+	else if (op && op->priv == CVM_PRIV_MANAGE)
 		allowed = t->manage;
 	if (!allowed) {
 		snprintf(what, sizeof(what), "%s needs tls_allow_%s", op->name,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cvm-ops.h"
 #include "cvmd.h"
 #include "failpoint.h"
 
@@ -30,43 +31,53 @@ static const char *const page_verbs[] = {
 	[CVM__PAGE_OP__DMA_UNSHARE] = "dma-unshare",
 };
 
-/* The verb a request stands for, as cvmctl names it; NULL if malformed. */
+/* The GPA a body names in a "gpa" field, for messages; 0 if none. */
+static uint64_t body_gpa(const ProtobufCMessage *body)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	f = protobuf_c_message_descriptor_get_field_by_name(body->descriptor,
+							    "gpa");
+	if (!f || f->type != PROTOBUF_C_TYPE_UINT64 ||
+	    f->label == PROTOBUF_C_LABEL_REPEATED)
+		return 0;
+	return *(const uint64_t *)((const char *)body + f->offset);
+}
+
+/*
+ * The verb a request stands for, as cvmctl names it: the operation's name
+ * (proto/cvm-ops.c), or the sub-operation its body carries; NULL if
+ * malformed. Its VM is the body's name, as for every per-VM request.
+ */
 static const char *verb_of(const Cvm__Request *req, uint64_t *ret_gpa,
 			   const char **ret_name)
 {
+	const struct cvm_operation *op = cvm_operation(req->op_case);
+	const ProtobufCMessage *body = cvm_request_body(req);
+
 	*ret_gpa = 0;
+	if (!op || !op->vmm || !body)
+		return NULL;
+	*ret_name = cvm_request_vm_name(req);
+	if (!*ret_name)
+		return NULL;
+	*ret_gpa = body_gpa(body);
 	switch (req->op_case) {
-	case CVM__REQUEST__OP_SHOW:
-		*ret_name = req->show->name;
-		return "show";
 	case CVM__REQUEST__OP_LIFECYCLE:
-		*ret_name = req->lifecycle->name;
 		if (req->lifecycle->op_set_case != CVM__LIFECYCLE_REQUEST__OP_SET_OP ||
 		    (unsigned int)req->lifecycle->op >= 4)
 			return NULL;
 		return lifecycle_verbs[req->lifecycle->op];
 	case CVM__REQUEST__OP_PAGE:
-		*ret_name = req->page->name;
-		*ret_gpa = req->page->gpa;
 		if (req->page->op_set_case != CVM__PAGE_REQUEST__OP_SET_OP ||
 		    (unsigned int)req->page->op >= 7)
 			return NULL;
 		return page_verbs[req->page->op];
-	case CVM__REQUEST__OP_GUEST_WRITE:
-		*ret_name = req->guest_write->name;
-		*ret_gpa = req->guest_write->gpa;
-		return "guest-write";
 	case CVM__REQUEST__OP_READ:
-		*ret_name = req->read->name;
-		*ret_gpa = req->read->gpa;
 		return req->read->host ? "host-read" : "guest-read";
-	case CVM__REQUEST__OP_SNAPSHOT:
-		*ret_name = req->snapshot->name;
-		return "snapshot";
 	default:
-		break;
+		return op->name;
 	}
-	return NULL;
 }
 
 struct rpc_call {

@@ -6,11 +6,13 @@
  * words the message.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cvm-frame.h"
+#include "cvm-ops.h"
 #include "vmm.h"
 
 #define VMM_PAGE 4096ULL
@@ -26,13 +28,13 @@ struct vmm_result {
 	Cvm__VmInfo vm;
 	Cvm__PageCounts pages;
 	struct cvm_measurement m;
-	Cvm__DaemonStatus daemon;
 	Cvm__Snapshot snapshot;
 	Cvm__GfnInfo *gfns;
 	Cvm__GfnInfo **gfn_ptrs;
 	size_t nr_gfns; /* runs in gfns */
 	size_t next_gfn; /* the first run not yet in a frame */
 	uint8_t *data;
+	char message[64];
 };
 
 static int fill_vm_info(struct cvm_vmm *vmm, struct vmm_result *r)
@@ -245,25 +247,6 @@ static int do_snapshot(struct cvm_vmm *vmm, Cvm__Response *resp,
 	return 0;
 }
 
-static int do_status(struct cvm_vmm *vmm, Cvm__Response *resp,
-		     struct vmm_result *r)
-{
-	struct cvm_info info;
-	int ret = vmm->ops->info(vmm->backend, &info);
-
-	if (ret)
-		return ret;
-	cvm__daemon_status__init(&r->daemon);
-	r->daemon.backend = (char *)vmm->ops->name;
-	r->daemon.pool_total_pages = info.pool_total_pages;
-	r->daemon.pool_free_pages = info.pool_free_pages;
-	r->daemon.api_version = info.api_version;
-	r->daemon.vms = 1;
-	resp->result_case = CVM__RESPONSE__RESULT_DAEMON;
-	resp->daemon = &r->daemon;
-	return 0;
-}
-
 /* Mutating operations answer with the VM as it is afterwards. */
 static int answer_vm(struct cvm_vmm *vmm, Cvm__Response *resp,
 		     struct vmm_result *r)
@@ -277,6 +260,24 @@ static int answer_vm(struct cvm_vmm *vmm, Cvm__Response *resp,
 	return 0;
 }
 
+/*
+ * What the protocol's table (proto/cvm-ops.c) says a VMM serves, and only
+ * that: anything else is cvmd's own, and refused here before the VM is
+ * touched, as a request the VMM cannot take (INVALID_ARGUMENT, naming it).
+ */
+static int refuse_unserved(const Cvm__Request *req, Cvm__Response *resp,
+			   struct vmm_result *r)
+{
+	const struct cvm_operation *op = cvm_operation(req->op_case);
+
+	if (op && op->vmm && cvm_request_body(req))
+		return 0;
+	snprintf(r->message, sizeof(r->message), "%s is not served by a VM's VMM",
+		 op ? op->name : "an unset operation");
+	resp->message = r->message;
+	return -EINVAL;
+}
+
 static int dispatch(struct cvm_vmm *vmm, const Cvm__Request *req,
 		    Cvm__Response *resp, struct vmm_result *r)
 {
@@ -284,9 +285,10 @@ static int dispatch(struct cvm_vmm *vmm, const Cvm__Request *req,
 	enum cvm_vm_op lop;
 	int ret;
 
+	ret = refuse_unserved(req, resp, r);
+	if (ret)
+		return ret;
 	switch (req->op_case) {
-	case CVM__REQUEST__OP_STATUS:
-		return do_status(vmm, resp, r);
 	case CVM__REQUEST__OP_SHOW:
 		return answer_vm(vmm, resp, r);
 	case CVM__REQUEST__OP_DESTROY:
@@ -322,12 +324,8 @@ static int dispatch(struct cvm_vmm *vmm, const Cvm__Request *req,
 		return do_read(vmm, req->read, resp, r);
 	case CVM__REQUEST__OP_SNAPSHOT:
 		return do_snapshot(vmm, resp, r);
-	case CVM__REQUEST__OP_LIST:
-	case CVM__REQUEST__OP_CREATE:
-	case CVM__REQUEST__OP_WATCH:
-	case CVM__REQUEST__OP_ATTEST:	/* cvmd's own */
-	case CVM__REQUEST__OP__NOT_SET:
-	case _CVM__REQUEST__OP__CASE_IS_INT_SIZE:
+	default:
+		/* a row says the VMM serves it, and this switch does not */
 		break;
 	}
 	return -EINVAL;

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""frames.py SOCKET CASE - raw protocol abuse against cvmd, for
-robustness.sh. Prints one line "result: ..." and exits 0 when the daemon
+"""frames.py SOCKET CASE [VM] - raw protocol abuse against cvmd (or with
+vmm-unserved against VM's own VMM socket, cvmd stopped), for robustness.sh. Prints one line "result: ..." and exits 0 when the daemon
 behaved (refused or served), 1 when it did not.
 
 Requests are hand-encoded protobuf (no library needed): a StatusRequest
@@ -67,6 +67,72 @@ def response_id_status(body):
 			break
 	return rid, status
 
+def response_fields(body):
+	"""A Response's top-level fields: varints as ints, the rest as bytes."""
+	i, out = 0, {}
+	while i < len(body):
+		key, shift = 0, 0
+		while True:
+			b = body[i]; i += 1
+			key |= (b & 0x7f) << shift; shift += 7
+			if not b & 0x80:
+				break
+		field, wire = key >> 3, key & 7
+		v, shift = 0, 0
+		while True:
+			b = body[i]; i += 1
+			v |= (b & 0x7f) << shift; shift += 7
+			if not b & 0x80:
+				break
+		if wire == 2:
+			out[field] = body[i:i + v]
+			i += v
+		elif wire == 0:
+			out[field] = v
+		else:
+			break
+	return out
+
+def oneof(field, body):
+	"""A Request's oneof member: its key (varint) and its length-prefixed body."""
+	key, tag = (field << 3) | 2, b""
+	while key >= 0x80:
+		tag += bytes([key & 0x7f | 0x80]); key >>= 7
+	return tag + bytes([key, len(body)]) + body
+
+def named(name):
+	return bytes([0x0a, len(name)]) + name.encode()
+
+def vmm_unserved(path, vm):
+	"""Straight to a VM's VMM: what the operation table says it does not
+	serve is refused (INVALID_ARGUMENT, -EINVAL, named); show still works."""
+	unserved = [("status", oneof(10, b"")), ("list", oneof(11, b"")),
+		    ("create", oneof(13, named("evil") + bytes([0x10, 0x80, 0x80, 0x04]))),
+		    ("watch", oneof(20, b"")), ("attest", oneof(21, named(vm))),
+		    ("an unset operation", b"")]
+	s = connect(path)
+	bad = []
+	for i, (what, op) in enumerate(unserved):
+		s.sendall(frame(bytes([0x08, 20 + i]) + op))
+		body = read_frame(s)
+		if body is None:
+			bad.append("%s: connection closed" % what)
+			break
+		f = response_fields(body)
+		# INVALID_ARGUMENT (1), error -EINVAL as an int32 varint
+		if (f.get(1), f.get(2), f.get(4)) != (20 + i, 1, (1 << 64) - 22) or \
+		   f.get(3, b"").decode() != "%s is not served by a VM's VMM" % what:
+			bad.append("%s: %s" % (what, f))
+	s.sendall(frame(bytes([0x08, 40]) + oneof(12, named(vm))))
+	body = read_frame(s)
+	f = response_fields(body) if body is not None else {}
+	if (f.get(1), f.get(2, 0)) != (40, 0) or 12 not in f:
+		bad.append("show: %s" % f)
+	s.close()
+	print("result: %d unserved refused, show %s%s" % (len(unserved),
+		"served" if 12 in f else "not served", "; " + "; ".join(bad) if bad else ""))
+	return 1 if bad else 0
+
 def alive(path):
 	s = connect(path)
 	s.sendall(frame(status_request(9)))
@@ -76,6 +142,8 @@ def alive(path):
 
 def main():
 	path, case = sys.argv[1], sys.argv[2]
+	if case == "vmm-unserved":
+		return vmm_unserved(path, sys.argv[3])
 	if case == "truncated":
 		s = connect(path)
 		s.sendall(struct.pack(">I", 100) + b"\x08\x01")

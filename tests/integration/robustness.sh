@@ -112,6 +112,19 @@ done
 check "cvmd alive after the abuse" kill -0 "$CVMD_PID"
 jq_is "other VMs unaffected by the abuse" "$(ctl --json show r3)" .state secure
 
+# --- a VMM serves only what the operation table says a VMM serves ---
+vsock=$(sqlite3 "$STATE/registry.sqlite" "SELECT vmm_socket FROM vms WHERE name = 'r3'")
+before=$(ctl --json show r3 | jq -c '{state, pages, vmm_pid}')
+stop_cvmd	# a VMM serves one connection at a time: cvmd's while it runs
+if out=$($PY "$(dirname "$0")/frames.py" "$vsock" vmm-unserved r3 2>&1); then
+	ok "VMM: cvmd's own operations refused, show served ($out)"
+else
+	not_ok "VMM: $out"
+fi
+start_cvmd || not_ok "cvmd restarts"
+check "VMM: r3 untouched by the refused requests" \
+	[ "$(ctl --json show r3 | jq -c '{state, pages, vmm_pid}')" = "$before" ]
+
 # --- access: a non-admin uid reads but can't mutate ---
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$CVMCTL" -c "unix:$SOCK" "$@"; }
 quiet() { "$@" >/dev/null; }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * test-ops.c - cvmd's operation table (daemon/operations.c) against the
+ * test-ops.c - the protocol's operation table (proto/cvm-ops.c) and cvmd's
+ * handlers of it (daemon/operations.c) against the
  * protocol and the shipped polkit policy, the privileged surface written
  * out by hand, the D-Bus edge's requests built from the table, and the
  * one errno table (proto/cvm-frame.c): Status and D-Bus name agree.
@@ -23,7 +24,7 @@
 static void test_rows_match_protocol(void **state)
 {
 	const ProtobufCMessageDescriptor *rd = &cvm__request__descriptor;
-	const struct cvmd_operation *op;
+	const struct cvm_operation *op;
 	unsigned int i, rows = 0;
 
 	(void)state;
@@ -32,55 +33,58 @@ static void test_rows_match_protocol(void **state)
 
 		if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
 			continue;
-		op = cvmd_operation((int)f->id);
+		op = cvm_operation((int)f->id);
 		assert_non_null(op);
 		assert_non_null(op->name);
-		assert_non_null(op->handle);
+		assert_non_null(cvmd_operation_handler((int)f->id));
 		assert_ptr_equal(op->body, f->descriptor);
 		assert_int_equal(op->body_offset, f->offset);
 		rows++;
 	}
 	assert_int_equal(rows, 12);
-	assert_null(cvmd_operation(CVM__REQUEST__OP__NOT_SET));
-	assert_null(cvmd_operation(-1));
-	assert_null(cvmd_operation(1000));
+	assert_null(cvm_operation(CVM__REQUEST__OP__NOT_SET));
+	assert_null(cvm_operation(-1));
+	assert_null(cvm_operation(1000));
+	assert_null(cvmd_operation_handler(CVM__REQUEST__OP__NOT_SET));
+	assert_null(cvmd_operation_handler(-1));
+	assert_null(cvmd_operation_handler(1000));
 }
 
 /* The privileged surface, written out independently of the table. */
 static const struct {
 	int op;
 	const char *name;
-	enum cvmd_privilege priv;
+	enum cvm_privilege priv;
 	bool vmm;
 } surface[] = {
-	{ CVM__REQUEST__OP_STATUS, "status", CVMD_PRIV_READ, false },
-	{ CVM__REQUEST__OP_LIST, "list", CVMD_PRIV_READ, false },
-	{ CVM__REQUEST__OP_SHOW, "show", CVMD_PRIV_READ, true },
-	{ CVM__REQUEST__OP_CREATE, "create", CVMD_PRIV_MANAGE, false },
-	{ CVM__REQUEST__OP_DESTROY, "destroy", CVMD_PRIV_MANAGE, true },
-	{ CVM__REQUEST__OP_LIFECYCLE, "lifecycle", CVMD_PRIV_MANAGE, true },
-	{ CVM__REQUEST__OP_PAGE, "page", CVMD_PRIV_MANAGE, true },
-	{ CVM__REQUEST__OP_GUEST_WRITE, "guest-write", CVMD_PRIV_MANAGE, true },
-	{ CVM__REQUEST__OP_READ, "read", CVMD_PRIV_MEMORY, true },
-	{ CVM__REQUEST__OP_SNAPSHOT, "snapshot", CVMD_PRIV_READ, true },
-	{ CVM__REQUEST__OP_WATCH, "watch", CVMD_PRIV_READ, false },
-	{ CVM__REQUEST__OP_ATTEST, "attest", CVMD_PRIV_READ, false },
+	{ CVM__REQUEST__OP_STATUS, "status", CVM_PRIV_READ, false },
+	{ CVM__REQUEST__OP_LIST, "list", CVM_PRIV_READ, false },
+	{ CVM__REQUEST__OP_SHOW, "show", CVM_PRIV_READ, true },
+	{ CVM__REQUEST__OP_CREATE, "create", CVM_PRIV_MANAGE, false },
+	{ CVM__REQUEST__OP_DESTROY, "destroy", CVM_PRIV_MANAGE, true },
+	{ CVM__REQUEST__OP_LIFECYCLE, "lifecycle", CVM_PRIV_MANAGE, true },
+	{ CVM__REQUEST__OP_PAGE, "page", CVM_PRIV_MANAGE, true },
+	{ CVM__REQUEST__OP_GUEST_WRITE, "guest-write", CVM_PRIV_MANAGE, true },
+	{ CVM__REQUEST__OP_READ, "read", CVM_PRIV_MEMORY, true },
+	{ CVM__REQUEST__OP_SNAPSHOT, "snapshot", CVM_PRIV_READ, true },
+	{ CVM__REQUEST__OP_WATCH, "watch", CVM_PRIV_READ, false },
+	{ CVM__REQUEST__OP_ATTEST, "attest", CVM_PRIV_READ, false },
 };
 
 static void test_surface(void **state)
 {
-	const struct cvmd_operation *op;
+	const struct cvm_operation *op;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(surface); i++) {
-		op = cvmd_operation(surface[i].op);
+		op = cvm_operation(surface[i].op);
 		assert_non_null(op);
 		assert_string_equal(op->name, surface[i].name);
 		assert_int_equal(op->priv, surface[i].priv);
 		assert_int_equal(op->vmm, surface[i].vmm);
 		/* Whatever cvmd forwards as it came is served by the VMM. */
-		if (op->handle == cvmd_rpc_vm_request)
+		if (cvmd_operation_handler(surface[i].op) == cvmd_rpc_vm_request)
 			assert_true(op->vmm);
 	}
 }
@@ -89,7 +93,7 @@ static void test_surface(void **state)
 static void test_polkit_actions(void **state)
 {
 	static char policy[16384];
-	const struct cvmd_operation *op;
+	const struct cvm_operation *op;
 	char want[128];
 	size_t n;
 	FILE *f;
@@ -102,17 +106,17 @@ static void test_polkit_actions(void **state)
 	fclose(f);
 	policy[n] = '\0';
 	for (i = 0; i < 64; i++) {
-		op = cvmd_operation(i);
+		op = cvm_operation(i);
 		if (!op)
 			continue;
 		switch (op->priv) {
-		case CVMD_PRIV_READ:
+		case CVM_PRIV_READ:
 			assert_null(op->polkit_action);
 			continue;
-		case CVMD_PRIV_MANAGE:
+		case CVM_PRIV_MANAGE:
 			assert_string_equal(op->polkit_action, "org.cvm.manage");
 			break;
-		case CVMD_PRIV_MEMORY:
+		case CVM_PRIV_MEMORY:
 			assert_string_equal(op->polkit_action,
 					    "org.cvm.access-memory");
 			break;
@@ -129,17 +133,55 @@ static void test_request_body(void **state)
 	Cvm__LifecycleRequest lc = CVM__LIFECYCLE_REQUEST__INIT;
 
 	(void)state;
-	assert_null(cvmd_request_body(&req));
+	assert_null(cvm_request_body(&req));
 	req.op_case = CVM__REQUEST__OP_LIFECYCLE;
-	assert_null(cvmd_request_body(&req));	/* a case without its body */
+	assert_null(cvm_request_body(&req));	/* a case without its body */
 	req.lifecycle = &lc;
-	assert_ptr_equal(cvmd_request_body(&req), &lc.base);
+	assert_ptr_equal(cvm_request_body(&req), &lc.base);
+}
+
+/*
+ * Each request a VMM serves names its VM, as cvmd reads it to pick the
+ * VMM; the others that have a name give it too, and none reads past an
+ * absent body.
+ */
+static void test_vm_name(void **state)
+{
+	const struct cvm_operation *op;
+	Cvm__Request *req;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 64; i++) {
+		op = cvm_operation(i);
+		if (!op)
+			continue;
+		if (op->vmm)
+			assert_non_null(protobuf_c_message_descriptor_get_field_by_name(
+						op->body, "name"));
+		if (!op->bus)
+			continue;
+		req = cvmd_bus_request_new((Cvm__Request__OpCase)i, "web1");
+		assert_non_null(req);
+		if (protobuf_c_message_descriptor_get_field_by_name(op->body, "name"))
+			assert_string_equal(cvm_request_vm_name(req), "web1");
+		else
+			assert_null(cvm_request_vm_name(req));
+		cvmd_bus_request_free(req);
+	}
+	{
+		Cvm__Request req0 = CVM__REQUEST__INIT;
+
+		assert_null(cvm_request_vm_name(&req0));
+		req0.op_case = CVM__REQUEST__OP_SHOW;	/* without its body */
+		assert_null(cvm_request_vm_name(&req0));
+	}
 }
 
 /* The D-Bus edge builds each request it offers from the table. */
 static void test_bus_requests(void **state)
 {
-	const struct cvmd_operation *op;
+	const struct cvm_operation *op;
 	const ProtobufCFieldDescriptor *f;
 	const ProtobufCMessage *body;
 	Cvm__Request *req;
@@ -147,7 +189,7 @@ static void test_bus_requests(void **state)
 
 	(void)state;
 	for (i = 0; i < 64; i++) {
-		op = cvmd_operation(i);
+		op = cvm_operation(i);
 		req = cvmd_bus_request_new((Cvm__Request__OpCase)i, "web1");
 		if (!op || !op->bus) {
 			assert_null(req);
@@ -155,7 +197,7 @@ static void test_bus_requests(void **state)
 		}
 		assert_non_null(req);
 		assert_int_equal(req->op_case, i);
-		body = cvmd_request_body(req);
+		body = cvm_request_body(req);
 		assert_non_null(body);
 		assert_ptr_equal(body->descriptor, op->body);
 		f = protobuf_c_message_descriptor_get_field_by_name(op->body,
@@ -230,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_polkit_actions),
 		cmocka_unit_test(test_request_body),
 		cmocka_unit_test(test_bus_requests),
+		cmocka_unit_test(test_vm_name),
 		cmocka_unit_test(test_errno_table),
 	};
 
