@@ -374,7 +374,7 @@ static int take_frame(struct cvm_conn *c, Cvm__Response **ret)
 	r = cvm_frame_reader_next(&c->reader, &msg, &len);
 	if (r <= 0)
 		return r;
-	*ret = cvm__response__unpack(NULL, len, msg);
+	*ret = cvm_response_decode(msg, len);
 	return *ret ? 1 : -EBADMSG;
 }
 

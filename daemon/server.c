@@ -344,7 +344,7 @@ void cvmd_client_dispatch(struct cvmd_client *c, const uint8_t *msg, size_t len)
 {
 	Cvm__Request *req;
 
-	req = cvm__request__unpack(NULL, len, msg);
+	req = cvm_request_decode(msg, len);
 	if (!req) {
 		/* Nothing to answer to: no id. Say so and keep serving. */
 		cvmd_client_error(c, 0, -EINVAL, "undecodable request frame");

@@ -219,7 +219,7 @@ static void dispatch(struct tls_conn *t, const uint8_t *msg, size_t len)
 	bool memory, allowed = true;
 	char what[128];
 
-	req = cvm__request__unpack(NULL, len, msg);
+	req = cvm_request_decode(msg, len);
 	if (!req) {
 		cvmd_client_error(c, 0, -EINVAL, "undecodable request frame");
 		return;

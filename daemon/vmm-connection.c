@@ -68,7 +68,7 @@ static void on_vmm_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	while ((ret = cvm_frame_reader_next(&vm->rd, &msg, &len)) > 0) {
-		resp = cvm__response__unpack(NULL, len, msg);
+		resp = cvm_response_decode(msg, len);
 		if (!resp || list_empty(&vm->calls)) {
 			if (resp)
 				cvm__response__free_unpacked(resp, NULL);

@@ -183,6 +183,66 @@ static int recv_frame(int fd, uint8_t **ret_buf, size_t *ret_len,
 	return 0;
 }
 
+/*
+ * Drop the fields the schema does not know, here and in every nested
+ * message. protobuf-c keeps them to pack them again, and it accepts keys
+ * (field 0 in a non-minimal varint) that it packs as bytes no decoder
+ * takes: relayed as they came, one peer's garbage would become another
+ * peer's undecodable frame. What was not understood is never passed on.
+ */
+static void drop_unknown(ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	unsigned int i;
+	size_t j, n;
+
+	for (i = 0; i < m->n_unknown_fields; i++)
+		free(m->unknown_fields[i].data);
+	free(m->unknown_fields);
+	m->unknown_fields = NULL;
+	m->n_unknown_fields = 0;
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *at = (char *)m + f->offset;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			ProtobufCMessage **v = *(ProtobufCMessage ***)at;
+
+			n = *(size_t *)((char *)m + f->quantifier_offset);
+			for (j = 0; j < n; j++)
+				if (v[j])
+					drop_unknown(v[j]);
+			continue;
+		}
+		/* A oneof's other members share this storage. */
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(uint32_t *)((char *)m + f->quantifier_offset) != f->id)
+			continue;
+		if (*(ProtobufCMessage **)at)
+			drop_unknown(*(ProtobufCMessage **)at);
+	}
+}
+
+Cvm__Request *cvm_request_decode(const uint8_t *msg, size_t len)
+{
+	Cvm__Request *req = cvm__request__unpack(NULL, len, msg);
+
+	if (req)
+		drop_unknown(&req->base);
+	return req;
+}
+
+Cvm__Response *cvm_response_decode(const uint8_t *msg, size_t len)
+{
+	Cvm__Response *resp = cvm__response__unpack(NULL, len, msg);
+
+	if (resp)
+		drop_unknown(&resp->base);
+	return resp;
+}
+
 int cvm_frame_recv_request(int fd, Cvm__Request **ret, int timeout_ms)
 {
 	uint8_t *buf;
@@ -191,7 +251,7 @@ int cvm_frame_recv_request(int fd, Cvm__Request **ret, int timeout_ms)
 
 	if (ret_code)
 		return ret_code;
-	*ret = cvm__request__unpack(NULL, len, buf);
+	*ret = cvm_request_decode(buf, len);
 	free(buf);
 	return *ret ? 0 : -EBADMSG;
 }
@@ -204,7 +264,7 @@ int cvm_frame_recv_response(int fd, Cvm__Response **ret, int timeout_ms)
 
 	if (ret_code)
 		return ret_code;
-	*ret = cvm__response__unpack(NULL, len, buf);
+	*ret = cvm_response_decode(buf, len);
 	free(buf);
 	return *ret ? 0 : -EBADMSG;
 }

@@ -53,6 +53,13 @@ void cvm_frame_reader_trim(struct cvm_frame_reader *r);
 int cvm_frame_reader_next(struct cvm_frame_reader *r, const uint8_t **ret_msg,
 			  size_t *ret_len);
 
+/*
+ * Decode a message, without the fields the schema does not know (they are
+ * never passed on). Return: the message (free_unpacked), or NULL.
+ */
+Cvm__Request *cvm_request_decode(const uint8_t *msg, size_t len);
+Cvm__Response *cvm_response_decode(const uint8_t *msg, size_t len);
+
 /* Encode a message with its header into a malloc'd buffer. */
 int cvm_frame_pack_response(const Cvm__Response *resp, uint8_t **ret_buf,
 			    size_t *ret_len);

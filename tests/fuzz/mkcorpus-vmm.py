@@ -128,6 +128,11 @@ SEEDS = {
     'snapshot-more-elsewhere': seed(1, READ | SNAP, 0, [OK_VM,
         frame(resp(snap=gfn(0, 0, 1) + f_int(2, 1))),
         frame(resp(status=4, error=-77, snap=gfn(0, 0, 1) + f_int(2, 1)))]),
+    # Fields the schema does not know, keys in non-minimal varints (field
+    # 0): relayed as they came, they would reach the client undecodable.
+    'unknown-fields': seed(1, SNAP | READ, 0, [OK_VM,
+        frame(resp(data=b'z') + b'\x80\x00\x00'),
+        frame(resp(snap=gfn(0, 0, 1) + b'\x82\x00\x02\x00\x2f'))]),
 }
 
 out = sys.argv[1]

@@ -184,6 +184,11 @@ out=$($HOSTILE "$SOCK" unset-op u1 2>&1); st=$?
 check "unset op: refused as invalid ($(echo "$out" | tail -1))" [ $st -eq 0 ]
 jq_is "unset op: the VM did not move" "$(ctl --json show u1)" .state normal
 jq_is "unset op: api_version 2 says so" "$(ctl --json status)" .api_version 2
+pid=$(ctl --json show u1 | jq .vmm_pid)
+out=$($AS_NOBODY $HOSTILE "$SOCK" unknown-field u1 2>&1); st=$?
+check "a field the schema does not know: answered ($(echo "$out" | tail -1))" [ $st -eq 0 ]
+jq_is "a field the schema does not know: the VM is unharmed" "$(ctl --json show u1)" .state normal
+jq_is "a field the schema does not know: the same VMM serves it" "$(ctl --json show u1)" .vmm_pid "$pid"
 ctl destroy u1 >/dev/null
 
 # --- 14. a list larger than a frame spans frames ---
