@@ -382,7 +382,7 @@ static int bench_latency(const char *sock, unsigned int n)
 	sl = stats_of(lean_ns, nl);
 	sr = stats_of(raw_ns, nr);
 	printf("  ratio protocol/raw:       p50 %.2f  p99 %.2f  "
-	       "(target p50 <= 2)\n",
+	       "(target p50 <= 1.3)\n",
 	       (double)sp.p50 / sr.p50, (double)sp.p99 / sr.p99);
 	printf("  ratio protocol(plain)/raw: p50 %.2f  p99 %.2f\n",
 	       (double)sl.p50 / sr.p50, (double)sl.p99 / sr.p99);

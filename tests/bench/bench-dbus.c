@@ -467,9 +467,9 @@ static int run(struct ctx *x, unsigned int n)
 	printf("-- ratios --\n");
 	print_ratio("property  cvmd/echo (target p50 <= 1.5)",
 		    S_CVM_PROP, S_ECHO_PROP);
-	print_ratio("method    cvmd/echo (target p50 <= 1.5)",
+	print_ratio("method    cvmd/echo (target p50 <= 1.2)",
 		    S_CVM_METHOD, S_ECHO_METHOD);
-	print_ratio("D-Bus/protobuf: GetVM / show (both: VMM)",
+	print_ratio("D-Bus/protobuf: GetVM (record) / show (VMM)",
 		    S_CVM_METHOD, S_PB_SHOW);
 	print_ratio("D-Bus/protobuf: State / status (both: cvmd)",
 		    S_CVM_PROP, S_PB_STATUS);
