@@ -46,6 +46,8 @@ UNIT_TESTS := $(BUILD)/tests/unit/test-fsm $(BUILD)/tests/unit/test-cvmctl \
 
 all: userspace module
 
+# cvmd and cvm-vmm with ASan + UBSan (check-hostile, check-metrics, check-dbus).
+ASAN_BINS := $(BUILD)/asan/daemon/cvmd $(BUILD)/asan/daemon/cvm-vmm
 userspace: $(UNIT_TESTS) $(BUILD)/tests/vm/cvm-ktest \
 	$(BUILD)/daemon/cvmd $(BUILD)/daemon/cvm-vmm $(BUILD)/client/cvmctl \
 	$(BUILD)/client/cvm-libvirt-hook $(BUILD)/tests/hook/scan-diff \
@@ -171,8 +173,7 @@ $(BUILD)/daemon/cvm-vmm: $(VMM_SRC) daemon/vmm/vmm.h daemon/vmm/backend.h $(SIM_
 	$(CC) $(CVM_CFLAGS) $(PROTO_CFLAGS) -Idaemon -Idaemon/vmm -Idaemon/vmm/sim -o $@ $(VMM_SRC) \
 		$(SIM_SRC) $(filter-out $(CORE_SRC),$(LIBCVM_SRC)) $(PROTO_SRC) -lprotobuf-c -lcrypto
 
-# cvmd and cvm-vmm under ASan + UBSan, for the adversarial suite.
-ASAN_BINS := $(BUILD)/asan/daemon/cvmd $(BUILD)/asan/daemon/cvm-vmm
+# The ASan + UBSan cvmd (ASAN_BINS, defined above), for the adversarial suite.
 # With its failpoints (daemon/failpoint.h), which the shipped cvmd lacks.
 $(BUILD)/asan/daemon/cvmd: $(CVMD_SRC) $(CVMD_HDR) daemon/failpoint.c $(PROTO_GEN) proto/cvm-frame.c proto/cvm-frame.h
 	@mkdir -p $(@D)
