@@ -158,18 +158,25 @@ def case_watch_flood(path, vm, cycles):
 	return 0 if dropped else 1
 
 
-def case_destroy_during_create(path, name, memory):
-	"""create and destroy of one name in one write: the destroy lands
-	while the create waits for its VMM."""
-	s = connect(path)
-	s.sendall(create(1, name, int(memory)) + destroy(2, name))
+def statuses(s, n):
+	"""The statuses of the next n answers, by request id (fewer if the
+	connection ends first)."""
 	got = {}
-	while len(got) < 2:
+	while len(got) < n:
 		body = read_frame(s)
 		if body is None:
 			break
 		rid, st = response_id_status(body)
 		got[rid] = st
+	return got
+
+
+def case_destroy_during_create(path, name, memory):
+	"""create and destroy of one name in one write: the destroy lands
+	while the create waits for its VMM."""
+	s = connect(path)
+	s.sendall(create(1, name, int(memory)) + destroy(2, name))
+	got = statuses(s, 2)
 	print("result: create status %s, destroy status %s" % (got.get(1), got.get(2)))
 	# The create fails (destroyed while starting), the destroy succeeds.
 	return 0 if got.get(1, 0) != 0 and got.get(2) == 0 else 1
@@ -270,13 +277,7 @@ def case_unset_op(path, name):
 	invalid, not taken for INIT_START / PAGE_IN (the enums' zero)."""
 	s = connect(path)
 	s.sendall(lifecycle_unset(1, name) + page_unset(2, name))
-	got = {}
-	while len(got) < 2:
-		body = read_frame(s)
-		if body is None:
-			break
-		rid, st = response_id_status(body)
-		got[rid] = st
+	got = statuses(s, 2)
 	print("result: unset lifecycle op -> %s, unset page op -> %s" % (got.get(1), got.get(2)))
 	return 0 if got.get(1) == 1 and got.get(2) == 1 else 1
 
@@ -290,13 +291,7 @@ def case_unknown_field(path, name):
 	s = connect(path)
 	s.sendall(frame(request(1, 19, field_bytes(1, name.encode()) + junk)) +
 		  frame(request(2, 12, field_bytes(1, name.encode()) + junk)))
-	got = {}
-	while len(got) < 2:
-		body = read_frame(s)
-		if body is None:
-			break
-		rid, st = response_id_status(body)
-		got[rid] = st
+	got = statuses(s, 2)
 	print("result: snapshot -> %s, show -> %s" % (got.get(1), got.get(2)))
 	return 0 if got.get(1) == 0 and got.get(2) == 0 else 1
 
